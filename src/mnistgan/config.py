@@ -1,0 +1,158 @@
+"""Run configuration: frozen dataclasses are the schema, presets are named instances.
+
+A config is built from a preset, then a TOML file, then `--set section.key=value`
+overrides, in that order. Every key is checked against the dataclass fields and every
+value against the field's type, so a typo is an error rather than a silently ignored
+setting. The resolved config is saved in every run folder and checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mnistgan.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    name: str = "mnist"  # a dataset from mnistgan.data.DATASETS: mnist | fashion-mnist
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str = "mlp"  # a model family from mnistgan.models.ARCHS
+    z_dim: int = 64  # the spec's 64-d noise
+    hidden: int = 256  # width of each hidden layer, in G and in D
+    leaky_slope: float = 0.2  # D's LeakyReLU slope
+
+    def __post_init__(self) -> None:
+        if self.z_dim < 1 or self.hidden < 1:
+            raise ConfigError(f"model.z_dim and model.hidden must be at least 1, got {self.z_dim}, {self.hidden}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30  # ~3 min on 2 CPU cores; digits are clearly recognisable by then
+    batch_size: int = 100
+    lr_g: float = 2e-4  # the spec's learning rate, for both networks
+    lr_d: float = 2e-4
+    beta1: float = 0.9  # Adam's defaults: the spec names only the learning rate
+    beta2: float = 0.999
+    seed: int = 0
+    log_every: int = 100  # steps between metrics.jsonl lines
+    grid_size: int = 64  # fixed-noise samples drawn into each epoch's grid
+    keep_checkpoints: int = 2  # training-state files kept in checkpoints/
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "log_every", "grid_size", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} must be in [0, 1), got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    preset: str = "classic"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+PRESETS: dict[str, RunConfig] = {
+    # The spec: MLP G (64 -> 256 -> 256 -> 784, ReLU, tanh), MLP D (LeakyReLU 0.2), BCE, Adam 2e-4.
+    "classic": RunConfig(),
+}
+
+
+def preset(name: str) -> RunConfig:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r} (choose from {', '.join(sorted(PRESETS))})")
+    return PRESETS[name]
+
+
+def _coerce(value: Any, typ: Any, where: str) -> Any:
+    """Check `value` against a field type; ints are accepted where floats are expected."""
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if typ in (int, float, str, bool) and type(value) is typ:
+        return value
+    raise ConfigError(f"{where}: expected {typ.__name__}, got {type(value).__name__} {value!r}")
+
+
+def _merge(obj: Any, updates: dict[str, Any], where: str) -> Any:
+    """A copy of dataclass `obj` with `updates` (a nested dict) applied and type-checked."""
+    hints = typing.get_type_hints(type(obj))
+    names = {f.name for f in dataclasses.fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in updates.items():
+        path = f"{where}.{key}" if where else key
+        if key not in names:
+            raise ConfigError(f"unknown config key {path!r} (known: {', '.join(sorted(names))})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: expected a table of settings, got {value!r}")
+            changes[key] = _merge(current, value, path)
+        else:
+            changes[key] = _coerce(value, hints[key], path)
+    return dataclasses.replace(obj, **changes)
+
+
+def from_dict(d: dict[str, Any]) -> RunConfig:
+    """Rebuild a saved config (config.json, checkpoint metadata), checking every key."""
+    return _merge(RunConfig(), d, "")
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """`train.epochs=5` -> {"train": {"epochs": 5}}; the value is parsed as TOML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # a bare word such as fashion-mnist is a string
+    nested: dict[str, Any] = {}
+    node = nested
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return nested
+
+
+def load_config(
+    preset_name: str = "classic",
+    toml_path: str | Path | None = None,
+    overrides: typing.Sequence[str] = (),
+) -> RunConfig:
+    """Preset, then TOML file, then `key=value` overrides."""
+    cfg = preset(preset_name)
+    if toml_path is not None:
+        try:
+            table = tomllib.loads(Path(toml_path).read_text())
+        except OSError as e:
+            raise ConfigError(f"{toml_path}: cannot read ({e.strerror or e})") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{toml_path}: invalid TOML ({e})") from None
+        cfg = _merge(cfg, table, "")
+    for text in overrides:
+        cfg = _merge(cfg, parse_override(text), "")
+    return cfg

