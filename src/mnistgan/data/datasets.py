@@ -137,6 +137,8 @@ def read_split(folder: Path, spec: DatasetSpec, split: str) -> Split:
         raise DataError(f"{folder}: missing {', '.join(missing)}")
     images = read_verified(paths[0], img_spec)  # type: ignore[arg-type]
     labels = read_verified(paths[1], lab_spec)  # type: ignore[arg-type]
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(f"{paths[1]}: {labels.shape[0]} labels for {images.shape[0]} images in {paths[0]}")
     return Split(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), folder)
 
 

