@@ -184,7 +184,8 @@ def kernel_inception_distance(
     Each subset draws subset_size rows (without replacement, clipped to the smaller
     set) from each side. Returns (mean, std over subsets), raw units (papers often
     print x1000). Unbiased, so ~0 (may be slightly negative) for equal
-    distributions; lower is better. Deterministic given seed.
+    distributions; lower is better. Deterministic given seed. Passing the very same
+    set twice gives a small negative value (its subsets share rows).
     """
     x, y = _feature_pair(feats_a, feats_b)
     n = min(subset_size, len(x), len(y))
@@ -238,11 +239,14 @@ def _sq_dist_blocks(
         xb = x[i : i + chunk]
         for j in range(0, len(y), chunk):
             # ||a||^2 + ||b||^2 - 2 a.b in one addmm; float64 keeps the cancellation small
-            d2 = torch.addmm(x_sq[i : i + chunk, None] + y_sq[None, j : j + chunk], xb, y[j : j + chunk].T, alpha=-2.0)
+            norms = x_sq[i : i + chunk, None] + y_sq[None, j : j + chunk]
+            d2 = torch.addmm(norms, xb, y[j : j + chunk].T, alpha=-2.0)
             yield i, j, d2.clamp_(min=0)
 
 
-def _nearest_sq(q: torch.Tensor, ref: torch.Tensor, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _nearest_sq(
+    q: torch.Tensor, ref: torch.Tensor, chunk: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """For each query [Nq]: smallest squared distance to ref and its (first) index."""
     best = torch.full((len(q),), torch.inf, dtype=torch.float64)
     idx = torch.zeros(len(q), dtype=torch.int64)
@@ -268,7 +272,9 @@ def _knn_sq_radii(x: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
     return best[:, k]
 
 
-def _ball_counts(q: torch.Tensor, centres: torch.Tensor, sq_radii: torch.Tensor, chunk: int) -> torch.Tensor:
+def _ball_counts(
+    q: torch.Tensor, centres: torch.Tensor, sq_radii: torch.Tensor, chunk: int
+) -> torch.Tensor:
     """For each query [Nq]: how many balls B(centres_j, radius_j) contain it."""
     counts = torch.zeros(len(q), dtype=torch.int64)
     for i, j, d2 in _sq_dist_blocks(q, centres, chunk):
@@ -307,7 +313,8 @@ def density_coverage(
     """
     r, f = _feature_pair(real, fake)
     sq_radii = _knn_sq_radii(r, k, chunk)
-    density = _ball_counts(f, r, sq_radii, chunk).sum() / (k * len(f))
+    counts = _ball_counts(f, r, sq_radii, chunk).double()  # int64 / int would give float32
+    density = counts.sum() / (k * len(f))
     nn_sq, _ = _nearest_sq(r, f, chunk)
     coverage = (nn_sq <= sq_radii).double().mean()
     return float(density), float(coverage)

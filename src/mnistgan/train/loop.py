@@ -177,12 +177,12 @@ def run_epoch(state: TrainState, cfg: RunConfig, images: torch.Tensor, run_dir: 
               *, rank: int, progress: bool) -> None:
     """One pass over the shuffled training set, logging every cfg.train.log_every steps."""
     t = cfg.train
-    total = images.shape[0] // t.batch_size * t.batch_size
-    bar = tqdm(total=total, unit="img", unit_scale=True, disable=not progress or rank != 0,
+    steps = images.shape[0] // t.batch_size
+    bar = tqdm(total=steps * t.batch_size, unit="img", unit_scale=True, disable=not progress or rank != 0,
                desc=f"epoch {state.epoch + 1}/{t.epochs}", dynamic_ncols=True, leave=True)
     sums = torch.zeros(4, device=images.device)  # d_loss, g_loss, D(x), D(G(z)) since last log
     count, tick = 0, time.perf_counter()
-    for batch in batches(images, t.batch_size, state.data_gen):
+    for i, batch in enumerate(batches(images, t.batch_size, state.data_gen), start=1):
         real = to_unit_range(batch).unsqueeze(1)  # uint8 [B, 28, 28] -> [B, 1, 28, 28] in [-1, 1]
         z = torch.randn(t.batch_size, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
         s = train_step(state.G, state.D, state.opt_g, state.opt_d, real, z)
@@ -190,7 +190,7 @@ def run_epoch(state: TrainState, cfg: RunConfig, images: torch.Tensor, run_dir: 
         state.step += 1
         count += 1
         bar.update(t.batch_size)
-        if count == t.log_every or bar.n == total:
+        if count == t.log_every or i == steps:
             now = time.perf_counter()
             d_loss, g_loss, d_real, d_fake = (sums / count).tolist()
             record = {"epoch": state.epoch + 1, "step": state.step, "d_loss": d_loss, "g_loss": g_loss,

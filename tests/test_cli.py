@@ -1,0 +1,64 @@
+"""The command line as a user meets it: train, sample, data, and one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mnistgan.cli import main
+
+TINY = ["--set", "data.name=tiny", "--set", "train.batch_size=50", "--set", "train.epochs=2",
+        "--set", "train.grid_size=9"]
+
+
+@pytest.fixture
+def run_dir(tiny, tmp_path):
+    _, folder = tiny
+    assert main(["train", *TINY, "--outdir", str(tmp_path / "runs"), "--data-dir", str(folder)]) == 0
+    return tmp_path / "runs" / "00000-classic-tiny"
+
+
+def test_train_makes_a_numbered_run_and_resume_extends_it(run_dir, tiny, capsys):
+    _, folder = tiny
+    assert (run_dir / "samples" / "epoch_0002.png").is_file()
+    assert main(["train", "--resume", str(run_dir), "--set", "train.epochs=3", "--data-dir", str(folder)]) == 0
+    assert (run_dir / "samples" / "epoch_0003.png").is_file()
+    assert "trained 3 epochs" in capsys.readouterr().out
+
+
+def test_sample_png_and_npz_are_seeded(run_dir, tmp_path):
+    a, b, c = tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "c.npz"
+    for out, seed in ((a, "1"), (b, "1"), (c, "2")):
+        assert main(["sample", str(run_dir), "-n", "10", "--seed", seed, "--out", str(out)]) == 0
+    ia, ib, ic = (np.load(p)["images"] for p in (a, b, c))
+    assert ia.shape == (10, 28, 28) and ia.dtype == np.uint8
+    assert np.array_equal(ia, ib) and not np.array_equal(ia, ic)
+    png = tmp_path / "g.png"
+    assert main(["sample", str(run_dir / "checkpoints" / "state-000002.pt"), "-n", "4", "--out", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_errors_are_one_line_without_traceback(tmp_path, capsys):
+    bad = tmp_path / "generator.safetensors"
+    bad.write_bytes(b"garbage")
+    assert main(["sample", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mnistgan: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert main(["train", "--set", "train.epochs=-1", "--outdir", str(tmp_path)]) == 2
+    assert "train.epochs must be at least 1" in capsys.readouterr().err
+
+
+def test_data_verify_and_info(tiny, capsys):
+    _, folder = tiny
+    assert main(["data", "verify", "tiny", "--data-dir", str(folder)]) == 0
+    assert capsys.readouterr().out.count("ok ") == 4
+    assert main(["data", "info", "tiny", "--data-dir", str(folder)]) == 0
+    assert "tiny train: (200, 28, 28)" in capsys.readouterr().out
+
+
+def test_python_dash_m_works():
+    out = subprocess.run([sys.executable, "-m", "mnistgan", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("mnistgan ")

@@ -1,0 +1,57 @@
+import pytest
+
+from mnistgan.config import RunConfig, from_dict, load_config, parse_override
+from mnistgan.errors import ConfigError
+
+
+def test_classic_defaults_are_the_spec():
+    cfg = load_config("classic")
+    assert cfg.model.z_dim == 64 and cfg.model.hidden == 256 and cfg.model.leaky_slope == 0.2
+    assert cfg.train.lr_g == cfg.train.lr_d == 2e-4 and cfg.train.batch_size == 100
+
+
+def test_overrides_are_typed():
+    cfg = load_config(overrides=["train.epochs=5", "train.lr_g=1", "data.name=fashion-mnist"])
+    assert cfg.train.epochs == 5 and cfg.train.lr_g == 1.0 and isinstance(cfg.train.lr_g, float)
+    assert cfg.data.name == "fashion-mnist"
+    assert parse_override("a.b.c=[1, 2]") == {"a": {"b": {"c": [1, 2]}}}
+
+
+@pytest.mark.parametrize("bad, match", [
+    ("train.epoch=5", "unknown config key 'train.epoch'"),
+    ("train.epochs=five", "expected int"),
+    ("train.epochs=2.5", "expected int"),
+    ("train.epochs=0", "at least 1"),
+    ("train.lr_d=-1", "positive"),
+    ("train=3", "expected a table"),
+    ("nonsense", "expected section.key=value"),
+])
+def test_bad_overrides_are_rejected(bad, match):
+    with pytest.raises(ConfigError, match=match):
+        load_config(overrides=[bad])
+
+
+def test_toml_file_then_overrides(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[train]\nepochs = 7\nseed = 3\n[model]\nhidden = 128\n')
+    cfg = load_config(toml_path=path, overrides=["train.seed=4"])
+    assert (cfg.train.epochs, cfg.train.seed, cfg.model.hidden) == (7, 4, 128)
+    path.write_text("[train]\nepochz = 1\n")
+    with pytest.raises(ConfigError, match="epochz"):
+        load_config(toml_path=path)
+    path.write_text("[train\n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(toml_path=path)
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="unknown preset"):
+        load_config("fancy")
+
+
+def test_json_roundtrip():
+    cfg = load_config(overrides=["train.epochs=3"])
+    import json
+
+    assert from_dict(json.loads(cfg.to_json())) == cfg
+    assert from_dict({}) == RunConfig()
