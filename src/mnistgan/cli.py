@@ -52,8 +52,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = load_config(args.preset or "classic", args.config, args.set)
         run_dir = new_run_dir(Path(args.outdir), cfg, args.name)
     log.info("run folder: %s", run_dir)
-    state = train(cfg, run_dir, sources=sources_from(args), device=args.device, resume=bool(args.resume),
-                  progress=sys.stderr.isatty())
+    sources = sources_from(args)
+    hook = None
+    if args.eval_every:
+        from mnistgan.eval.evaluate import eval_hook
+
+        hook = eval_hook(args.eval_every, sources, n=args.eval_n)
+    state = train(cfg, run_dir, sources=sources, device=args.device, resume=bool(args.resume),
+                  progress=sys.stderr.isatty(), on_epoch_end=hook)
     print(f"trained {state.epoch} epochs ({state.step} steps) in {run_dir}")
     print(f"samples: {run_dir / 'samples' / f'epoch_{state.epoch:04d}.png'}")
     print(f"weights: {run_dir / 'generator.safetensors'}")
@@ -77,6 +83,82 @@ def cmd_sample(args: argparse.Namespace) -> int:
     G = load_generator(args.source, device=args.device)
     out = write_samples(G, Path(args.out), n=args.n, seed=args.seed, fmt=args.format, scale=args.scale)
     print(f"wrote {args.n} samples to {out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from mnistgan.eval.evaluate import evaluate
+    from mnistgan.eval.evaluator import get_evaluator
+    from mnistgan.images import save_png, upscale
+    from mnistgan.sample import epoch_of, load_discriminator, load_generator_and_config, resolve
+
+    source = Path(args.source)
+    G, cfg = load_generator_and_config(source)
+    sources = sources_from(args)
+    ev = get_evaluator(cfg.data.name, sources)
+    result, pairs = evaluate(G, ev, sources, n=args.n, seed=args.seed, D=load_discriminator(source))
+    result = {"source": str(resolve(source)), "epoch": epoch_of(source), **result}
+    out = Path(args.out) if args.out else (source if source.is_dir() else source.parent) / "metrics.json"
+    pairs_path = out.with_name("nearest_pairs.png")
+    save_png(pairs_path, upscale(pairs, 2))
+    result["memorisation"]["pairs_png"] = pairs_path.name
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(format_table(result))
+    print(f"wrote {out} and {pairs_path}")
+    return 0
+
+
+def format_table(result: dict) -> str:
+    """The metrics beside the real floor, then classes, memorisation and D's report."""
+    lines = [f"{result['dataset']}: {result['n']} samples vs {result['n']} real training images "
+             f"(evaluator test accuracy {result['evaluator']['test_accuracy']:.2%})", "",
+             f"{'metric':<34}{'generated':>18}{'real floor':>18}  better"]
+    for m in result["metrics"].values():
+        def fmt(v, s):
+            return f"{v:.4g}" + (f" ± {s:.2g}" if s is not None else "")
+        lines.append(f"{m['label']:<34}{fmt(m['value'], m['std']):>18}{fmt(m['real'], m['real_std']):>18}  {m['better']}")
+    c = result["classes"]
+    lines += ["", "classes: " + " ".join(f"{n}:{f:.1%}" for n, f in zip(c["names"], c["fractions"])),
+              f"classes covered {c['classes_covered']}/{len(c['names'])} (real {c['real']['classes_covered']}), "
+              f"KL to real {c['kl_to_real']:.3f} (real {c['real']['kl_to_real']:.3f})"
+              + ("  ** MODE COLLAPSE **" if c["collapsed"] else "")]
+    mem = result["memorisation"]
+    lines.append(f"memorisation: nearest-train distance ratio {mem['ratio']:.3f} (generated "
+                 f"{mem['gen_to_train_median']:.3f} / test {mem['test_to_train_median']:.3f}; < 0.5 means copying)"
+                 + ("  ** MEMORISED **" if mem["memorised"] else ""))
+    d = result.get("discriminator")
+    if d:
+        lines.append(f"discriminator: accuracy {d['accuracy']:.3f}, ROC AUC {d['roc_auc']:.3f}, mean D(x) "
+                     f"{d['mean_d_real']:.3f}, mean D(G(z)) {d['mean_d_fake']:.3f}, train-test gap {d['train_test_gap']:+.4f}")
+    else:
+        lines.append("discriminator: not in this file (evaluate a run folder or a training-state .pt)")
+    return "\n".join(lines)
+
+
+def cmd_evaluator(args: argparse.Namespace) -> int:
+    import json
+
+    from mnistgan.eval.evaluator import EvaluatorRecipe, build_evaluator, load_evaluator
+
+    sources = sources_from(args)
+    recipe = EvaluatorRecipe(dataset=args.dataset)
+    ev = load_evaluator(recipe, sources.cache_dir)
+    if args.action == "build" and (ev is None or args.force):
+        ev = build_evaluator(recipe, sources)
+    if ev is None:
+        print(f"no {args.dataset} evaluator built yet (run: mnistgan evaluator build --dataset {args.dataset})")
+        return 1
+    print(json.dumps(ev.info(), indent=2))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from mnistgan.eval.report import write_report
+
+    out = write_report(Path(args.run), Path(args.out) if args.out else None)
+    print(f"wrote {out}")
     return 0
 
 
@@ -122,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
     t.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     t.add_argument("--no-download", action="store_true", help="never download the dataset")
+    t.add_argument("--eval-every", type=int, default=0, metavar="N",
+                   help="light evaluation every N epochs, logged to metrics.jsonl; keeps the best checkpoint by FID")
+    t.add_argument("--eval-n", type=int, default=2000, help="samples per light evaluation (default: 2000)")
     data_opts(t)
     t.set_defaults(func=cmd_train)
 
@@ -134,6 +219,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=int, default=1, help="enlarge the PNG grid by this factor")
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=cmd_sample)
+
+    e = sub.add_parser("evaluate", help="metrics beside the real-data floor; writes metrics.json")
+    e.add_argument("source", metavar="RUN_OR_CHECKPOINT")
+    e.add_argument("-n", type=int, default=10_000, help="generated images (default: 10000)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out", help="metrics file (default: metrics.json in the run folder)")
+    data_opts(e)
+    e.set_defaults(func=cmd_evaluate)
+
+    ev = sub.add_parser("evaluator", help="build or describe the cached evaluator classifier")
+    ev.add_argument("action", choices=("build", "info"))
+    ev.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    ev.add_argument("--force", action="store_true", help="rebuild even if cached")
+    data_opts(ev)
+    ev.set_defaults(func=cmd_evaluator)
+
+    r = sub.add_parser("report", help="one self-contained HTML report of a run")
+    r.add_argument("run", metavar="RUN")
+    r.add_argument("--out", help="HTML file (default: RUN/report.html)")
+    r.set_defaults(func=cmd_report)
 
     d = sub.add_parser("data", help="fetch, verify or describe datasets")
     d.add_argument("action", choices=("fetch", "verify", "info"))

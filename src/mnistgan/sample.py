@@ -11,7 +11,7 @@ from mnistgan.config import RunConfig
 from mnistgan.data.datasets import to_uint8
 from mnistgan.errors import CheckpointError
 from mnistgan.images import make_grid, save_png, upscale
-from mnistgan.models import Generator, build_generator
+from mnistgan.models import Generator, build_discriminator, build_generator
 from mnistgan.train import checkpoint
 
 
@@ -46,6 +46,14 @@ def load_generator_and_config(path: str | Path, device: str | torch.device = "cp
     return G.to(device).eval(), cfg
 
 
+def epoch_of(path: str | Path) -> int | None:
+    """The epoch a generator file or training state was saved at."""
+    src = resolve(path)
+    if src.suffix == ".safetensors":
+        return checkpoint.generator_epoch(src)
+    return int(checkpoint.load_state(src)["epoch"])
+
+
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
     """A trained generator, in eval mode. `G.sample(n, seed=0)` gives [n, 1, 28, 28] in [-1, 1]."""
     return load_generator_and_config(path, device)[0]
@@ -69,3 +77,19 @@ def write_samples(G: Generator, out: Path, n: int = 64, seed: int = 0, fmt: str 
     else:
         raise ValueError(f"unknown format {fmt!r} (png or npz)")
     return out
+
+
+def load_discriminator(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module | None:
+    """The trained D from a run folder's newest training state or a state file; None for a
+    weights-only generator file (it holds no D)."""
+    path = Path(path)
+    states = checkpoint.list_states(path) if path.is_dir() else [path] if path.suffix == ".pt" else []
+    if not states:
+        return None
+    state = checkpoint.load_state(states[-1])
+    D = build_discriminator(checkpoint.config_of(state, states[-1]).model)
+    try:
+        D.load_state_dict(state["D"])
+    except RuntimeError as e:
+        raise CheckpointError(f"{states[-1]}: D weights do not fit its config ({str(e).splitlines()[0][:160]})") from None
+    return D.to(device).eval()

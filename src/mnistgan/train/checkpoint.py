@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
-from safetensors import safe_open
 
 from mnistgan._version import __version__
 from mnistgan.config import RunConfig, from_dict
@@ -122,6 +121,15 @@ def save_generator(path: Path, G: torch.nn.Module, config: RunConfig, epoch: int
     meta = {"format": GENERATOR_FORMAT, "format_version": str(FORMAT_VERSION),
             "package_version": __version__, "epoch": str(epoch), "config": config.to_json()}
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+
+
+def generator_epoch(path: Path) -> int | None:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            epoch = (f.metadata() or {}).get("epoch")
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
+    return int(epoch) if epoch and epoch.isdigit() else None
 
 
 def load_generator_file(path: Path) -> tuple[dict[str, torch.Tensor], RunConfig]:

@@ -1,0 +1,257 @@
+"""Evaluating a generator: every metric beside the real-data floor.
+
+The protocol, for a sample size n:
+- reference set: n real training images (a seeded subset);
+- the generator's score: n generated images against the reference set;
+- the real floor: n real *test* images against the same reference set, i.e. what a
+  perfect generator (one that draws fresh digits from the true distribution) scores.
+Both sides use the same n, so the finite-sample bias of FID is the same on both.
+The floor and the reference embeddings are computed once and cached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from mnistgan.data.datasets import get_spec
+from mnistgan.data.sources import Sources, load_split
+from mnistgan.errors import ConfigError
+from mnistgan.eval import metrics as M
+from mnistgan.eval.evaluator import Evaluator
+from mnistgan.images import make_grid
+from mnistgan.models import Generator
+from mnistgan.sample import sample_uint8
+from mnistgan.train.checkpoint import atomic_write
+
+log = logging.getLogger(__name__)
+
+MEMO_N = 1000  # images per side for the pixel-space nearest-neighbour search (vs all 60k train)
+PAIRS_SHOWN = 16
+
+
+@dataclass(frozen=True)
+class Embedded:
+    feats: torch.Tensor  # float64 [N, 128], the evaluator's penultimate layer
+    probs: torch.Tensor  # float64 [N, C], its softmax
+
+
+class Pair:
+    """A candidate set against the reference set; shared work (k-NN radii) is done once."""
+
+    def __init__(self, cand: Embedded, ref: Embedded, seed: int) -> None:
+        self.cand, self.ref, self.seed = cand, ref, seed
+
+    @cached_property
+    def pr(self) -> tuple[float, float]:
+        return M.precision_recall(self.ref.feats, self.cand.feats, k=3)
+
+    @cached_property
+    def dc(self) -> tuple[float, float]:
+        return M.density_coverage(self.ref.feats, self.cand.feats, k=3)
+
+
+@dataclass(frozen=True)
+class Metric:
+    label: str
+    better: str  # "lower" or "higher"
+    about: str  # what it measures and its range
+    compute: Callable[[Pair], tuple[float, float | None]]  # -> (value, std or None)
+
+
+def _kid(p: Pair) -> tuple[float, float]:
+    n = min(len(p.cand.feats), len(p.ref.feats))
+    return M.kernel_inception_distance(p.cand.feats, p.ref.feats, subsets=100, subset_size=min(1000, n), seed=p.seed)
+
+
+METRICS: dict[str, Metric] = {
+    "fid_lenet": Metric("FID (MNIST classifier features)", "lower",
+                        "Fréchet distance between Gaussians fitted to evaluator features; >= 0",
+                        lambda p: (M.frechet_distance(p.cand.feats, p.ref.feats), None)),
+    "kid_lenet": Metric("KID (MNIST classifier features)", "lower",
+                        "unbiased MMD^2, cubic polynomial kernel, mean ± std over 100 subsets; ~0 for same distribution",
+                        _kid),
+    "mnist_score": Metric("MNIST score (classifier IS)", "higher",
+                          "exp E[KL(p(y|x) || p(y))] with the evaluator's softmax; 1..10",
+                          lambda p: M.classifier_score(p.cand.probs, splits=10)),
+    "precision": Metric("Precision (k=3)", "higher", "share of samples inside the real manifold; 0..1",
+                        lambda p: (p.pr[0], None)),
+    "recall": Metric("Recall (k=3)", "higher", "share of real images inside the samples' manifold; 0..1",
+                     lambda p: (p.pr[1], None)),
+    "density": Metric("Density (k=3)", "higher", "how many real neighbourhoods hold each sample; ~1 for real data",
+                      lambda p: (p.dc[0], None)),
+    "coverage": Metric("Coverage (k=3)", "higher", "share of real neighbourhoods holding a sample; 0..1",
+                       lambda p: (p.dc[1], None)),
+}
+LIGHT = ("fid_lenet", "kid_lenet", "mnist_score", "precision", "recall")  # for --eval-every
+
+
+def compute(pair: Pair, names: tuple[str, ...]) -> dict[str, tuple[float, float | None]]:
+    return {name: METRICS[name].compute(pair) for name in names}
+
+
+# --- the real reference, cached -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RealReference:
+    dataset: str
+    n: int
+    seed: int
+    train_images: torch.Tensor  # uint8 [60000, 28, 28], all of it: the memorisation search space
+    train_labels: torch.Tensor
+    ref_idx: torch.Tensor  # [n] rows of the train split forming the reference set
+    test_idx: torch.Tensor  # [n] rows of the test split forming the floor's candidate set
+    test_images: torch.Tensor  # uint8 [n, 28, 28]
+    ref: Embedded
+    test: Embedded
+    floor: dict[str, tuple[float, float | None]]
+
+    def real_fractions(self) -> list[float]:
+        counts = self.train_labels.bincount(minlength=len(get_spec(self.dataset).classes)).double()
+        return (counts / counts.sum()).tolist()
+
+
+def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
+                   names: tuple[str, ...] = tuple(METRICS)) -> RealReference:
+    """Reference and floor for `n`, from the cache when the evaluator and n match."""
+    dataset = ev.recipe.dataset
+    train, test = load_split(dataset, "train", sources), load_split(dataset, "test", sources)
+    if not 1 < n <= test.images.shape[0]:
+        raise ConfigError(f"-n must be between 2 and {test.images.shape[0]} (the size of the test split), got {n}")
+    gen = torch.Generator().manual_seed(seed)
+    ref_idx = torch.randperm(train.images.shape[0], generator=gen)[:n]
+    test_idx = torch.randperm(test.images.shape[0], generator=gen)[:n]
+    base = sources.cache_dir / "real" / f"{dataset}-{ev.sha256[:12]}-n{n}-s{seed}"
+    emb_path, floor_path = base.with_suffix(".safetensors"), base.with_suffix(".json")
+    if emb_path.is_file():
+        t = load_file(str(emb_path))
+        ref, tst = Embedded(t["ref_feats"], t["ref_probs"]), Embedded(t["test_feats"], t["test_probs"])
+    else:
+        ref, tst = Embedded(*ev.embed(train.images[ref_idx])), Embedded(*ev.embed(test.images[test_idx]))
+        tensors = {"ref_feats": ref.feats, "ref_probs": ref.probs, "test_feats": tst.feats, "test_probs": tst.probs}
+        atomic_write(emb_path, lambda tmp: save_file(tensors, str(tmp)))
+    floor: dict[str, Any] = json.loads(floor_path.read_text()) if floor_path.is_file() else {}
+    missing = tuple(name for name in names if name not in floor)
+    if missing:
+        log.info("computing the real-data floor for n=%d (once; cached)", n)
+        floor |= {k: list(v) for k, v in compute(Pair(tst, ref, seed), missing).items()}
+        atomic_write(floor_path, lambda tmp: tmp.write_text(json.dumps(floor, indent=1)))
+    return RealReference(dataset, n, seed, train.images, train.labels, ref_idx, test_idx,
+                         test.images[test_idx], ref, tst, {k: tuple(v) for k, v in floor.items()})
+
+
+# --- the full evaluation --------------------------------------------------------------
+
+
+def pixels(images: torch.Tensor) -> torch.Tensor:
+    return images.reshape(images.shape[0], -1).float() / 255.0  # uint8 [N, 28, 28] -> [N, 784] in [0, 1]
+
+
+def memorisation(gen_images: torch.Tensor, real: RealReference) -> tuple[dict[str, Any], np.ndarray]:
+    """Nearest training image (pixel space) for MEMO_N generated and MEMO_N test images;
+    returns the summary and a grid of the closest pairs (generated left, training right)."""
+    m = min(MEMO_N, gen_images.shape[0], real.test_images.shape[0])
+    train_px = pixels(real.train_images)
+    d_gen, i_gen = M.nearest_distances(pixels(gen_images[:m]), train_px)
+    d_test, _ = M.nearest_distances(pixels(real.test_images[:m]), train_px)
+    ratio = M.memorisation_ratio(d_gen, d_test)
+    closest = np.argsort(d_gen)[:PAIRS_SHOWN]
+    tiles = np.stack([t for j in closest for t in (gen_images[j].numpy(), real.train_images[i_gen[j]].numpy())])
+    summary = {"gen_to_train_median": float(np.median(d_gen)), "test_to_train_median": float(np.median(d_test)),
+               "ratio": ratio, "memorised": M.is_memorised(ratio), "n": m,
+               "closest_distances": [float(d_gen[j]) for j in closest]}
+    return summary, make_grid(tiles, nrow=8)
+
+
+@torch.no_grad()
+def discriminator_section(D: torch.nn.Module, gen_images: torch.Tensor, real: RealReference) -> dict[str, Any]:
+    """D's verdicts on held-out test images, fresh fakes, and training images."""
+    def prob(images: torch.Tensor) -> torch.Tensor:
+        x = images.float().div(127.5).sub(1.0).unsqueeze(1)  # same scaling as training
+        return torch.cat([torch.sigmoid(D(x[i : i + 1000])) for i in range(0, len(x), 1000)])
+
+    report = M.discriminator_report(prob(real.test_images), prob(gen_images),
+                                    prob(real.train_images[real.ref_idx]))
+    return report.to_dict()
+
+
+def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, seed: int = 0,
+             D: torch.nn.Module | None = None) -> tuple[dict[str, Any], np.ndarray]:
+    """All metrics for G, each beside the real floor; returns (metrics.json dict, pairs grid)."""
+    real = real_reference(ev, n, seed, sources)
+    gen_images = torch.from_numpy(sample_uint8(G, n, seed=seed))  # uint8 [n, 28, 28], as a PNG would hold
+    fake = Embedded(*ev.embed(gen_images))
+    values = compute(Pair(fake, real.ref, seed), tuple(METRICS))
+    spec = get_spec(real.dataset)
+    hist = M.class_histogram(fake.probs, len(spec.classes), real_fractions=real.real_fractions())
+    real_hist = M.class_histogram(real.test.probs, len(spec.classes), real_fractions=real.real_fractions())
+    memo, pairs = memorisation(gen_images, real)
+    result: dict[str, Any] = {
+        "dataset": real.dataset, "n": n, "seed": seed,
+        "evaluator": {"sha256": ev.sha256, "test_accuracy": ev.test_accuracy, "recipe": dataclasses.asdict(ev.recipe)},
+        "metrics": {
+            name: {"label": METRICS[name].label, "better": METRICS[name].better, "about": METRICS[name].about,
+                   "value": v, "std": s, "real": real.floor[name][0], "real_std": real.floor[name][1]}
+            for name, (v, s) in values.items()
+        },
+        "classes": {"names": list(spec.classes), **hist.to_dict(), "real_fractions": real.real_fractions(),
+                    "real": real_hist.to_dict()},
+        "memorisation": memo,
+        "discriminator": discriminator_section(D, gen_images, real) if D is not None else None,
+    }
+    return result, pairs
+
+
+def evaluate_light(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """The --eval-every subset: LIGHT metrics and classes covered, with their floor."""
+    real = real_reference(ev, n, seed, sources, names=LIGHT)
+    fake = Embedded(*ev.embed(torch.from_numpy(sample_uint8(G, n, seed=seed))))
+    values = compute(Pair(fake, real.ref, seed), LIGHT)
+    classes = len(get_spec(real.dataset).classes)
+    covered = M.class_histogram(fake.probs, classes, real_fractions=real.real_fractions()).classes_covered
+    floor_covered = M.class_histogram(real.test.probs, classes, real_fractions=real.real_fractions()).classes_covered
+    return {"eval_n": n,
+            "eval": {k: v for k, (v, _) in values.items()} | {"classes_covered": covered},
+            "floor": {k: real.floor[k][0] for k in LIGHT} | {"classes_covered": floor_covered}}
+
+
+def eval_hook(every: int, sources: Sources, n: int = 2000,
+              get: Callable[[str, Sources], Evaluator] | None = None) -> Callable[..., dict[str, Any] | None]:
+    """A train() epoch hook: the light evaluation every `every` epochs (and after the last),
+    keeping the best training state by FID as checkpoints/best.pt and generator-best.safetensors.
+    It draws its own noise, so training (and exact resume) is unaffected."""
+    from mnistgan.eval.evaluator import get_evaluator
+    from mnistgan.train import checkpoint
+
+    get = get or get_evaluator
+    cache: dict[str, Evaluator] = {}
+
+    def hook(state: Any, cfg: Any, run_dir: Path) -> dict[str, Any] | None:
+        if state.epoch % every and state.epoch != cfg.train.epochs:
+            return None
+        if cfg.data.name not in cache:
+            cache[cfg.data.name] = get(cfg.data.name, sources)
+        result = evaluate_light(state.G, cache[cfg.data.name], sources, n=n)
+        fid = result["eval"]["fid_lenet"]
+        best_path = run_dir / "checkpoints" / "best.json"
+        best = json.loads(best_path.read_text()) if best_path.is_file() else None
+        if best is None or fid < best["fid_lenet"]:
+            newest = checkpoint.list_states(run_dir)[-1]
+            atomic_write(run_dir / "checkpoints" / "best.pt", lambda tmp: tmp.write_bytes(newest.read_bytes()))
+            checkpoint.save_generator(run_dir / "generator-best.safetensors", state.G, cfg, state.epoch)
+            best = {"epoch": state.epoch, "fid_lenet": fid}
+            atomic_write(best_path, lambda tmp: tmp.write_text(json.dumps(best)))
+        return result | {"best": best}
+
+    return hook

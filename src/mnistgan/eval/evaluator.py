@@ -1,0 +1,190 @@
+"""The evaluator: a small CNN classifier the tool trains itself, since Inception weights
+cannot be downloaded here and fit 28x28 digits poorly anyway.
+
+Its 128-d penultimate features feed the distribution metrics (FID, KID, precision/recall);
+its softmax feeds the class metrics. It is trained once per dataset and recipe, saved
+as safetensors in the cache with its sha256 and recipe beside it, and reused.
+
+    x [B, 1, 28, 28] in [-1, 1]
+    -> conv3x3 16, BN, ReLU -> conv3x3 16, BN, ReLU -> maxpool   [B, 16, 14, 14]
+    -> conv3x3 32, BN, ReLU -> conv3x3 32, BN, ReLU -> maxpool   [B, 32, 7, 7]
+    -> linear 128, ReLU (the features)                           [B, 128]
+    -> linear 10 (logits)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from mnistgan.data.datasets import batches, get_spec, to_unit_range
+from mnistgan.data.sources import Sources, load_split
+from mnistgan.errors import CheckpointError
+from mnistgan.train.checkpoint import atomic_write
+
+log = logging.getLogger(__name__)
+
+FEATURE_DIM = 128
+
+
+@dataclass(frozen=True)
+class EvaluatorRecipe:
+    """Everything that determines the evaluator's weights, saved beside them."""
+
+    dataset: str = "mnist"
+    seed: int = 0
+    epochs: int = 4
+    batch_size: int = 128
+    lr: float = 3e-3  # peak of a one-cycle schedule
+    max_shift: int = 2  # random translation augmentation, in pixels
+
+    def key(self) -> str:
+        """A short stable name for the cache file."""
+        blob = json.dumps(dataclasses.asdict(self), sort_keys=True).encode()
+        return f"{self.dataset}-{hashlib.sha256(blob).hexdigest()[:10]}"
+
+
+def _block(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+
+class EvaluatorNet(nn.Module):
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.conv = nn.Sequential(*_block(1, 16), *_block(16, 16), nn.MaxPool2d(2),
+                                  *_block(16, 32), *_block(32, 32), nn.MaxPool2d(2))
+        self.fc = nn.Linear(32 * 7 * 7, FEATURE_DIM)
+        self.head = nn.Linear(FEATURE_DIM, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.fc(self.conv(x).flatten(1)))  # [B, 128]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))  # [B, 10] logits
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    net: EvaluatorNet
+    recipe: EvaluatorRecipe
+    sha256: str
+    test_accuracy: float
+
+    @torch.no_grad()
+    def embed(self, images: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 [N, 28, 28] -> (float64 features [N, 128], float64 softmax [N, 10])."""
+        self.net.eval()
+        feats, probs = [], []
+        for i in range(0, images.shape[0], batch_size):
+            x = to_unit_range(images[i : i + batch_size]).unsqueeze(1)
+            f = self.net.features(x)
+            feats.append(f.double())
+            probs.append(torch.softmax(self.net.head(f).double(), dim=1))
+        return torch.cat(feats), torch.cat(probs)
+
+    def info(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "test_accuracy": self.test_accuracy,
+                "recipe": dataclasses.asdict(self.recipe)}
+
+
+def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
+    """Translate each image [B, 1, H, W] by its own random offset, filling with the background."""
+    if max_shift == 0:
+        return x
+    B, _, H, W = x.shape
+    padded = F.pad(x, (max_shift,) * 4, value=-1.0)  # -1 is black in [-1, 1]
+    dy = torch.randint(0, 2 * max_shift + 1, (B,), generator=gen)
+    dx = torch.randint(0, 2 * max_shift + 1, (B,), generator=gen)
+    rows = (torch.arange(H)[None, :] + dy[:, None])[:, :, None]  # [B, H, 1]
+    cols = (torch.arange(W)[None, :] + dx[:, None])[:, None, :]  # [B, 1, W]
+    return padded[torch.arange(B)[:, None, None], 0, rows, cols].unsqueeze(1)
+
+
+@torch.no_grad()
+def accuracy(net: EvaluatorNet, images: torch.Tensor, labels: torch.Tensor) -> float:
+    net.eval()
+    correct = sum(int((net(to_unit_range(images[i : i + 1000]).unsqueeze(1)).argmax(1) == labels[i : i + 1000]).sum())
+                  for i in range(0, images.shape[0], 1000))
+    return correct / images.shape[0]
+
+
+def train_evaluator(recipe: EvaluatorRecipe, sources: Sources) -> tuple[EvaluatorNet, float]:
+    """Train on the train split (deterministic given recipe.seed); returns (net, test accuracy)."""
+    torch.manual_seed(recipe.seed)
+    gen = torch.Generator().manual_seed(recipe.seed)
+    train, test = load_split(recipe.dataset, "train", sources), load_split(recipe.dataset, "test", sources)
+    net = EvaluatorNet(len(get_spec(recipe.dataset).classes))
+    opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=1e-4)
+    steps = recipe.epochs * (train.images.shape[0] // recipe.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=steps)
+    index = torch.arange(train.images.shape[0])
+    for epoch in range(recipe.epochs):
+        net.train()
+        start = time.perf_counter()
+        for idx in batches(index, recipe.batch_size, gen):
+            x = random_shift(to_unit_range(train.images[idx]).unsqueeze(1), recipe.max_shift, gen)
+            loss = F.cross_entropy(net(x), train.labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        log.info("evaluator epoch %d/%d: loss %.4f (%.0f s)", epoch + 1, recipe.epochs, loss.item(),
+                 time.perf_counter() - start)
+    return net, accuracy(net, test.images, test.labels)
+
+
+def _paths(cache_dir: Path, recipe: EvaluatorRecipe) -> tuple[Path, Path]:
+    base = cache_dir / "evaluators" / recipe.key()
+    return base.with_suffix(".safetensors"), base.with_suffix(".json")
+
+
+def build_evaluator(recipe: EvaluatorRecipe, sources: Sources) -> Evaluator:
+    """Train and save to the cache (weights, then the info file naming their sha256)."""
+    weights, info = _paths(sources.cache_dir, recipe)
+    start = time.perf_counter()
+    net, acc = train_evaluator(recipe, sources)
+    tensors = {k: v.contiguous() for k, v in net.state_dict().items()}
+    atomic_write(weights, lambda tmp: save_file(tensors, str(tmp), metadata={"recipe": json.dumps(dataclasses.asdict(recipe))}))
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    record = {"sha256": sha, "test_accuracy": acc, "recipe": dataclasses.asdict(recipe),
+              "train_seconds": round(time.perf_counter() - start, 1), "torch": torch.__version__}
+    atomic_write(info, lambda tmp: tmp.write_text(json.dumps(record, indent=2) + "\n"))
+    return Evaluator(net.eval(), recipe, sha, acc)
+
+
+def load_evaluator(recipe: EvaluatorRecipe, cache_dir: Path) -> Evaluator | None:
+    """The cached evaluator, verified against its recorded sha256; None if not built yet."""
+    weights, info = _paths(cache_dir, recipe)
+    if not (weights.is_file() and info.is_file()):
+        return None
+    try:
+        record = json.loads(info.read_text())
+        sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+        if sha != record["sha256"]:
+            raise CheckpointError(f"{weights}: sha256 does not match {info.name}; delete both to rebuild")
+        net = EvaluatorNet(len(get_spec(recipe.dataset).classes))
+        net.load_state_dict(load_file(str(weights)))
+    except (json.JSONDecodeError, KeyError, RuntimeError, OSError) as e:
+        raise CheckpointError(f"{weights}: unreadable cached evaluator ({str(e).splitlines()[0][:120]}); delete it to rebuild") from None
+    return Evaluator(net.eval(), recipe, sha, float(record["test_accuracy"]))
+
+
+def get_evaluator(dataset: str, sources: Sources, recipe: EvaluatorRecipe | None = None) -> Evaluator:
+    """The cached evaluator for `dataset`, built on first use (a few CPU minutes)."""
+    recipe = recipe or EvaluatorRecipe(dataset=dataset)
+    found = load_evaluator(recipe, sources.cache_dir)
+    if found is not None:
+        return found
+    log.info("building the %s evaluator (once; cached in %s)", dataset, sources.cache_dir / "evaluators")
+    return build_evaluator(recipe, sources)

@@ -1,0 +1,102 @@
+"""The evaluation protocol end to end on the tiny dataset: floor, caching, alarms."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mnistgan.data.datasets import to_unit_range
+from mnistgan.data.sources import Sources, load_split
+from mnistgan.errors import ConfigError
+from mnistgan.eval import evaluate as EV
+from mnistgan.eval.evaluator import EvaluatorRecipe, build_evaluator
+from mnistgan.models import Generator
+
+
+class CopyGenerator(Generator):
+    """Returns stored images in turn, whatever the noise: a generator that copies."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        super().__init__()
+        self.z_dim = 4
+        self.images = to_unit_range(images).unsqueeze(1)
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # so the module has a device
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        idx = torch.arange(z.shape[0]) % self.images.shape[0]
+        return self.images[idx]
+
+
+@pytest.fixture
+def setup(tiny, tmp_path):
+    _, folder = tiny
+    src = Sources(data_dir=folder, cache_dir=tmp_path / "cache", download=False)
+    ev = build_evaluator(EvaluatorRecipe(dataset="tiny", epochs=4, batch_size=50, max_shift=0), src)
+    return src, ev, load_split("tiny", "train", src)
+
+
+def test_full_evaluation_has_every_section_beside_the_floor(setup):
+    src, ev, train = setup
+    G = CopyGenerator(train.images[100:])
+    D = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 1), torch.nn.Flatten(0))
+    result, pairs = EV.evaluate(G, ev, src, n=50, D=D)
+    assert set(result["metrics"]) == set(EV.METRICS)
+    for m in result["metrics"].values():
+        assert {"label", "value", "real", "better"} <= set(m)
+    assert result["discriminator"]["roc_auc"] is not None
+    assert pairs.ndim == 2 and pairs.dtype.name == "uint8"
+    # Real images drawn from the training set score near the real floor on FID.
+    fid = result["metrics"]["fid_lenet"]
+    assert fid["value"] < 5 * fid["real"] + 1
+
+
+def test_a_copying_generator_is_flagged_memorised(setup):
+    src, ev, train = setup
+    result, _ = EV.evaluate(CopyGenerator(train.images), ev, src, n=50)
+    assert result["memorisation"]["memorised"] and result["memorisation"]["ratio"] < 0.1
+
+
+def test_a_single_class_generator_is_flagged_collapsed(setup):
+    src, ev, train = setup
+    ones = train.images[train.labels == 1]
+    result, _ = EV.evaluate(CopyGenerator(ones), ev, src, n=50)
+    assert result["classes"]["collapsed"] and result["classes"]["classes_covered"] == 1
+    assert not result["classes"]["real"]["collapsed"]
+    fid_one = result["metrics"]["fid_lenet"]["value"]
+    diverse, _ = EV.evaluate(CopyGenerator(train.images[100:]), ev, src, n=50)
+    assert fid_one > diverse["metrics"]["fid_lenet"]["value"]
+
+
+def test_floor_is_cached(setup, monkeypatch):
+    src, ev, train = setup
+    EV.real_reference(ev, 40, 0, src)
+    calls = []
+    monkeypatch.setattr(EV, "compute", lambda pair, names: calls.append(names) or {})
+    ref = EV.real_reference(ev, 40, 0, src)
+    assert calls == [] and set(ref.floor) == set(EV.METRICS)
+
+
+def test_n_larger_than_the_test_split_is_refused(setup):
+    src, ev, _ = setup
+    with pytest.raises(ConfigError, match="-n must be between"):
+        EV.real_reference(ev, 101, 0, src)
+
+
+def test_light_evaluation_and_best_checkpoint_hook(setup, tmp_path):
+    from mnistgan.config import load_config
+    from mnistgan.train.loop import train
+
+    src, ev, _ = setup
+    cfg = load_config(overrides=["data.name='tiny'", "train.batch_size=50", "train.epochs=2", "train.grid_size=4"])
+    run = tmp_path / "run"
+    run.mkdir()
+    hook = EV.eval_hook(1, src, n=40, get=lambda name, s: ev)
+    train(cfg, run, sources=src, on_epoch_end=hook)
+    from mnistgan.train.rundir import read_metrics
+
+    evals = [r for r in read_metrics(run) if "eval" in r]
+    assert [r["epoch"] for r in evals] == [1, 2]
+    assert set(evals[0]["eval"]) == set(EV.LIGHT) | {"classes_covered"} == set(evals[0]["floor"])
+    best = min(evals, key=lambda r: r["eval"]["fid_lenet"])
+    assert evals[-1]["best"]["epoch"] == best["epoch"]
+    assert (run / "checkpoints" / "best.pt").is_file() and (run / "generator-best.safetensors").is_file()
