@@ -28,15 +28,18 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake:
     """Update D to call `real` [B, 1, 28, 28] real (target 1) and `fake` [B, 1, 28, 28]
     fake (target 0). `fake` is detached: this step must not move G.
     Returns (loss, mean D(x), mean D(G(z)))."""
-    logit_real = D(real)  # [B]
-    logit_fake = D(fake.detach())  # [B]
-    loss = (F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real))
-            + F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake)))
+    B = real.shape[0]
+    # One forward pass over [real; fake] (2B rows) instead of two: the same maths for a
+    # per-sample D (no batch norm), and bigger matrix products run faster on the CPU.
+    logits = D(torch.cat([real, fake.detach()]))  # [2B]
+    targets = torch.cat([torch.ones(B, device=logits.device), torch.zeros(B, device=logits.device)])
+    # mean over 2B rows, times 2 = BCE(D(x), 1) + BCE(D(G(z)), 0), each a mean over B
+    loss = 2 * F.binary_cross_entropy_with_logits(logits, targets)
     opt_d.zero_grad(set_to_none=True)
     loss.backward()
     opt_d.step()
-    return (loss.detach(), torch.sigmoid(logit_real.detach()).mean(),
-            torch.sigmoid(logit_fake.detach()).mean())
+    probs = torch.sigmoid(logits.detach())
+    return loss.detach(), probs[:B].mean(), probs[B:].mean()
 
 
 def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor) -> torch.Tensor:
