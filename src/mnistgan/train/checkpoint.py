@@ -11,11 +11,8 @@ Two kinds of file:
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from mnistgan._version import __version__
+from mnistgan.atomic import atomic_write
 from mnistgan.config import RunConfig, from_dict
 from mnistgan.errors import CheckpointError, ConfigError
 
@@ -32,28 +30,6 @@ GENERATOR_FORMAT = "mnistgan-generator"
 FORMAT_VERSION = 1
 _STATE_KEYS = {"format", "format_version", "package_version", "config", "epoch", "step",
                "G", "D", "opt_g", "opt_d", "rng", "fixed_noise"}
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call write(tmp) on a temp file in path's folder, fsync it, then rename it over
-    `path`: a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 # --- training state ---------------------------------------------------------------
