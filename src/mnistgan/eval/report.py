@@ -270,7 +270,7 @@ def _header(run: _Run) -> str:
         "the score that real held-out test images get against the training images with the same "
         "evaluator and the same number of samples. That is the best a generator can hope for, so "
         "judge each metric by its distance from the floor rather than by its absolute value "
-        "(a FID of 5 is good when real data scores 0.4 and meaningless on its own); the arrow says "
+        "(a FID means little on its own, a lot beside the floor); the arrow says "
         "which direction is better. The first sections follow training as it happened; the later "
         "ones come from <code>mnistgan evaluate</code> on the final generator.</p>"
     )
