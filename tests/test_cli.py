@@ -62,3 +62,17 @@ def test_data_verify_and_info(tiny, capsys):
 def test_python_dash_m_works():
     out = subprocess.run([sys.executable, "-m", "mnistgan", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("mnistgan ")
+
+
+def test_resume_of_a_damaged_run_folder_is_a_clear_error(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{not json")
+    assert main(["train", "--resume", str(run)]) == 2
+    assert "not a valid config file" in capsys.readouterr().err
+
+
+def test_a_bad_device_is_refused_before_any_work(tmp_path, capsys):
+    assert main(["train", "--device", "gpu0", "--outdir", str(tmp_path / "runs")]) == 2
+    assert "not a torch device" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # no empty run folder left behind

