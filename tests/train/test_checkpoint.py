@@ -62,6 +62,7 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch notes the foreign protocol, then refuses
 def test_a_plain_pickle_is_refused(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "x.pt"

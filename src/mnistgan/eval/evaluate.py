@@ -32,7 +32,7 @@ from mnistgan.eval.evaluator import Evaluator
 from mnistgan.images import make_grid
 from mnistgan.models import Generator
 from mnistgan.sample import sample_uint8
-from mnistgan.atomic import atomic_write
+from mnistgan.atomic import atomic_write, atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +117,10 @@ class RealReference:
     test: Embedded
     floor: dict[str, tuple[float, float | None]]
 
-    def real_fractions(self) -> list[float]:
+    def real_fractions(self) -> torch.Tensor:
+        """float64 [C]: the share of each class in the training split."""
         counts = self.train_labels.bincount(minlength=len(get_spec(self.dataset).classes)).double()
-        return (counts / counts.sum()).tolist()
+        return counts / counts.sum()
 
 
 def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
@@ -146,7 +147,7 @@ def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
     if missing:
         log.info("computing the real-data floor for n=%d (once; cached)", n)
         floor |= {k: list(v) for k, v in compute(Pair(tst, ref, seed), missing).items()}
-        atomic_write(floor_path, lambda tmp: tmp.write_text(json.dumps(floor, indent=1)))
+        atomic_write_bytes(floor_path, json.dumps(floor, indent=1).encode())
     return RealReference(dataset, n, seed, train.images, train.labels, ref_idx, test_idx,
                          test.images[test_idx], ref, tst, {k: tuple(v) for k, v in floor.items()})
 
@@ -205,7 +206,7 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
                    "value": v, "std": s, "real": real.floor[name][0], "real_std": real.floor[name][1]}
             for name, (v, s) in values.items()
         },
-        "classes": {"names": list(spec.classes), **hist.to_dict(), "real_fractions": real.real_fractions(),
+        "classes": {"names": list(spec.classes), **hist.to_dict(), "real_fractions": real.real_fractions().tolist(),
                     "real": real_hist.to_dict()},
         "memorisation": memo,
         "discriminator": discriminator_section(D, gen_images, real) if D is not None else None,
@@ -248,10 +249,10 @@ def eval_hook(every: int, sources: Sources, n: int = 2000,
         best = json.loads(best_path.read_text()) if best_path.is_file() else None
         if best is None or fid < best["fid_lenet"]:
             newest = checkpoint.list_states(run_dir)[-1]
-            atomic_write(run_dir / "checkpoints" / "best.pt", lambda tmp: tmp.write_bytes(newest.read_bytes()))
+            atomic_write_bytes(run_dir / "checkpoints" / "best.pt", newest.read_bytes())
             checkpoint.save_generator(run_dir / "generator-best.safetensors", state.G, cfg, state.epoch)
             best = {"epoch": state.epoch, "fid_lenet": fid}
-            atomic_write(best_path, lambda tmp: tmp.write_text(json.dumps(best)))
+            atomic_write_bytes(best_path, json.dumps(best).encode())
         return result | {"best": best}
 
     return hook

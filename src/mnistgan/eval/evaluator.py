@@ -31,7 +31,7 @@ from torch import nn
 from mnistgan.data.datasets import batches, get_spec, to_unit_range
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError
-from mnistgan.atomic import atomic_write
+from mnistgan.atomic import atomic_write, atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def build_evaluator(recipe: EvaluatorRecipe, sources: Sources) -> Evaluator:
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
     record = {"sha256": sha, "test_accuracy": acc, "recipe": dataclasses.asdict(recipe),
               "train_seconds": round(time.perf_counter() - start, 1), "torch": torch.__version__}
-    atomic_write(info, lambda tmp: tmp.write_text(json.dumps(record, indent=2) + "\n"))
+    atomic_write_bytes(info, (json.dumps(record, indent=2) + "\n").encode())
     return Evaluator(net.eval(), recipe, sha, acc)
 
 

@@ -372,7 +372,9 @@ def _eval_curve(run: _Run, key: str) -> str:
     ax.plot(epoch, floor, color="grey", linestyle="--", label="real floor")
     ax.set_title(label if not better else f"{label} ({better} is better)", fontsize=8)
     ax.set_xlabel("epoch", fontsize=8)
-    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
+    from matplotlib.ticker import MaxNLocator  # importable here: _figure() succeeded
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
@@ -409,7 +411,7 @@ def _metrics_table_section(run: _Run) -> str:
          + (f"<br><small class=\"note\">{_esc(m['about'])}</small>" if m.get("about") else ""),
          _esc(_pm(m.get("value"), m.get("std"))),
          _esc(_pm(m.get("real"), m.get("real_std"))),
-         _esc(arrow.get(m.get("better"), m.get("better") or "—"))]
+         _esc(arrow.get(str(m.get("better")), m.get("better") or "—"))]
         for key, m in (ev.get("metrics") or {}).items() if isinstance(m, dict)
     ]
     table = _table(["metric", "generated", "real floor", "better"], rows, numeric=(1, 2))

@@ -70,7 +70,7 @@ def init_state(cfg: RunConfig, device: torch.device) -> TrainState:
 
 
 def state_to_save(state: TrainState, cfg: RunConfig) -> dict[str, Any]:
-    np_state = np.random.get_state()
+    np_state: tuple[Any, ...] = np.random.get_state(legacy=True)  # type: ignore[assignment]
     rng = {
         "data": state.data_gen.get_state(),
         "noise": state.noise_gen.get_state(),
@@ -141,6 +141,9 @@ def train(
     bitwise the same as an uninterrupted run (on the CPU).
     """
     device = torch.device(device)
+    images = load_split(cfg.data.name, "train", sources).images.to(device)  # uint8 [N, 28, 28]
+    if images.shape[0] < cfg.train.batch_size:
+        raise ConfigError(f"train.batch_size {cfg.train.batch_size} exceeds the {images.shape[0]} training images")
     state = init_state(cfg, device)
     if resume:
         latest = checkpoint.list_states(run_dir)
@@ -156,18 +159,15 @@ def train(
         if resume:
             rundir.truncate_metrics(run_dir, state.epoch)
 
-    images = load_split(cfg.data.name, "train", sources).images.to(device)  # uint8 [N, 28, 28]
-    steps_per_epoch = images.shape[0] // cfg.train.batch_size
-    if steps_per_epoch == 0:
-        raise ConfigError(f"train.batch_size {cfg.train.batch_size} exceeds the {images.shape[0]} training images")
 
     while state.epoch < cfg.train.epochs:
         last = run_epoch(state, cfg, images, run_dir, rank=rank, progress=progress)
         state.epoch += 1
-        if rank == 0 and not progress:  # without a bar, one log line per epoch
-            log.info("epoch %d/%d: d_loss %.3f, g_loss %.3f, D(x) %.3f, D(G(z)) %.3f, %.0f img/s", state.epoch,
-                     cfg.train.epochs, last["d_loss"], last["g_loss"], last["d_real"], last["d_fake"], last["img_per_s"])
         if rank == 0:
+            if not progress:  # without a bar, one log line per epoch
+                log.info("epoch %d/%d: d_loss %.3f, g_loss %.3f, D(x) %.3f, D(G(z)) %.3f, %.0f img/s",
+                         state.epoch, cfg.train.epochs, last["d_loss"], last["g_loss"], last["d_real"],
+                         last["d_fake"], last["img_per_s"])
             save_grid(state, run_dir / "samples" / f"epoch_{state.epoch:04d}.png")
             checkpoint.save_state(run_dir, state_to_save(state, cfg), keep=cfg.train.keep_checkpoints)
             checkpoint.save_generator(run_dir / "generator.safetensors", state.G, cfg, state.epoch)
