@@ -50,3 +50,9 @@ def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[DatasetSpec, 
     spec = write_tiny(folder)
     monkeypatch.setitem(datasets.DATASETS, "tiny", spec)
     return spec, folder
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's default cache goes to a temp folder, never the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))

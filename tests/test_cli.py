@@ -51,8 +51,10 @@ def test_errors_are_one_line_without_traceback(tmp_path, capsys):
     assert "train.epochs must be at least 1" in capsys.readouterr().err
 
 
-def test_data_verify_and_info(tiny, capsys):
+def test_data_verify_fetch_and_info(tiny, capsys):
     _, folder = tiny
+    assert main(["data", "fetch", "tiny", "--data-dir", str(folder)]) == 0  # already there: no download
+    assert f"tiny: verified in {folder}" in capsys.readouterr().out
     assert main(["data", "verify", "tiny", "--data-dir", str(folder)]) == 0
     assert capsys.readouterr().out.count("ok ") == 4
     assert main(["data", "info", "tiny", "--data-dir", str(folder)]) == 0

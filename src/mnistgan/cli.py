@@ -16,7 +16,7 @@ from pathlib import Path
 from mnistgan._version import __version__
 from mnistgan.config import PRESETS, apply_overrides, load_config, read_config
 from mnistgan.data.datasets import DATASETS
-from mnistgan.data.sources import Sources, fetch, load_split, verify_all
+from mnistgan.data.sources import Sources, load_split, locate, verify_all
 from mnistgan.errors import ConfigError, MnistganError
 
 log = logging.getLogger("mnistgan")
@@ -172,8 +172,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     status = 0
     for name in names:
         if args.action == "fetch":
-            folder = fetch(DATASETS[name], sources)
-            print(f"{name}: verified in {folder}")
+            print(f"{name}: verified in {locate(name, sources)}")
         elif args.action == "verify":
             found = verify_all(name, sources)
             for path, problem in found:

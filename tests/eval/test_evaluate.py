@@ -76,6 +76,15 @@ def test_floor_is_cached(setup, monkeypatch):
     assert calls == [] and set(ref.floor) == set(EV.METRICS)
 
 
+def test_a_damaged_cache_is_recomputed(setup):
+    src, ev, _ = setup
+    first = EV.real_reference(ev, 40, 0, src)
+    for f in (src.cache_dir / "real").iterdir():
+        f.write_bytes(b"garbage")
+    again = EV.real_reference(ev, 40, 0, src)
+    assert again.floor == first.floor and torch.equal(again.ref.feats, first.ref.feats)
+
+
 def test_n_larger_than_the_test_split_is_refused(setup):
     src, ev, _ = setup
     with pytest.raises(ConfigError, match="-n must be between"):

@@ -84,6 +84,24 @@ def load_split(name: str, split: str, sources: Sources = Sources()) -> Split:
     raise DataError(f"{name} {split} split not found (looked in {where}){detail}")
 
 
+def locate(name: str, sources: Sources) -> Path:
+    """The first candidate folder holding every file of `name`, verified; fetched into
+    the cache if there is none (and downloads are allowed)."""
+    spec = get_spec(name)
+    for folder in candidate_dirs(spec, sources):
+        paths = [find_file(folder, f) for f in spec.all_files()]
+        if all(paths):
+            try:
+                for path, f in zip(paths, spec.all_files()):
+                    read_verified(path, f)  # type: ignore[arg-type]
+                return folder
+            except DataError as e:
+                log.warning("skipping %s", e)
+    if not sources.download:
+        raise DataError(f"{name}: no verified copy found and downloads are off")
+    return fetch(spec, sources)
+
+
 def fetch(spec: DatasetSpec, sources: Sources) -> Path:
     """Make the cache hold every file of `spec`, verified; returns the cache folder."""
     dest = sources.cache_dir / spec.name

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from mnistgan.data.datasets import get_spec
@@ -135,14 +136,17 @@ def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
     test_idx = torch.randperm(test.images.shape[0], generator=gen)[:n]
     base = sources.cache_dir / "real" / f"{dataset}-{ev.sha256[:12]}-n{n}-s{seed}"
     emb_path, floor_path = base.with_suffix(".safetensors"), base.with_suffix(".json")
-    if emb_path.is_file():
+    try:  # the cache holds derived data only: anything unreadable is recomputed
         t = load_file(str(emb_path))
         ref, tst = Embedded(t["ref_feats"], t["ref_probs"]), Embedded(t["test_feats"], t["test_probs"])
-    else:
+    except (SafetensorError, OSError, KeyError):
         ref, tst = Embedded(*ev.embed(train.images[ref_idx])), Embedded(*ev.embed(test.images[test_idx]))
         tensors = {"ref_feats": ref.feats, "ref_probs": ref.probs, "test_feats": tst.feats, "test_probs": tst.probs}
         atomic_write(emb_path, lambda tmp: save_file(tensors, str(tmp)))
-    floor: dict[str, Any] = json.loads(floor_path.read_text()) if floor_path.is_file() else {}
+    try:
+        floor: dict[str, Any] = json.loads(floor_path.read_text())
+    except (OSError, json.JSONDecodeError):
+        floor = {}
     missing = tuple(name for name in names if name not in floor)
     if missing:
         log.info("computing the real-data floor for n=%d (once; cached)", n)
