@@ -8,7 +8,6 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from mnistgan.atomic import atomic_write
 from mnistgan.config import load_config
 from mnistgan.errors import CheckpointError
 from mnistgan.sample import load_generator
@@ -108,17 +107,3 @@ def test_generator_weights_roundtrip_and_refusals(tmp_path):
                                                 torch.device("cpu")).G, cfg, epoch=1)
     with pytest.raises(CheckpointError, match="do not fit"):
         load_generator(wrong)
-
-
-def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
-    path = tmp_path / "f.bin"
-    path.write_bytes(b"old")
-
-    def failing(tmp):
-        tmp.write_bytes(b"half")
-        raise OSError("disk full")
-
-    with pytest.raises(OSError):
-        atomic_write(path, failing)
-    assert path.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
