@@ -7,7 +7,6 @@ from it by index (see `batches`), with no per-item Python work.
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import torch
 from mnistgan.data.idx import parse_idx, read_bytes
 from mnistgan.errors import DataError
 
-log = logging.getLogger(__name__)
 
 SPLITS = ("train", "test")
 
