@@ -7,6 +7,7 @@ XDG_CACHE_HOME). Errors a user can fix are printed as one line, without a traceb
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -90,8 +91,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import json
-
     from mnistgan.atomic import atomic_write_bytes
     from mnistgan.eval.evaluate import evaluate
     from mnistgan.eval.evaluator import get_evaluator
@@ -142,8 +141,6 @@ def format_table(result: dict) -> str:
 
 
 def cmd_evaluator(args: argparse.Namespace) -> int:
-    import json
-
     from mnistgan.eval.evaluator import EvaluatorRecipe, build_evaluator, load_evaluator
 
     sources = sources_from(args)

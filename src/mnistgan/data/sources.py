@@ -33,7 +33,7 @@ import numpy as np
 
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.data.datasets import DatasetSpec, FileSpec, Split, find_file, get_spec, read_split, read_verified
-from mnistgan.data.idx import encode_idx, read_bytes
+from mnistgan.data.idx import encode_idx
 from mnistgan.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,8 @@ def load_split(name: str, split: str, sources: Sources = Sources()) -> Split:
     if split not in spec.files:
         raise DataError(f"unknown split {split!r} for {name} (choose from {', '.join(spec.files)})")
     tried: list[str] = []
+    pair = spec.files[split]
     for folder in candidate_dirs(spec, sources):
-        pair = spec.files[split]
         if not all(find_file(folder, f) for f in pair):
             continue
         try:
@@ -125,7 +125,13 @@ def fetch(spec: DatasetSpec, sources: Sources) -> Path:
 
 def _cached_ok(folder: Path, spec: FileSpec) -> bool:
     path = find_file(folder, spec)
-    return path is not None and hashlib.sha256(read_bytes(path)).hexdigest() == spec.sha256
+    if path is None:
+        return False
+    try:
+        read_verified(path, spec)
+        return True
+    except DataError:
+        return False
 
 
 def download_file(spec: FileSpec, mirrors: tuple[str, ...], dest: Path, timeout: float) -> Path:

@@ -25,14 +25,17 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from mnistgan.data.datasets import get_spec
+from mnistgan.data.datasets import get_spec, to_unit_range
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import ConfigError
 from mnistgan.eval import metrics as M
-from mnistgan.eval.evaluator import Evaluator
+from mnistgan.config import RunConfig
+from mnistgan.eval.evaluator import Evaluator, get_evaluator
 from mnistgan.images import make_grid
 from mnistgan.models import Generator
 from mnistgan.sample import sample_uint8
+from mnistgan.train import checkpoint
+from mnistgan.train.loop import EpochHook, TrainState
 from mnistgan.atomic import atomic_write, atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -183,7 +186,7 @@ def memorisation(gen_images: torch.Tensor, real: RealReference) -> tuple[dict[st
 def discriminator_section(D: torch.nn.Module, gen_images: torch.Tensor, real: RealReference) -> dict[str, Any]:
     """D's verdicts on held-out test images, fresh fakes, and training images."""
     def prob(images: torch.Tensor) -> torch.Tensor:
-        x = images.float().div(127.5).sub(1.0).unsqueeze(1)  # same scaling as training
+        x = to_unit_range(images).unsqueeze(1)  # same scaling as training
         return torch.cat([torch.sigmoid(D(x[i : i + 1000])) for i in range(0, len(x), 1000)])
 
     report = M.discriminator_report(prob(real.test_images), prob(gen_images),
@@ -232,17 +235,14 @@ def evaluate_light(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 20
 
 
 def eval_hook(every: int, sources: Sources, n: int = 2000,
-              get: Callable[[str, Sources], Evaluator] | None = None) -> Callable[..., dict[str, Any] | None]:
+              get: Callable[[str, Sources], Evaluator] | None = None) -> EpochHook:
     """A train() epoch hook: the light evaluation every `every` epochs (and after the last),
     keeping the best training state by FID as checkpoints/best.pt and generator-best.safetensors.
     It draws its own noise, so training (and exact resume) is unaffected."""
-    from mnistgan.eval.evaluator import get_evaluator
-    from mnistgan.train import checkpoint
-
     get = get or get_evaluator
     cache: dict[str, Evaluator] = {}
 
-    def hook(state: Any, cfg: Any, run_dir: Path) -> dict[str, Any] | None:
+    def hook(state: TrainState, cfg: RunConfig, run_dir: Path) -> dict[str, Any] | None:
         if state.epoch % every and state.epoch != cfg.train.epochs:
             return None
         if cfg.data.name not in cache:

@@ -117,11 +117,7 @@ def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
 
 
 def save_grid(state: TrainState, path: Path) -> None:
-    state.G.eval()
-    with torch.no_grad():
-        images = to_uint8(state.G(state.fixed_noise)).cpu().numpy()
-    state.G.train()
-    save_png(path, make_grid(images))
+    save_png(path, make_grid(to_uint8(state.G.generate(state.fixed_noise)).cpu().numpy()))
 
 
 def train(
