@@ -48,17 +48,38 @@ class TrainConfig:
     log_every: int = 100  # steps between metrics.jsonl lines
     grid_size: int = 64  # fixed-noise samples drawn into each epoch's grid
     keep_checkpoints: int = 2  # training-state files kept in checkpoints/
+    label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this (0 = the spec's 1)
+    on_failure: str = "warn"  # what a health event (D won, G collapsed) does: "warn" or "stop"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "log_every", "grid_size", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
         for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
+            if not 0 < getattr(self, name) < float("inf"):
+                raise ConfigError(f"train.{name} must be positive and finite, got {getattr(self, name)}")
+        if not 0 <= self.label_smoothing < 0.5:
+            raise ConfigError(f"train.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if self.on_failure not in ("warn", "stop"):
+            raise ConfigError(f"train.on_failure must be 'warn' or 'stop', got {self.on_failure!r}")
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be in [0, 1), got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """The light evaluation during training, which keeps the best generator. It never
+    changes the training itself, so a resume may change these settings."""
+
+    every: int = 5  # epochs between light evaluations (and after the last); 0 = off
+    n: int = 2000  # samples per light evaluation, scored against as many real images
+
+    def __post_init__(self) -> None:
+        if self.every < 0:
+            raise ConfigError(f"eval.every must be 0 (off) or a number of epochs, got {self.every}")
+        if not 2 <= self.n <= 10_000:
+            raise ConfigError(f"eval.n must be between 2 and 10000 (the test split), got {self.n}")
 
 
 @dataclass(frozen=True)
@@ -67,6 +88,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -186,7 +186,7 @@ def run_epoch(state: TrainState, cfg: RunConfig, images: torch.Tensor, run_dir: 
     for i, batch in enumerate(batches(images, t.batch_size, state.data_gen), start=1):
         real = to_unit_range(batch).unsqueeze(1)  # uint8 [B, 28, 28] -> [B, 1, 28, 28] in [-1, 1]
         z = torch.randn(t.batch_size, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
-        s = train_step(state.G, state.D, state.opt_g, state.opt_d, real, z)
+        s = train_step(state.G, state.D, state.opt_g, state.opt_d, real, z, 1.0 - t.label_smoothing)
         sums += torch.stack([s.d_loss, s.g_loss, s.d_real, s.d_fake])
         state.step += 1
         count += 1
