@@ -11,7 +11,7 @@ import pytest
 from mnistgan.cli import main
 
 TINY = ["--set", "data.name=tiny", "--set", "train.batch_size=50", "--set", "train.epochs=2",
-        "--set", "train.grid_size=9"]
+        "--set", "train.grid_size=9", "--eval-n", "50"]
 
 
 @pytest.fixture

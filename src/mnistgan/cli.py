@@ -18,7 +18,7 @@ from mnistgan._version import __version__
 from mnistgan.config import PRESETS, apply_overrides, load_config, read_config
 from mnistgan.data.datasets import DATASETS
 from mnistgan.data.sources import Sources, load_split, locate, verify_all
-from mnistgan.errors import ConfigError, MnistganError
+from mnistgan.errors import ConfigError, MnistganError, TrainingStopped
 
 log = logging.getLogger("mnistgan")
 
@@ -48,11 +48,12 @@ def device_from(name: str) -> str:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from mnistgan.train.loop import train
-    from mnistgan.train.rundir import new_run_dir
+    from mnistgan.train.rundir import new_run_dir, read_best
 
     device = device_from(args.device)
-    if args.eval_every < 0:
-        raise ConfigError(f"--eval-every must be 0 (off) or a number of epochs, got {args.eval_every}")
+    # --eval-every / --eval-n are short for --set eval.every=N / eval.n=N
+    overrides = [*args.set, *([f"eval.every={args.eval_every}"] if args.eval_every is not None else []),
+                 *([f"eval.n={args.eval_n}"] if args.eval_n is not None else [])]
     if args.resume:
         run_dir = Path(args.resume)
         saved = run_dir / "config.json"
@@ -60,31 +61,30 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"{run_dir}: not a run folder (no config.json)")
         if args.preset or args.config:
             raise ConfigError("--resume takes its config from the run; only --set train.epochs=N may change it")
-        cfg = apply_overrides(read_config(saved), args.set)
+        cfg = apply_overrides(read_config(saved), overrides)
     else:
-        cfg = load_config(args.preset or "classic", args.config, args.set)
+        cfg = load_config(args.preset or "classic", args.config, overrides)
         run_dir = new_run_dir(Path(args.outdir), cfg, args.name)
     log.info("run folder: %s", run_dir)
-    sources = sources_from(args)
-    hook = None
-    if args.eval_every:
-        from mnistgan.eval.evaluate import eval_hook
-
-        hook = eval_hook(args.eval_every, sources, n=args.eval_n)
-    state = train(cfg, run_dir, sources=sources, device=device, resume=bool(args.resume),
-                  progress=sys.stderr.isatty(), on_epoch_end=hook)
+    state = train(cfg, run_dir, sources=sources_from(args), device=device, resume=bool(args.resume),
+                  progress=sys.stderr.isatty())
     print(f"trained {state.epoch} epochs ({state.step} steps) in {run_dir}")
     print(f"samples: {run_dir / 'samples' / f'epoch_{state.epoch:04d}.png'}")
     print(f"weights: {run_dir / 'generator.safetensors'}")
+    best = read_best(run_dir)
+    if best:
+        print(f"best:    {run_dir / 'generator-best.safetensors'} (epoch {best['epoch']}, FID {best['fid_lenet']:.4g}); "
+              "sample, evaluate and report use it unless given --last")
     return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from mnistgan.sample import load_generator, write_samples
+    from mnistgan.sample import describe, load_generator, write_samples
 
     if args.n < 1:
         raise ConfigError(f"-n must be at least 1, got {args.n}")
-    G = load_generator(args.source, device=device_from(args.device))
+    G = load_generator(args.source, device=device_from(args.device), last=args.last)
+    log.info("%s", describe(args.source, args.last))
     out = write_samples(G, Path(args.out), n=args.n, seed=args.seed, fmt=args.format, scale=args.scale)
     print(f"wrote {args.n} samples to {out}")
     return 0
@@ -95,14 +95,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from mnistgan.eval.evaluate import evaluate
     from mnistgan.eval.evaluator import get_evaluator
     from mnistgan.images import save_png, upscale
-    from mnistgan.sample import epoch_of, load_discriminator, load_generator_and_config, resolve
+    from mnistgan.sample import describe, epoch_of, load_discriminator, load_generator_and_config, resolve
 
     source = Path(args.source)
-    G, cfg = load_generator_and_config(source)
+    G, cfg = load_generator_and_config(source, last=args.last)
+    log.info("%s", describe(source, args.last))
     sources = sources_from(args)
     ev = get_evaluator(cfg.data.name, sources)
-    result, pairs = evaluate(G, ev, sources, n=args.n, seed=args.seed, D=load_discriminator(source))
-    result = {"source": str(resolve(source)), "epoch": epoch_of(source), **result}
+    result, pairs = evaluate(G, ev, sources, n=args.n, seed=args.seed, D=load_discriminator(source, last=args.last))
+    result = {"source": str(resolve(source, args.last)), "epoch": epoch_of(source, args.last), **result}
     out = Path(args.out) if args.out else (source if source.is_dir() else source.parent) / "metrics.json"
     pairs_path = out.with_name("nearest_pairs.png")
     save_png(pairs_path, upscale(pairs, 2))
@@ -204,9 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
     t.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     t.add_argument("--no-download", action="store_true", help="never download the dataset")
-    t.add_argument("--eval-every", type=int, default=0, metavar="N",
-                   help="light evaluation every N epochs, logged to metrics.jsonl; keeps the best checkpoint by FID")
-    t.add_argument("--eval-n", type=int, default=2000, help="samples per light evaluation (default: 2000)")
+    t.add_argument("--eval-every", type=int, metavar="N",
+                   help="light evaluation every N epochs (0: off), logged to metrics.jsonl; keeps the best "
+                        "generator by FID (same as --set eval.every=N; default: 5)")
+    t.add_argument("--eval-n", type=int, metavar="N", help="samples per light evaluation (default: 2000)")
     data_opts(t)
     t.set_defaults(func=cmd_train)
 
@@ -218,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("png", "npz"), help="png grid or npz of uint8 [n, 28, 28] (default: from --out)")
     s.add_argument("--scale", type=int, default=1, help="enlarge the PNG grid by this factor")
     s.add_argument("--device", default="cpu")
+    s.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("evaluate", help="metrics beside the real-data floor; writes metrics.json")
@@ -225,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-n", type=int, default=10_000, help="generated images (default: 10000)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", help="metrics file (default: metrics.json in the run folder)")
+    e.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
     data_opts(e)
     e.set_defaults(func=cmd_evaluate)
 
@@ -254,6 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="mnistgan: %(message)s", stream=sys.stderr)
     try:
         return args.func(args)
+    except TrainingStopped as e:
+        print(f"mnistgan: stopped: {e}", file=sys.stderr)
+        return 3
     except MnistganError as e:
         print(f"mnistgan: error: {e}", file=sys.stderr)
         return 2

@@ -15,3 +15,7 @@ class ConfigError(MnistganError):
 
 class CheckpointError(MnistganError):
     """A checkpoint or weights file is missing, corrupt, tampered with, or incompatible."""
+
+
+class TrainingStopped(MnistganError):
+    """The health monitor stopped a run: it diverged, or a failure with train.on_failure "stop"."""

@@ -13,15 +13,19 @@ from mnistgan.errors import CheckpointError
 from mnistgan.images import make_grid, save_png, upscale
 from mnistgan.models import Generator, build_discriminator, build_generator
 from mnistgan.train import checkpoint
+from mnistgan.train.rundir import BEST_GENERATOR, BEST_STATE, read_best
 
 
-def resolve(path: str | Path) -> Path:
-    """A run folder means its generator.safetensors, else its newest training state."""
+def resolve(path: str | Path, last: bool = False) -> Path:
+    """A run folder means its best generator (generator-best.safetensors, kept by the light
+    evaluation during training) unless `last`, then its final generator.safetensors, then
+    its newest training state. A file means itself."""
     path = Path(path)
     if path.is_dir():
-        weights = path / "generator.safetensors"
-        if weights.is_file():
-            return weights
+        candidates = ([] if last else [path / BEST_GENERATOR]) + [path / "generator.safetensors"]
+        for weights in candidates:
+            if weights.is_file():
+                return weights
         states = checkpoint.list_states(path)
         if not states:
             raise CheckpointError(f"{path}: no generator.safetensors or checkpoint in this folder")
@@ -31,8 +35,19 @@ def resolve(path: str | Path) -> Path:
     return path
 
 
-def load_generator_and_config(path: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, RunConfig]:
-    src = resolve(path)
+def describe(path: str | Path, last: bool = False) -> str:
+    """One line saying which generator `resolve` picks from a run folder, for the CLI."""
+    path, src = Path(path), resolve(path, last)
+    best = read_best(path) if path.is_dir() else None
+    if src.name == BEST_GENERATOR.name and best:
+        return (f"using the best generator: epoch {best['epoch']}, light-evaluation FID {best['fid_lenet']:.4g} "
+                f"({src}); --last for the final one")
+    return f"using {src}"
+
+
+def load_generator_and_config(path: str | Path, device: str | torch.device = "cpu",
+                              last: bool = False) -> tuple[Generator, RunConfig]:
+    src = resolve(path, last)
     if src.suffix == ".safetensors":
         weights, cfg = checkpoint.load_generator_file(src)
     else:
@@ -46,17 +61,18 @@ def load_generator_and_config(path: str | Path, device: str | torch.device = "cp
     return G.to(device).eval(), cfg
 
 
-def epoch_of(path: str | Path) -> int | None:
+def epoch_of(path: str | Path, last: bool = False) -> int | None:
     """The epoch a generator file or training state was saved at."""
-    src = resolve(path)
+    src = resolve(path, last)
     if src.suffix == ".safetensors":
         return checkpoint.generator_epoch(src)
     return int(checkpoint.load_state(src)["epoch"])
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
-    """A trained generator, in eval mode. `G.sample(n, seed=0)` gives [n, 1, 28, 28] in [-1, 1]."""
-    return load_generator_and_config(path, device)[0]
+def load_generator(path: str | Path, device: str | torch.device = "cpu", last: bool = False) -> Generator:
+    """A trained generator, in eval mode: from a run folder, its best one unless `last`.
+    `G.sample(n, seed=0)` gives [n, 1, 28, 28] in [-1, 1]."""
+    return load_generator_and_config(path, device, last)[0]
 
 
 def sample_uint8(G: Generator, n: int, seed: int = 0) -> np.ndarray:
@@ -79,11 +95,17 @@ def write_samples(G: Generator, out: Path, n: int = 64, seed: int = 0, fmt: str 
     return out
 
 
-def load_discriminator(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module | None:
-    """The trained D from a run folder's newest training state or a state file; None for a
-    weights-only generator file (it holds no D)."""
+def load_discriminator(path: str | Path, device: str | torch.device = "cpu",
+                       last: bool = False) -> torch.nn.Module | None:
+    """The trained D that goes with `resolve(path, last)`: from a run folder, the best
+    epoch's (checkpoints/best.pt) when the best generator is used, else the newest
+    training state's; from a state file, its own; None for a weights-only file."""
     path = Path(path)
-    states = checkpoint.list_states(path) if path.is_dir() else [path] if path.suffix == ".pt" else []
+    if path.is_dir():
+        use_best = resolve(path, last).name == BEST_GENERATOR.name and (path / BEST_STATE).is_file()
+        states = [path / BEST_STATE] if use_best else checkpoint.list_states(path)
+    else:
+        states = [path] if path.suffix == ".pt" else []
     if not states:
         return None
     state = checkpoint.load_state(states[-1])

@@ -91,17 +91,17 @@ def test_n_larger_than_the_test_split_is_refused(setup):
         EV.real_reference(ev, 101, 0, src)
 
 
-def test_light_evaluation_and_best_checkpoint_hook(setup, tmp_path):
+def test_light_evaluation_keeps_the_best_checkpoint(setup, tmp_path):
     from mnistgan.config import load_config
+    from mnistgan.train.callbacks import KeepBest
     from mnistgan.train.loop import train
+    from mnistgan.train.rundir import read_metrics
 
     src, ev, _ = setup
     cfg = load_config(overrides=["data.name='tiny'", "train.batch_size=50", "train.epochs=2", "train.grid_size=4"])
     run = tmp_path / "run"
     run.mkdir()
-    hook = EV.eval_hook(1, src, n=40, get=lambda name, s: ev)
-    train(cfg, run, sources=src, on_epoch_end=hook)
-    from mnistgan.train.rundir import read_metrics
+    train(cfg, run, sources=src, on_epoch_end=KeepBest(EV.light_scorer("tiny", src, n=40, get=lambda name, s: ev), 1))
 
     evals = [r for r in read_metrics(run) if "eval" in r]
     assert [r["epoch"] for r in evals] == [1, 2]

@@ -29,13 +29,10 @@ from mnistgan.data.datasets import get_spec, to_unit_range
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import ConfigError
 from mnistgan.eval import metrics as M
-from mnistgan.config import RunConfig
 from mnistgan.eval.evaluator import Evaluator, get_evaluator
 from mnistgan.images import make_grid
 from mnistgan.models import Generator
 from mnistgan.sample import sample_uint8
-from mnistgan.train import checkpoint
-from mnistgan.train.loop import EpochHook, TrainState
 from mnistgan.atomic import atomic_write, atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -234,29 +231,19 @@ def evaluate_light(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 20
             "floor": {k: real.floor[k][0] for k in LIGHT} | {"classes_covered": floor_covered}}
 
 
-def eval_hook(every: int, sources: Sources, n: int = 2000,
-              get: Callable[[str, Sources], Evaluator] | None = None) -> EpochHook:
-    """A train() epoch hook: the light evaluation every `every` epochs (and after the last),
-    keeping the best training state by FID as checkpoints/best.pt and generator-best.safetensors.
-    It draws its own noise, so training (and exact resume) is unaffected."""
-    get = get or get_evaluator
-    cache: dict[str, Evaluator] = {}
+def light_scorer(dataset: str, sources: Sources, n: int = 2000,
+                 get: Callable[[str, Sources], Evaluator] = get_evaluator) -> Callable[[Generator], dict[str, Any]]:
+    """evaluate_light as a function of G alone, for training callbacks. `n` is checked now,
+    before any training; the evaluator is loaded on the first call. It draws its own
+    noise, so training is unaffected."""
+    test_size = load_split(dataset, "test", sources).images.shape[0]
+    if not 1 < n <= test_size:
+        raise ConfigError(f"eval.n must be between 2 and {test_size} (the size of the {dataset} test split), got {n}")
+    cache: list[Evaluator] = []
 
-    def hook(state: TrainState, cfg: RunConfig, run_dir: Path) -> dict[str, Any] | None:
-        if state.epoch % every and state.epoch != cfg.train.epochs:
-            return None
-        if cfg.data.name not in cache:
-            cache[cfg.data.name] = get(cfg.data.name, sources)
-        result = evaluate_light(state.G, cache[cfg.data.name], sources, n=n)
-        fid = result["eval"]["fid_lenet"]
-        best_path = run_dir / "checkpoints" / "best.json"
-        best = json.loads(best_path.read_text()) if best_path.is_file() else None
-        if best is None or fid < best["fid_lenet"]:
-            newest = checkpoint.list_states(run_dir)[-1]
-            atomic_write_bytes(run_dir / "checkpoints" / "best.pt", newest.read_bytes())
-            checkpoint.save_generator(run_dir / "generator-best.safetensors", state.G, cfg, state.epoch)
-            best = {"epoch": state.epoch, "fid_lenet": fid}
-            atomic_write_bytes(best_path, json.dumps(best).encode())
-        return result | {"best": best}
+    def score(G: Generator) -> dict[str, Any]:
+        if not cache:
+            cache.append(get(dataset, sources))
+        return evaluate_light(G, cache[0], sources, n=n)
 
-    return hook
+    return score

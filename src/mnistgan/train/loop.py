@@ -23,10 +23,12 @@ from tqdm import tqdm
 from mnistgan.config import RunConfig
 from mnistgan.data.datasets import batches, to_uint8, to_unit_range
 from mnistgan.data.sources import Sources, load_split
-from mnistgan.errors import CheckpointError, ConfigError
+from mnistgan.errors import CheckpointError, ConfigError, TrainingStopped
 from mnistgan.images import make_grid, save_png
 from mnistgan.models import Generator, build_discriminator, build_generator
 from mnistgan.train import checkpoint, rundir
+from mnistgan.train.callbacks import KeepBest
+from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
 from mnistgan.train.step import train_step
 
 log = logging.getLogger(__name__)
@@ -110,14 +112,26 @@ def restore_state(state: TrainState, saved: dict[str, Any], where: Path) -> None
 
 
 def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
-    """Only the number of epochs may change on resume; anything else would not continue
-    the same run."""
-    if dataclasses.replace(wanted, train=dataclasses.replace(wanted.train, epochs=saved.train.epochs)) != saved:
-        raise ConfigError("only train.epochs can be changed when resuming a run")
+    """Only the number of epochs (and the light evaluation, which does not change the
+    training) may change on resume; anything else would not continue the same run."""
+    same = dataclasses.replace(wanted, train=dataclasses.replace(wanted.train, epochs=saved.train.epochs),
+                               eval=saved.eval)
+    if same != saved:
+        raise ConfigError("only train.epochs and eval.* can be changed when resuming a run")
 
 
-def save_grid(state: TrainState, path: Path) -> None:
-    save_png(path, make_grid(to_uint8(state.G.generate(state.fixed_noise)).cpu().numpy()))
+def grid_images(state: TrainState) -> torch.Tensor:
+    """The fixed-noise samples as uint8 [grid_size, 28, 28] on the CPU."""
+    return to_uint8(state.G.generate(state.fixed_noise))[:, 0].cpu()
+
+
+def default_callback(cfg: RunConfig, sources: Sources) -> EpochHook | None:
+    """The light evaluation that keeps the best generator, every cfg.eval.every epochs."""
+    if not cfg.eval.every:
+        return None
+    from mnistgan.eval.evaluate import light_scorer  # eval/ never imports train/, so no cycle
+
+    return KeepBest(light_scorer(cfg.data.name, sources, n=cfg.eval.n), cfg.eval.every)
 
 
 def train(
@@ -134,7 +148,9 @@ def train(
     """Train `cfg` in `run_dir` until cfg.train.epochs epochs are complete.
 
     With resume=True, continue from the newest checkpoint in run_dir: the result is
-    bitwise the same as an uninterrupted run (on the CPU).
+    bitwise the same as an uninterrupted run (on the CPU). Unless on_epoch_end is given,
+    the light evaluation keeps the best generator every cfg.eval.every epochs (0: never).
+    Raises TrainingStopped when the health monitor stops the run.
     """
     device = torch.device(device)
     images = load_split(cfg.data.name, "train", sources).images.to(device)  # uint8 [N, 28, 28]
@@ -154,35 +170,66 @@ def train(
         rundir.write_config(run_dir, cfg)
         if resume:
             rundir.truncate_metrics(run_dir, state.epoch)
-
-
+    hook = on_epoch_end or default_callback(cfg, sources)
+    # A real batch of grid size: the yardstick for the grid's diversity.
+    monitor = HealthMonitor(mean_pairwise_distance(images[: cfg.train.grid_size].cpu()))
+    if resume:
+        monitor.replay(rundir.read_metrics(run_dir))
     while state.epoch < cfg.train.epochs:
-        last = run_epoch(state, cfg, images, run_dir, rank=rank, progress=progress)
+        means = run_epoch(state, cfg, images, run_dir, rank=rank, progress=progress)
         state.epoch += 1
-        if rank == 0:
-            if not progress:  # without a bar, one log line per epoch
-                log.info("epoch %d/%d: d_loss %.3f, g_loss %.3f, D(x) %.3f, D(G(z)) %.3f, %.0f img/s",
-                         state.epoch, cfg.train.epochs, last["d_loss"], last["g_loss"], last["d_real"],
-                         last["d_fake"], last["img_per_s"])
-            save_grid(state, run_dir / "samples" / f"epoch_{state.epoch:04d}.png")
-            checkpoint.save_state(run_dir, state_to_save(state, cfg), keep=cfg.train.keep_checkpoints)
-            checkpoint.save_generator(run_dir / "generator.safetensors", state.G, cfg, state.epoch)
-            extra = on_epoch_end(state, cfg, run_dir) if on_epoch_end else None
-            if extra:
-                rundir.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, **extra})
+        end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress)
     return state
 
 
+def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float],
+              monitor: HealthMonitor, hook: EpochHook | None, *, rank: int, progress: bool) -> None:
+    """Check health, then (rank 0) write the grid, the checkpoint, the weights and the
+    callback's line. A non-finite loss or weight stops the run before anything is written."""
+    bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, [("G", state.G), ("D", state.D)])
+    if bad:
+        states = checkpoint.list_states(run_dir)
+        kept = f"the last good checkpoint, {states[-1]}, is intact" if states else "no checkpoint was written"
+        event = HealthEvent("nonfinite", state.epoch, f"epoch {state.epoch}: training diverged ({bad}); "
+                            f"nothing of this epoch was saved and {kept}")
+        if rank == 0:
+            rundir.append_metrics(run_dir, event.record(state.step))
+        raise TrainingStopped(event.message)
+    grid = grid_images(state)
+    events = monitor.check(state.epoch, means["d_loss"], means["d_fake"], grid)
+    if rank != 0:
+        return
+    if not progress:  # without a bar, one log line per epoch
+        log.info("epoch %d/%d: d_loss %.3f, g_loss %.3f, D(x) %.3f, D(G(z)) %.3f, %.0f img/s",
+                 state.epoch, cfg.train.epochs, means["d_loss"], means["g_loss"], means["d_real"],
+                 means["d_fake"], means["img_per_s"])
+    save_png(run_dir / "samples" / f"epoch_{state.epoch:04d}.png", make_grid(grid.numpy()))
+    checkpoint.save_state(run_dir, state_to_save(state, cfg), keep=cfg.train.keep_checkpoints)
+    checkpoint.save_generator(run_dir / "generator.safetensors", state.G, cfg, state.epoch)
+    rundir.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, "health": {
+        "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": monitor.last_share}})
+    extra = hook(state, cfg, run_dir) if hook else None
+    if extra:
+        rundir.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, **extra})
+    for event in events:
+        rundir.append_metrics(run_dir, event.record(state.step))
+        (log.info if event.event == "recovered" else log.warning)("%s", event.message)
+    failures = [e for e in events if e.event != "recovered"]
+    if failures and cfg.train.on_failure == "stop":
+        raise TrainingStopped(f"{failures[0].message} (stopped: train.on_failure is 'stop')")
+
+
 def run_epoch(state: TrainState, cfg: RunConfig, images: torch.Tensor, run_dir: Path,
-              *, rank: int, progress: bool) -> dict[str, Any]:
+              *, rank: int, progress: bool) -> dict[str, float]:
     """One pass over the shuffled training set, logging every cfg.train.log_every steps;
-    returns the last logged record."""
+    returns the epoch's mean d_loss, g_loss, d_real, d_fake and its img/s."""
     t = cfg.train
     steps = images.shape[0] // t.batch_size
     bar = tqdm(total=steps * t.batch_size, unit="img", unit_scale=True, disable=not progress or rank != 0,
                desc=f"epoch {state.epoch + 1}/{t.epochs}", dynamic_ncols=True, leave=True)
     sums = torch.zeros(4, device=images.device)  # d_loss, g_loss, D(x), D(G(z)) since last log
-    count, tick = 0, time.perf_counter()
+    epoch_sums = torch.zeros(4, device=images.device)
+    count, tick, start = 0, time.perf_counter(), time.perf_counter()
     for i, batch in enumerate(batches(images, t.batch_size, state.data_gen), start=1):
         real = to_unit_range(batch).unsqueeze(1)  # uint8 [B, 28, 28] -> [B, 1, 28, 28] in [-1, 1]
         z = torch.randn(t.batch_size, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
@@ -193,6 +240,7 @@ def run_epoch(state: TrainState, cfg: RunConfig, images: torch.Tensor, run_dir: 
         bar.update(t.batch_size)
         if count == t.log_every or i == steps:
             now = time.perf_counter()
+            epoch_sums += sums
             d_loss, g_loss, d_real, d_fake = (sums / count).tolist()
             record = {"epoch": state.epoch + 1, "step": state.step, "d_loss": d_loss, "g_loss": g_loss,
                       "d_real": d_real, "d_fake": d_fake, "img_per_s": count * t.batch_size / (now - tick)}
@@ -202,4 +250,5 @@ def run_epoch(state: TrainState, cfg: RunConfig, images: torch.Tensor, run_dir: 
             sums.zero_()
             count, tick = 0, now
     bar.close()
-    return record
+    means = dict(zip(("d_loss", "g_loss", "d_real", "d_fake"), (epoch_sums / steps).tolist()))
+    return means | {"img_per_s": steps * t.batch_size / (time.perf_counter() - start)}

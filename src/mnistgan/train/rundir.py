@@ -5,6 +5,9 @@
     samples/epoch_0001.png the fixed-noise grid after each epoch
     checkpoints/           training state, the last K
     generator.safetensors  G's weights for use, config in metadata
+    generator-best.safetensors, checkpoints/best.pt, checkpoints/best.json
+                           the best generator by the light evaluation, its training state,
+                           and {"epoch": E, "fid_lenet": F}
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from typing import Any
 from mnistgan.config import RunConfig
 
 _NUMBERED = re.compile(r"^(\d{5})-")
+BEST_GENERATOR = Path("generator-best.safetensors")
+BEST_STATE = Path("checkpoints") / "best.pt"
+BEST_INFO = Path("checkpoints") / "best.json"
 
 
 def new_run_dir(outdir: Path, cfg: RunConfig, name: str | None = None) -> Path:
@@ -58,3 +64,12 @@ def truncate_metrics(run_dir: Path, epoch: int) -> None:
 def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
     with open(run_dir / "metrics.jsonl", "a") as fh:
         fh.write(json.dumps(record) + "\n")
+
+
+def read_best(run_dir: Path) -> dict[str, Any] | None:
+    """The best generator's {"epoch", "fid_lenet"}, or None if the run has not kept one."""
+    try:
+        best = json.loads((run_dir / BEST_INFO).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return best if isinstance(best, dict) and "epoch" in best and "fid_lenet" in best else None

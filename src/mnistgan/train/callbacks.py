@@ -1,0 +1,46 @@
+"""What happens after an epoch besides training: the light evaluation that keeps the best
+generator. A callback gets the state after the epoch's checkpoint is written and returns
+fields for a metrics.jsonl line (or None).
+
+Keeping the best matters because a GAN run is chaotic: the same config can draw fine
+digits at epoch 30 and collapse by epoch 50, so the last generator is not always the
+one to use (README, "Robustness").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mnistgan.atomic import atomic_write_bytes
+from mnistgan.config import RunConfig
+from mnistgan.models import Generator
+from mnistgan.train import checkpoint
+from mnistgan.train.rundir import BEST_GENERATOR, BEST_INFO, BEST_STATE, read_best
+
+if TYPE_CHECKING:
+    from mnistgan.train.loop import TrainState
+
+class KeepBest:
+    """Every `every` epochs (and after the last), score G; when its FID is the lowest so
+    far, copy the epoch's training state to checkpoints/best.pt and write
+    generator-best.safetensors. Runs on rank 0, after the epoch's checkpoint is saved."""
+
+    def __init__(self, score: Callable[[Generator], dict[str, Any]], every: int) -> None:
+        self.score, self.every = score, every
+
+    def __call__(self, state: TrainState, cfg: RunConfig, run_dir: Path) -> dict[str, Any] | None:
+        if state.epoch % self.every and state.epoch != cfg.train.epochs:
+            return None
+        result = self.score(state.G)  # {"eval_n", "eval": {...}, "floor": {...}}
+        fid = result["eval"]["fid_lenet"]
+        best = read_best(run_dir)
+        if best is None or fid < best["fid_lenet"]:
+            newest = checkpoint.list_states(run_dir)[-1]  # this epoch's, written just before
+            atomic_write_bytes(run_dir / BEST_STATE, newest.read_bytes())
+            checkpoint.save_generator(run_dir / BEST_GENERATOR, state.G, cfg, state.epoch)
+            best = {"epoch": state.epoch, "fid_lenet": fid}
+            atomic_write_bytes(run_dir / BEST_INFO, json.dumps(best).encode())
+        return result | {"best": best}

@@ -1,0 +1,107 @@
+"""The health monitor: notices when a GAN run goes wrong, from values the loop already has.
+
+Checked once per epoch, at almost no cost:
+- **D has won**: over the whole epoch, mean D(G(z)) < 0.01 and mean d_loss < 0.01. D tells
+  every fake apart with certainty, and G learns little from it.
+- **G has collapsed**: the fixed-noise grid's samples are nearly identical. Their mean
+  pairwise pixel distance falls below COLLAPSE_SHARE of a real batch's (see below).
+- **Divergence**: a loss or a weight is not finite. This always stops the run, before
+  anything is written, so the last good checkpoint survives.
+
+A condition is reported once when it starts, and once more ("recovered") when it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+D_WON_PROB = 0.01  # mean D(G(z)) over an epoch: D is sure that every fake is fake
+D_WON_LOSS = 0.01  # mean d_loss over an epoch: D makes no mistakes on either side
+# The grid's mean pairwise distance as a share of a real batch's. Measured on MNIST
+# (README, "Health monitor"): healthy classic grids stay above 0.75 of the real batch's
+# from epoch 1 on; collapsed ones (one blob for every z) fall below 0.15.
+COLLAPSE_SHARE = 0.25
+
+HINT = "the light evaluation keeps the best generator (generator-best.safetensors); try another train.seed"
+
+
+@dataclass(frozen=True)
+class HealthEvent:
+    event: str  # "d_won" | "collapse" | "nonfinite" | "recovered"
+    epoch: int
+    message: str  # one line for the user: what happened and what to try
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, step: int) -> dict[str, Any]:
+        """The metrics.jsonl line."""
+        return {"event": self.event, "epoch": self.epoch, "step": step, "message": self.message, **self.values}
+
+
+def mean_pairwise_distance(images: torch.Tensor) -> float:
+    """Mean Euclidean distance between all pairs of images (uint8 [N, 28, 28], N >= 2),
+    in pixels scaled to [0, 1]. About 10 for a batch of real MNIST digits; 0 if all equal;
+    NaN for fewer than two images."""
+    x = images.reshape(images.shape[0], -1).double() / 255.0  # [N, 784]
+    n = x.shape[0]
+    if n < 2:
+        return float("nan")
+    return float(torch.cdist(x, x).sum() / (n * (n - 1)))
+
+
+def nonfinite(losses: dict[str, float], modules: Iterable[tuple[str, nn.Module]]) -> str | None:
+    """The name of the first loss or weight that is NaN or infinite, or None."""
+    for name, value in losses.items():
+        if not torch.isfinite(torch.tensor(value)):
+            return f"{name} is {value}"
+    for module_name, module in modules:
+        for name, p in module.named_parameters():
+            if not torch.isfinite(p).all():
+                return f"weight {module_name}.{name} is not finite"
+    return None
+
+
+class HealthMonitor:
+    """Turns each epoch's summary into events; remembers which conditions are active."""
+
+    def __init__(self, real_distance: float) -> None:
+        self.real_distance = real_distance  # mean pairwise distance of a real batch of grid size
+        self.active: set[str] = set()
+        self.last_share = float("nan")  # the last grid's diversity, as a share of the real batch's
+
+    def replay(self, records: Iterable[dict[str, Any]]) -> None:
+        """Restore which conditions are active from a resumed run's metrics.jsonl lines, so
+        a resumed run reports exactly what an uninterrupted one would."""
+        for r in records:
+            if r.get("event") in ("d_won", "collapse"):
+                self.active.add(r["event"])
+            elif r.get("event") == "recovered":
+                self.active.discard(r.get("from"))
+
+    def check(self, epoch: int, d_loss: float, d_fake: float, grid: torch.Tensor) -> list[HealthEvent]:
+        """d_loss, d_fake: epoch means; grid: uint8 [N, 28, 28], the fixed-noise samples."""
+        share = self.last_share = mean_pairwise_distance(grid) / self.real_distance
+        found = {
+            "d_won": (d_fake < D_WON_PROB and d_loss < D_WON_LOSS,
+                      f"epoch {epoch}: the discriminator has won (mean D(G(z)) {d_fake:.4f}, d_loss "
+                      f"{d_loss:.4f} over the epoch), so G learns little; {HINT}",
+                      {"d_fake": d_fake, "d_loss": d_loss}),
+            "collapse": (share < COLLAPSE_SHARE,
+                         f"epoch {epoch}: the generator has collapsed: its {grid.shape[0]} fixed-noise samples are "
+                         f"nearly identical (pairwise distance {share:.2f} of a real batch's); {HINT}",
+                         {"diversity": share}),
+        }
+        events = []
+        for name, (now, message, values) in found.items():
+            if now and name not in self.active:
+                self.active.add(name)
+                events.append(HealthEvent(name, epoch, message, values))
+            elif not now and name in self.active:
+                self.active.discard(name)
+                events.append(HealthEvent("recovered", epoch, f"epoch {epoch}: recovered from {name}",
+                                          {"from": name, **values}))
+        return events
