@@ -78,3 +78,43 @@ def test_a_bad_device_is_refused_before_any_work(tmp_path, capsys):
     assert main(["train", "--device", "gpu0", "--outdir", str(tmp_path / "runs")]) == 2
     assert "not a torch device" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()  # no empty run folder left behind
+
+
+def test_training_keeps_the_best_generator_by_default(run_dir):
+    from mnistgan.train.rundir import read_best, read_metrics
+
+    assert read_best(run_dir) == {"epoch": 2, "fid_lenet": read_best(run_dir)["fid_lenet"]}  # evaluated after the last
+    assert (run_dir / "generator-best.safetensors").is_file() and (run_dir / "checkpoints" / "best.pt").is_file()
+    assert [r["epoch"] for r in read_metrics(run_dir) if "eval" in r] == [2]
+
+
+def test_sample_and_evaluate_use_the_best_generator_unless_last(run_dir, tmp_path, caplog):
+    import json
+
+    import torch
+
+    from mnistgan.config import read_config
+    from mnistgan.sample import load_discriminator, load_generator, resolve
+    from mnistgan.train import checkpoint
+
+    # Make epoch 1 the best: its weights become generator-best.safetensors.
+    first = run_dir / "checkpoints" / "state-000001.pt"
+    G1 = load_generator(first)
+    checkpoint.save_generator(run_dir / "generator-best.safetensors", G1, read_config(run_dir / "config.json"), 1)
+    (run_dir / "checkpoints" / "best.pt").write_bytes(first.read_bytes())
+    (run_dir / "checkpoints" / "best.json").write_text(json.dumps({"epoch": 1, "fid_lenet": 1.5}))
+    assert resolve(run_dir).name == "generator-best.safetensors"
+    assert resolve(run_dir, last=True).name == "generator.safetensors"
+    outs = {}
+    for flag in ([], ["--last"]):
+        out = tmp_path / f"s{len(flag)}.npz"
+        with caplog.at_level("INFO", logger="mnistgan"):
+            assert main(["sample", str(run_dir), "-n", "8", "--out", str(out), *flag]) == 0
+        outs[bool(flag)] = np.load(out)["images"]
+    assert "using the best generator: epoch 1" in caplog.text and "--last for the final one" in caplog.text
+    from mnistgan.sample import sample_uint8
+
+    assert np.array_equal(outs[False], sample_uint8(G1, 8, seed=0))
+    assert not np.array_equal(outs[False], outs[True])
+    D_best, D_last = load_discriminator(run_dir), load_discriminator(run_dir, last=True)
+    assert not all(torch.equal(a, b) for a, b in zip(D_best.state_dict().values(), D_last.state_dict().values()))

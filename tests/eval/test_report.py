@@ -202,3 +202,21 @@ def test_folder_without_metrics_jsonl(tmp_path: Path) -> None:
     with pytest.raises(MnistganError) as e:
         write_report(tmp_path)
     assert str(tmp_path) in str(e.value) and "metrics.jsonl" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_health_events_and_the_best_generator_are_shown(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    with open(run / "metrics.jsonl", "a") as fh:
+        fh.write(json.dumps({"event": "d_won", "epoch": 3, "step": 60,
+                             "message": "epoch 3: the discriminator has won <now>"}) + "\n")
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "best.json").write_text(json.dumps({"epoch": 2, "fid_lenet": 10.0}))
+    text = write_report(run).read_text(encoding="utf-8")
+    assert 'id="health-warning"' in text and "the discriminator has won &lt;now&gt;" in text
+    assert "The best generator by the light evaluation: epoch 2" in text
+    assert "after epoch 2 (the best generator)" in text and "after epoch 4 (final)" in text
+
+
+def test_a_healthy_run_says_so(tmp_path: Path) -> None:
+    text = write_report(make_run(tmp_path)).read_text(encoding="utf-8")
+    assert "No health events" in text and 'id="health-warning"' not in text

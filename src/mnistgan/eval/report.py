@@ -36,7 +36,7 @@ from mnistgan._version import __version__
 from mnistgan.errors import MnistganError
 from mnistgan.eval.metrics import COVERED_SHARE, KL_COLLAPSE, MEMORISED_RATIO
 from mnistgan.images import gif_bytes, png_bytes, upscale
-from mnistgan.train.rundir import read_metrics
+from mnistgan.train.rundir import read_best, read_metrics
 
 if TYPE_CHECKING:  # matplotlib is optional (the eval extra): imported when a plot is drawn
     from matplotlib.figure import Figure
@@ -80,6 +80,8 @@ class _Run:
     config: dict[str, Any]
     train_lines: list[dict[str, Any]]
     eval_lines: list[dict[str, Any]]
+    events: list[dict[str, Any]]  # health events: {"event", "epoch", "message", ...}
+    best: dict[str, Any] | None  # checkpoints/best.json: {"epoch", "fid_lenet"}
     grids: list[tuple[int, Path]]  # (epoch, samples/epoch_NNNN.png), sorted by epoch
     evaluation: dict[str, Any] | None  # metrics.json
     labels: dict[str, str] = field(default_factory=dict)  # metric key -> label, from metrics.json
@@ -98,6 +100,8 @@ def _load_run(run_dir: Path) -> _Run:
         config=_read_json(run_dir / "config.json") or {},
         train_lines=[r for r in rows if "d_loss" in r],
         eval_lines=[r for r in rows if isinstance(r.get("eval"), dict)],
+        events=[r for r in rows if isinstance(r.get("event"), str)],
+        best=read_best(run_dir),
         grids=_sample_grids(run_dir / "samples"),
         evaluation=evaluation,
         labels={k: str(m.get("label", k)) for k, m in registry.items() if isinstance(m, dict)},
@@ -272,7 +276,8 @@ def _header(run: _Run) -> str:
         "judge each metric by its distance from the floor rather than by its absolute value "
         "(a FID means little on its own, a lot beside the floor); the arrow says "
         "which direction is better. The first sections follow training as it happened; the later "
-        "ones come from <code>mnistgan evaluate</code> on the final generator.</p>"
+        "ones come from <code>mnistgan evaluate</code> on the best generator kept during training "
+        "(or the final one, with <code>--last</code>).</p>"
     )
 
 
@@ -284,9 +289,15 @@ def _grids_section(run: _Run) -> str:
     final = _load_grid(last_path)
     parts = ["<p>The same noise vectors z go through the generator after every epoch, "
              "so each position in the grid follows one sample as G learns.</p>"]
-    if final is not None:
-        parts.append(f"<figure>{_img(png_bytes(upscale(final, FINAL_SCALE)), f'epoch {last_epoch}', pixels=True)}"
-                     f"<figcaption>after epoch {last_epoch} (final)</figcaption></figure>")
+    shown = [(last_epoch, final, f"after epoch {last_epoch} (final)")]
+    best_epoch = (run.best or {}).get("epoch")
+    best_path = dict(run.grids).get(best_epoch)
+    if best_path is not None and best_epoch != last_epoch:
+        shown.insert(0, (best_epoch, _load_grid(best_path), f"after epoch {best_epoch} (the best generator)"))
+    for epoch, grid, caption in shown:
+        if grid is not None:
+            parts.append(f"<figure>{_img(png_bytes(upscale(grid, FINAL_SCALE)), f'epoch {epoch}', pixels=True)}"
+                         f"<figcaption>{caption}</figcaption></figure>")
     cells = []
     for i in _evenly(len(run.grids), STRIP_EPOCHS):
         epoch, path = run.grids[i]
@@ -395,13 +406,33 @@ def _eval_curves_section(run: _Run) -> str:
     return _section("eval-curves", title, intro + plots)
 
 
+def _health_section(run: _Run) -> str:
+    title = "Health"
+    best = run.best
+    parts = [f"<p>The best generator by the light evaluation: epoch {_esc(fmt(best.get('epoch')))}, FID "
+             f"{_esc(fmt(best.get('fid_lenet')))}. <code>mnistgan sample</code>, <code>evaluate</code> and this "
+             "report use it unless given <code>--last</code>.</p>" if best else
+             "<p>No best generator was kept (the light evaluation was off: <code>eval.every=0</code>).</p>"]
+    if not run.events:
+        parts.append("<p>No health events: D never won outright, the fixed-noise samples never collapsed "
+                     "into copies of one image, and every loss and weight stayed finite.</p>")
+    else:
+        rows = [[_esc(fmt(e.get("epoch"))), _esc(e.get("event")), _esc(e.get("message", ""))] for e in run.events]
+        failures = [e for e in run.events if e.get("event") != "recovered"]
+        if failures:
+            parts.append(f'<p class="warn" id="health-warning">⚠ {len(failures)} health event(s): '
+                         f"{_esc(', '.join(sorted({str(e['event']) for e in failures})))}.</p>")
+        parts.append(_table(["epoch", "event", "message"], rows, numeric=(0,)))
+    return _section("health", title, "\n".join(parts))
+
+
 def _no_evaluation(run: _Run) -> str:
     return _missing("No readable metrics.json: the run has not been evaluated yet.",
                     f"mnistgan evaluate {run.path}")
 
 
 def _metrics_table_section(run: _Run) -> str:
-    title = "Final metrics"
+    title = "Metrics of the evaluated generator"
     if run.evaluation is None:
         return _section("metrics", title, _no_evaluation(run))
     ev = run.evaluation
@@ -525,7 +556,7 @@ def render_report(run_dir: Path) -> str:
     """The report of `run_dir` as one HTML string."""
     run = _load_run(Path(run_dir))
     sections = [
-        _header(run), _grids_section(run), _gif_section(run), _loss_section(run),
+        _header(run), _health_section(run), _grids_section(run), _gif_section(run), _loss_section(run),
         _d_outputs_section(run), _eval_curves_section(run), _metrics_table_section(run),
         _classes_section(run), _memorisation_section(run), _discriminator_section(run),
     ]

@@ -10,6 +10,7 @@ one to use (README, "Robustness").
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ class KeepBest:
     def __call__(self, state: TrainState, cfg: RunConfig, run_dir: Path) -> dict[str, Any] | None:
         if state.epoch % self.every and state.epoch != cfg.train.epochs:
             return None
+        start = time.perf_counter()
         result = self.score(state.G)  # {"eval_n", "eval": {...}, "floor": {...}}
         fid = result["eval"]["fid_lenet"]
         best = read_best(run_dir)
@@ -43,4 +45,4 @@ class KeepBest:
             checkpoint.save_generator(run_dir / BEST_GENERATOR, state.G, cfg, state.epoch)
             best = {"epoch": state.epoch, "fid_lenet": fid}
             atomic_write_bytes(run_dir / BEST_INFO, json.dumps(best).encode())
-        return result | {"best": best}
+        return result | {"best": best, "eval_s": round(time.perf_counter() - start, 3)}
