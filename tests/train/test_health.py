@@ -48,15 +48,26 @@ def test_collapse_when_the_grid_is_nearly_identical():
     m = HealthMonitor(mean_pairwise_distance(_varied()))
     one = _varied(1).repeat(16, 1, 1)
     noisy = (one.int() + torch.randint(0, 3, one.shape)).clamp(0, 255).to(torch.uint8)  # copies with pixel noise
-    [ev] = m.check(1, d_loss=0.5, d_fake=0.3, grid=noisy)
+    assert m.check(1, d_loss=0.5, d_fake=0.3, grid=noisy) == []  # every run starts as one blob
+    assert m.check(2, d_loss=0.5, d_fake=0.3, grid=_varied()) == []
+    [ev] = m.check(3, d_loss=0.5, d_fake=0.3, grid=noisy)  # it was diverse, now it is not
     assert ev.event == "collapse" and ev.values["diversity"] < 0.25
-    assert m.check(2, d_loss=0.5, d_fake=0.3, grid=_varied())[0].event == "recovered"
+    assert m.check(4, d_loss=0.5, d_fake=0.3, grid=_varied())[0].event == "recovered"
+
+
+def test_a_run_that_never_diversifies_is_a_collapse_after_the_warm_up():
+    m = HealthMonitor(mean_pairwise_distance(_varied()))
+    one = _varied(1).repeat(16, 1, 1)
+    assert m.check(1, 0.5, 0.3, one) == [] and m.check(2, 0.5, 0.3, one) == []
+    assert [e.event for e in m.check(3, 0.5, 0.3, one)] == ["collapse"]
 
 
 def test_replay_restores_active_conditions_for_resume():
     m = HealthMonitor(1.0)
     m.replay([{"event": "collapse"}, {"event": "d_won"}, {"event": "recovered", "from": "collapse"}, {"d_loss": 1}])
-    assert m.active == {"d_won"}
+    assert m.active == {"d_won"} and not m.was_diverse
+    m.replay([{"health": {"diversity": 0.7}}])
+    assert m.was_diverse
 
 
 def test_nonfinite_names_the_loss_or_the_weight():

@@ -4,7 +4,8 @@ Checked once per epoch, at almost no cost:
 - **D has won**: over the whole epoch, mean D(G(z)) < 0.01 and mean d_loss < 0.01. D tells
   every fake apart with certainty, and G learns little from it.
 - **G has collapsed**: the fixed-noise grid's samples are nearly identical. Their mean
-  pairwise pixel distance falls below COLLAPSE_SHARE of a real batch's (see below).
+  pairwise pixel distance falls below COLLAPSE_SHARE of a real batch's (see below), once
+  the run is past its first blob-like epochs.
 - **Divergence**: a loss or a weight is not finite. This always stops the run, before
   anything is written, so the last good checkpoint survives.
 
@@ -26,6 +27,11 @@ D_WON_LOSS = 0.01  # mean d_loss over an epoch: D makes no mistakes on either si
 # (README, "Health monitor"): healthy classic grids stay above 0.75 of the real batch's
 # from epoch 1 on; collapsed ones (one blob for every z) fall below 0.15.
 COLLAPSE_SHARE = 0.25
+# Every run starts collapsed: after its first epoch the classic G draws one speckled blob for
+# every z (diversity about 0.15). So collapse counts only once G has been diverse
+# (DIVERSE_SHARE), or after WARMUP_EPOCHS.
+DIVERSE_SHARE = 0.5
+WARMUP_EPOCHS = 3
 
 HINT = "the light evaluation keeps the best generator (generator-best.safetensors); try another train.seed"
 
@@ -72,11 +78,14 @@ class HealthMonitor:
         self.real_distance = real_distance  # mean pairwise distance of a real batch of grid size
         self.active: set[str] = set()
         self.last_share = float("nan")  # the last grid's diversity, as a share of the real batch's
+        self.was_diverse = False
 
     def replay(self, records: Iterable[dict[str, Any]]) -> None:
         """Restore which conditions are active from a resumed run's metrics.jsonl lines, so
         a resumed run reports exactly what an uninterrupted one would."""
         for r in records:
+            if isinstance(r.get("health"), dict) and r["health"].get("diversity", 0) >= DIVERSE_SHARE:
+                self.was_diverse = True
             if r.get("event") in ("d_won", "collapse"):
                 self.active.add(r["event"])
             elif r.get("event") == "recovered":
@@ -85,12 +94,14 @@ class HealthMonitor:
     def check(self, epoch: int, d_loss: float, d_fake: float, grid: torch.Tensor) -> list[HealthEvent]:
         """d_loss, d_fake: epoch means; grid: uint8 [N, 28, 28], the fixed-noise samples."""
         share = self.last_share = mean_pairwise_distance(grid) / self.real_distance
+        armed = self.was_diverse or epoch >= WARMUP_EPOCHS
+        self.was_diverse |= share >= DIVERSE_SHARE
         found = {
             "d_won": (d_fake < D_WON_PROB and d_loss < D_WON_LOSS,
                       f"epoch {epoch}: the discriminator has won (mean D(G(z)) {d_fake:.4f}, d_loss "
                       f"{d_loss:.4f} over the epoch), so G learns little; {HINT}",
                       {"d_fake": d_fake, "d_loss": d_loss}),
-            "collapse": (share < COLLAPSE_SHARE,
+            "collapse": (armed and share < COLLAPSE_SHARE,
                          f"epoch {epoch}: the generator has collapsed: its {grid.shape[0]} fixed-noise samples are "
                          f"nearly identical (pairwise distance {share:.2f} of a real batch's); {HINT}",
                          {"diversity": share}),
