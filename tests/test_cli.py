@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mnistgan.cli import main
+from mnistgan.eval import evaluator as E
 
 TINY = ["--set", "data.name=tiny", "--set", "train.batch_size=50", "--set", "train.epochs=2",
         "--set", "train.grid_size=9", "--eval-n", "50"]
@@ -118,3 +119,33 @@ def test_sample_and_evaluate_use_the_best_generator_unless_last(run_dir, tmp_pat
     assert not np.array_equal(outs[False], outs[True])
     D_best, D_last = load_discriminator(run_dir), load_discriminator(run_dir, last=True)
     assert not all(torch.equal(a, b) for a, b in zip(D_best.state_dict().values(), D_last.state_dict().values()))
+
+
+def test_evaluator_info_names_the_shipped_one(capsys):
+    assert main(["evaluator", "info", "--dataset", "fashion-mnist"]) == 0
+    out = capsys.readouterr().out
+    assert '"origin": "shipped"' in out and "in use: the shipped fashion-mnist evaluator, test accuracy 9" in out
+
+
+def test_evaluator_build_says_whether_the_rebuild_matches_the_shipped_weights(monkeypatch, capsys):
+    shipped = E.load_shipped(E.EvaluatorRecipe("mnist"))
+    monkeypatch.setattr(E, "train_evaluator", lambda recipe, sources: (shipped.net, shipped.test_accuracy))
+    assert main(["evaluator", "build"]) == 0  # the same weights, saved into the cache: the same bytes
+    assert "bitwise identical to the shipped weights" in capsys.readouterr().out
+    monkeypatch.setattr(E, "train_evaluator", lambda recipe, sources: (E.EvaluatorNet(), 0.1))
+    assert main(["evaluator", "build", "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "built into the cache" in out and "test accuracy 10.00%" in out
+    assert "differs from the shipped weights" in out and "stay in use" in out
+    assert main(["evaluator", "info"]) == 0
+    assert "in use: the shipped mnist evaluator" in capsys.readouterr().out
+
+
+def test_evaluator_without_shipped_weights_is_built_into_the_cache(tiny, capsys):
+    _, folder = tiny
+    assert main(["evaluator", "info", "--dataset", "tiny"]) == 1
+    assert "no tiny evaluator shipped or built yet" in capsys.readouterr().out
+    assert main(["evaluator", "build", "--dataset", "tiny", "--data-dir", str(folder)]) == 0
+    assert "no shipped tiny evaluator: this cached one is in use" in capsys.readouterr().out
+    assert main(["evaluator", "info", "--dataset", "tiny"]) == 0
+    assert "in use: the cached tiny evaluator" in capsys.readouterr().out

@@ -142,17 +142,30 @@ def format_table(result: dict) -> str:
 
 
 def cmd_evaluator(args: argparse.Namespace) -> int:
-    from mnistgan.eval.evaluator import EvaluatorRecipe, build_evaluator, load_evaluator
+    from mnistgan.eval.evaluator import EvaluatorRecipe, build_evaluator, load_evaluator, load_shipped
 
     sources = sources_from(args)
     recipe = EvaluatorRecipe(dataset=args.dataset)
-    ev = load_evaluator(recipe, sources.cache_dir)
-    if args.action == "build" and (ev is None or args.force):
-        ev = build_evaluator(recipe, sources)
-    if ev is None:
-        print(f"no {args.dataset} evaluator built yet (run: mnistgan evaluator build --dataset {args.dataset})")
-        return 1
+    shipped = load_shipped(recipe)
+    cached = None if args.action == "build" and args.force else load_evaluator(recipe, sources.cache_dir)
+    if args.action == "info":
+        ev = shipped or cached
+        if ev is None:
+            print(f"no {args.dataset} evaluator shipped or built yet (run: mnistgan evaluator build --dataset {args.dataset})")
+            return 1
+        print(json.dumps(ev.info(), indent=2))
+        print(f"in use: the {ev.origin} {args.dataset} evaluator, test accuracy {ev.test_accuracy:.2%}")
+        return 0
+    ev = cached or build_evaluator(recipe, sources)
     print(json.dumps(ev.info(), indent=2))
+    print(f"{'found in' if cached else 'built into'} the cache: {ev.path}, test accuracy {ev.test_accuracy:.2%}")
+    if shipped is None:
+        print(f"no shipped {args.dataset} evaluator: this cached one is in use")
+    elif ev.sha256 == shipped.sha256:
+        print("bitwise identical to the shipped weights (same sha256); the shipped ones are in use")
+    else:
+        print(f"differs from the shipped weights (sha256 {ev.sha256[:12]} vs {shipped.sha256[:12]}, shipped test "
+              f"accuracy {shipped.test_accuracy:.2%}); the shipped ones stay in use")
     return 0
 
 
@@ -232,10 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     data_opts(e)
     e.set_defaults(func=cmd_evaluate)
 
-    ev = sub.add_parser("evaluator", help="build or describe the cached evaluator classifier")
+    ev = sub.add_parser("evaluator", help="rebuild the evaluator classifier, or say which one is in use (shipped or cached)")
     ev.add_argument("action", choices=("build", "info"))
     ev.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
-    ev.add_argument("--force", action="store_true", help="rebuild even if cached")
+    ev.add_argument("--force", action="store_true", help="rebuild even if the cache holds one")
     data_opts(ev)
     ev.set_defaults(func=cmd_evaluator)
 

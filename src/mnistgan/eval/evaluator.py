@@ -2,8 +2,10 @@
 cannot be downloaded here and fit 28x28 digits poorly anyway.
 
 Its 128-d penultimate features feed the distribution metrics (FID, KID, precision/recall);
-its softmax feeds the class metrics. It is trained once per dataset and recipe, saved
-as safetensors in the cache with its sha256 and recipe beside it, and reused.
+its softmax feeds the class metrics. MNIST's and Fashion-MNIST's ship inside the package
+(weights/, with a manifest of their sha256, recipe and accuracy), so every machine scores
+with the same weights. Any other dataset or recipe is trained once, saved as safetensors
+in the cache with its sha256 and recipe beside it, and reused. Every load checks the sha256.
 
     x [B, 1, 28, 28] in [-1, 1]
     -> conv3x3 16, BN, ReLU -> conv3x3 16, BN, ReLU -> maxpool   [B, 16, 14, 14]
@@ -25,7 +27,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import load, save_file
 from torch import nn
 
 from mnistgan.data.datasets import batches, get_spec, to_unit_range
@@ -36,6 +39,8 @@ from mnistgan.atomic import atomic_write, atomic_write_bytes
 log = logging.getLogger(__name__)
 
 FEATURE_DIM = 128
+SHIPPED_DIR = Path(__file__).parent / "weights"  # <dataset>.safetensors and manifest.json; read at call time
+MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class Evaluator:
     recipe: EvaluatorRecipe
     sha256: str
     test_accuracy: float
+    origin: str = "cached"  # "shipped" (inside the package) or "cached" (built on this machine)
+    path: Path | None = None
 
     @torch.no_grad()
     def embed(self, images: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,8 +101,8 @@ class Evaluator:
         return torch.cat(feats), torch.cat(probs)
 
     def info(self) -> dict[str, Any]:
-        return {"sha256": self.sha256, "test_accuracy": self.test_accuracy,
-                "recipe": dataclasses.asdict(self.recipe)}
+        return {"origin": self.origin, "path": str(self.path), "sha256": self.sha256,
+                "test_accuracy": self.test_accuracy, "recipe": dataclasses.asdict(self.recipe)}
 
 
 def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
@@ -149,18 +156,34 @@ def _paths(cache_dir: Path, recipe: EvaluatorRecipe) -> tuple[Path, Path]:
     return base.with_suffix(".safetensors"), base.with_suffix(".json")
 
 
-def build_evaluator(recipe: EvaluatorRecipe, sources: Sources) -> Evaluator:
-    """Train and save to the cache (weights, then the info file naming their sha256)."""
-    weights, info = _paths(sources.cache_dir, recipe)
+def _train_and_save(recipe: EvaluatorRecipe, sources: Sources, weights: Path) -> tuple[EvaluatorNet, dict[str, Any]]:
+    """Train, write the weights (the same bytes wherever they go) and return (net, their record)."""
     start = time.perf_counter()
     net, acc = train_evaluator(recipe, sources)
     tensors = {k: v.contiguous() for k, v in net.state_dict().items()}
     atomic_write(weights, lambda tmp: save_file(tensors, str(tmp), metadata={"recipe": json.dumps(dataclasses.asdict(recipe))}))
-    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-    record = {"sha256": sha, "test_accuracy": acc, "recipe": dataclasses.asdict(recipe),
-              "train_seconds": round(time.perf_counter() - start, 1), "torch": torch.__version__}
+    record = {"sha256": hashlib.sha256(weights.read_bytes()).hexdigest(), "test_accuracy": acc,
+              "recipe": dataclasses.asdict(recipe), "train_seconds": round(time.perf_counter() - start, 1),
+              "torch": torch.__version__, "threads": torch.get_num_threads()}
+    return net.eval(), record
+
+
+def _read_verified(weights: Path, sha256: str, dataset: str, mismatch: str) -> EvaluatorNet:
+    """Hash the bytes, then load those same bytes (safetensors: no code runs)."""
+    data = weights.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise CheckpointError(f"{weights}: sha256 does not match {mismatch}")
+    net = EvaluatorNet(len(get_spec(dataset).classes))
+    net.load_state_dict(load(data))
+    return net.eval()
+
+
+def build_evaluator(recipe: EvaluatorRecipe, sources: Sources) -> Evaluator:
+    """Train and save to the cache (weights, then the info file naming their sha256)."""
+    weights, info = _paths(sources.cache_dir, recipe)
+    net, record = _train_and_save(recipe, sources, weights)
     atomic_write_bytes(info, (json.dumps(record, indent=2) + "\n").encode())
-    return Evaluator(net.eval(), recipe, sha, acc)
+    return Evaluator(net, recipe, record["sha256"], record["test_accuracy"], "cached", weights)
 
 
 def load_evaluator(recipe: EvaluatorRecipe, cache_dir: Path) -> Evaluator | None:
@@ -170,20 +193,53 @@ def load_evaluator(recipe: EvaluatorRecipe, cache_dir: Path) -> Evaluator | None
         return None
     try:
         record = json.loads(info.read_text())
-        sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-        if sha != record["sha256"]:
-            raise CheckpointError(f"{weights}: sha256 does not match {info.name}; delete both to rebuild")
-        net = EvaluatorNet(len(get_spec(recipe.dataset).classes))
-        net.load_state_dict(load_file(str(weights)))
-    except (json.JSONDecodeError, KeyError, RuntimeError, OSError) as e:
+        net = _read_verified(weights, record["sha256"], recipe.dataset, f"{info.name}; delete both to rebuild")
+    except (json.JSONDecodeError, KeyError, RuntimeError, OSError, SafetensorError) as e:
         raise CheckpointError(f"{weights}: unreadable cached evaluator ({str(e).splitlines()[0][:120]}); delete it to rebuild") from None
-    return Evaluator(net.eval(), recipe, sha, float(record["test_accuracy"]))
+    return Evaluator(net, recipe, record["sha256"], float(record["test_accuracy"]), "cached", weights)
+
+
+def shipped_manifest(folder: Path | None = None) -> dict[str, dict[str, Any]]:
+    """dataset -> {sha256, test_accuracy, recipe, train_seconds, torch, threads}; {} if none ships."""
+    path = (folder or SHIPPED_DIR) / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, OSError) as e:
+        raise CheckpointError(f"{path}: unreadable shipped manifest ({str(e).splitlines()[0][:120]}); reinstall mnistgan") from None
+
+
+def load_shipped(recipe: EvaluatorRecipe, folder: Path | None = None) -> Evaluator | None:
+    """The evaluator shipped for exactly this recipe, verified against the manifest; None if none ships."""
+    folder = folder or SHIPPED_DIR
+    entry = shipped_manifest(folder).get(recipe.dataset)
+    if entry is None or entry.get("recipe") != dataclasses.asdict(recipe):
+        return None
+    weights = folder / f"{recipe.dataset}.safetensors"
+    try:
+        net = _read_verified(weights, entry["sha256"], recipe.dataset, "the shipped manifest; reinstall mnistgan")
+    except (KeyError, RuntimeError, OSError, SafetensorError) as e:
+        raise CheckpointError(f"{weights}: unreadable shipped evaluator ({str(e).splitlines()[0][:120]}); reinstall mnistgan") from None
+    return Evaluator(net, recipe, entry["sha256"], float(entry["test_accuracy"]), "shipped", weights)
+
+
+def ship_evaluator(dataset: str, sources: Sources, folder: Path) -> dict[str, Any]:
+    """For maintainers: build the default recipe into folder/<dataset>.safetensors and record it
+    in folder/manifest.json, keeping the other datasets' entries. Returns the new record."""
+    recipe = EvaluatorRecipe(dataset=dataset)
+    weights = folder / f"{dataset}.safetensors"
+    _, record = _train_and_save(recipe, sources, weights)
+    manifest = {**shipped_manifest(folder), dataset: record}
+    atomic_write_bytes(folder / MANIFEST, (json.dumps(dict(sorted(manifest.items())), indent=2) + "\n").encode())
+    return record
 
 
 def get_evaluator(dataset: str, sources: Sources, recipe: EvaluatorRecipe | None = None) -> Evaluator:
-    """The cached evaluator for `dataset`, built on first use (a few CPU minutes)."""
+    """The shipped evaluator for `dataset` if its recipe is the one asked for; else the cached
+    one, built on first use (a few CPU minutes)."""
     recipe = recipe or EvaluatorRecipe(dataset=dataset)
-    found = load_evaluator(recipe, sources.cache_dir)
+    found = load_shipped(recipe) or load_evaluator(recipe, sources.cache_dir)
     if found is not None:
         return found
     log.info("building the %s evaluator (once; cached in %s)", dataset, sources.cache_dir / "evaluators")
