@@ -40,8 +40,8 @@ class KeepBest:
         fid = result["eval"]["fid_lenet"]
         best = read_best(run_dir)
         if best is None or fid < best["fid_lenet"]:
-            newest = checkpoint.list_states(run_dir)[-1]  # this epoch's, written just before
-            atomic_write_bytes(run_dir / BEST_STATE, newest.read_bytes())
+            saved = checkpoint.state_path(run_dir, state.epoch)  # this epoch's, written just before
+            atomic_write_bytes(run_dir / BEST_STATE, saved.read_bytes())
             checkpoint.save_generator(run_dir / BEST_GENERATOR, state.G, cfg, state.epoch)
             best = {"epoch": state.epoch, "fid_lenet": fid}
             atomic_write_bytes(run_dir / BEST_INFO, json.dumps(best).encode())
