@@ -32,11 +32,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     tmp = Path(name)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view[:_CHUNK]) :]
-                if write_delay:
-                    time.sleep(write_delay)
+            _write_all(fd, data, path)
             os.fchmod(fd, 0o644)  # mkstemp makes 0600; saved runs and data are meant to be shared
             os.fsync(fd)
         finally:
@@ -59,15 +55,26 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
 
 
 def append_line(path: Path, line: str) -> None:
-    """Append one line with a single write: a crash leaves at worst a torn last line."""
+    """Append one line (one write for any line mnistgan logs): a crash leaves at worst a
+    torn last line, which readers skip and a resume removes."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, (line + "\n").encode())
+            _write_all(fd, (line + "\n").encode(), path)
         finally:
             os.close(fd)
     except OSError as e:
         raise _named(e, path) from None
+
+
+def _write_all(fd: int, data: bytes, path: Path) -> None:
+    """Every byte of `data` to `fd`, in chunks (`path` is the file the bytes are for: the
+    fault-injection tests fail the writes of chosen files here)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view[:_CHUNK]) :]
+        if write_delay:
+            time.sleep(write_delay)
 
 
 def clean_temp(folder: Path) -> list[Path]:
