@@ -148,14 +148,15 @@ def check_config(cfg: RunConfig) -> None:
 
 
 def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
-    """Only the number of epochs, the mid-epoch checkpoint interval and the light
-    evaluation (which do not change the training) may change on resume; anything else
-    would not continue the same run."""
-    train = dataclasses.replace(wanted.train, epochs=saved.train.epochs,
+    """Only the number of epochs, how often and how many checkpoints are kept, and the
+    light evaluation (none of which changes the training) may change on resume; anything
+    else would not continue the same run."""
+    train = dataclasses.replace(wanted.train, epochs=saved.train.epochs, keep_checkpoints=saved.train.keep_checkpoints,
                                 checkpoint_minutes=saved.train.checkpoint_minutes)
     same = dataclasses.replace(wanted, train=train, eval=saved.eval)
     if same != saved:
-        raise ConfigError("only train.epochs and eval.* can be changed when resuming a run")
+        raise ConfigError("only train.epochs, train.checkpoint_minutes, train.keep_checkpoints and eval.* "
+                          "can be changed when resuming a run")
 
 
 def grid_images(state: TrainState) -> torch.Tensor:
