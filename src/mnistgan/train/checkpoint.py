@@ -67,19 +67,24 @@ def list_states(run_dir: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if _STATE_NAME.match(p.name)), key=_order)
 
 
-def save_state(run_dir: Path, state: dict[str, Any], keep: int, mid_epoch: bool = False) -> Path:
-    """Write the state atomically, then delete all but the newest `keep` states. A state
-    holding a non-finite number deletes nothing, so the newest healthy one is always kept."""
+def write_state(path: Path, state: dict[str, Any]) -> Path:
+    """Write a training state (as state_to_save returns it) to `path`, atomically."""
     full = {"format": STATE_FORMAT, "format_version": FORMAT_VERSION,
             "package_version": __version__, **state}
     missing = _STATE_KEYS - full.keys()
     if missing:
         raise ValueError(f"training state lacks {sorted(missing)}")
-    path = state_path(run_dir, full["epoch"], full["step"] if mid_epoch else None)
     buf = io.BytesIO()
     torch.save(full, buf)
-    atomic_write_bytes(path, buf.getvalue())
-    if _nonfinite(full) is None:
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def save_state(run_dir: Path, state: dict[str, Any], keep: int, mid_epoch: bool = False) -> Path:
+    """Write the state into run_dir/checkpoints, then delete all but the newest `keep`
+    states. A state holding a non-finite number deletes nothing, so the newest healthy
+    one is always kept."""
+    path = write_state(state_path(run_dir, state["epoch"], state["step"] if mid_epoch else None), state)
+    if _nonfinite(state) is None:
         for old in list_states(run_dir)[: -max(keep, 1)]:
             old.unlink(missing_ok=True)
     return path

@@ -288,8 +288,9 @@ class MidEpochSaver:
 
 def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float],
               monitor: HealthMonitor, hook: EpochHook | None, *, rank: int, progress: bool) -> None:
-    """Check health, then (rank 0) write the grid, the checkpoint, the weights and the
-    callback's line. A non-finite loss or weight stops the run before anything is written."""
+    """Check health, then (rank 0) write the grid, the weights, the health and callback
+    lines, and last the checkpoint. A non-finite loss or weight stops the run before
+    anything is written."""
     bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, [("G", state.G), ("D", state.D)])
     if bad:
         states = checkpoint.list_states(run_dir)
@@ -308,7 +309,6 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
                  state.epoch, cfg.train.epochs, means["d_loss"], means["g_loss"], means["d_real"],
                  means["d_fake"], means["img_per_s"])
     save_png(run_dir / "samples" / f"epoch_{state.epoch:04d}.png", make_grid(grid.numpy()))
-    checkpoint.save_state(run_dir, state_to_save(state, cfg), keep=cfg.train.keep_checkpoints)
     checkpoint.save_generator(run_dir / "generator.safetensors", state.G, cfg, state.epoch)
     rundir.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, "health": {
         "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": monitor.last_share}})
@@ -318,6 +318,9 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
     for event in events:
         rundir.append_metrics(run_dir, event.record(state.step))
         (log.info if event.event == "recovered" else log.warning)("%s", event.message)
+    # Last: the epoch counts as done once its state is on disk. A crash before this
+    # repeats the whole epoch on resume, and the lines above are logged again.
+    checkpoint.save_state(run_dir, state_to_save(state, cfg), keep=cfg.train.keep_checkpoints)
     failures = [e for e in events if e.event != "recovered"]
     if failures and cfg.train.on_failure == "stop":
         raise TrainingStopped(f"{failures[0].message} (stopped: train.on_failure is 'stop')")
