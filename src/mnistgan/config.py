@@ -194,8 +194,10 @@ def read_config(path: str | Path) -> RunConfig:
         return from_dict(json.loads(Path(path).read_text()))
     except OSError as e:
         raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from None
-    except (json.JSONDecodeError, AttributeError) as e:
-        raise ConfigError(f"{path}: not a valid config file ({e})") from None
+    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError, RecursionError) as e:
+        raise ConfigError(f"{path}: not a valid config file ({str(e)[:200]})") from None
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
 def load_config(
