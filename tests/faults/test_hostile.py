@@ -5,6 +5,7 @@ loads exactly what was saved. No code ever runs."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import pickle
@@ -179,3 +180,38 @@ def _huge_state():
     saved = state_to_save(st, CFG) | {"format": checkpoint.STATE_FORMAT, "format_version": 1, "package_version": "0"}
     saved["config"] = json.dumps(CFG.to_dict() | {"model": CFG.to_dict()["model"] | {"hidden": 10**7}})
     return saved
+
+
+def test_resume_takes_the_newest_state_that_verifies_and_says_which_it_skipped(tiny, tmp_path, caplog):
+    from mnistgan.config import load_config as cfg_of
+    from mnistgan.data.sources import Sources
+    from mnistgan.train.loop import train
+
+    _, data = tiny
+    cfg = cfg_of(overrides=["data.name='tiny'", "train.batch_size=50", "train.grid_size=4", "eval.every=0",
+                            "train.epochs=3"])
+    src = Sources(data_dir=data, download=False)
+    whole = train(cfg, tmp_path / "whole", sources=src)
+    train(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=2)), tmp_path / "r", sources=src)
+    newest = checkpoint.list_states(tmp_path / "r")[-1]
+    newest.write_bytes(newest.read_bytes()[:3000])  # truncated
+    with caplog.at_level("INFO"):
+        resumed = train(cfg, tmp_path / "r", sources=src, resume=True)
+    assert f"skipping {newest}: corrupt or truncated checkpoint" in caplog.text
+    assert "renamed it to state-000002.pt.damaged" in caplog.text and "from state-000001.pt" in caplog.text
+    assert all(torch.equal(a, b) for a, b in zip(whole.G.state_dict().values(), resumed.G.state_dict().values()))
+
+
+def test_rotation_never_deletes_the_newest_healthy_state(tmp_path):
+    st = init_state(CFG, torch.device("cpu"))
+    for epoch in (1, 2):
+        st.epoch = epoch
+        checkpoint.save_state(tmp_path, state_to_save(st, CFG), keep=1)
+    assert [p.name for p in checkpoint.list_states(tmp_path)] == ["state-000002.pt"]
+    with torch.no_grad():
+        st.G.net[0].weight[0, 0] = float("nan")  # a diverged state, saved through the API
+    st.epoch = 3
+    checkpoint.save_state(tmp_path, state_to_save(st, CFG), keep=1)
+    assert [p.name for p in checkpoint.list_states(tmp_path)] == ["state-000002.pt", "state-000003.pt"]
+    with pytest.raises(MnistganError, match="state-000003.pt: G.net.0.weight holds NaN or infinite values"):
+        checkpoint.load_state(checkpoint.list_states(tmp_path)[-1])
