@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
 
 from mnistgan import atomic
 from mnistgan.cli import main
