@@ -49,7 +49,7 @@ def test_errors_are_one_line_without_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("mnistgan: error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert main(["train", "--set", "train.epochs=-1", "--outdir", str(tmp_path)]) == 2
-    assert "train.epochs must be at least 1" in capsys.readouterr().err
+    assert "train.epochs must be between 1 and 100000" in capsys.readouterr().err
 
 
 def test_data_verify_fetch_and_info(tiny, capsys):

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,8 @@ from mnistgan._version import __version__
 from mnistgan.config import PRESETS, apply_overrides, load_config, read_config
 from mnistgan.data.datasets import DATASETS
 from mnistgan.data.sources import Sources, load_split, locate, verify_all
-from mnistgan.errors import ConfigError, MnistganError, TrainingStopped
+from mnistgan.errors import ConfigError, FileSystemError, MnistganError, TrainingStopped, plain_os_error
+from mnistgan.train.stop import Stopped, StopRequest
 
 log = logging.getLogger("mnistgan")
 
@@ -47,8 +49,8 @@ def device_from(name: str) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from mnistgan.train.loop import train
-    from mnistgan.train.rundir import new_run_dir, read_best
+    from mnistgan.train.loop import check_config, newest_note, train
+    from mnistgan.train.rundir import new_run_dir, read_best, remove_unstarted
 
     device = device_from(args.device)
     # --eval-every / --eval-n are short for --set eval.every=N / eval.n=N
@@ -56,6 +58,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                  *([f"eval.n={args.eval_n}"] if args.eval_n is not None else [])]
     if args.resume:
         run_dir = Path(args.resume)
+        if not run_dir.is_dir():
+            raise ConfigError(f"{run_dir}: not a run folder ({'a file' if run_dir.exists() else 'no such folder'})")
         saved = run_dir / "config.json"
         if not saved.is_file():
             raise ConfigError(f"{run_dir}: not a run folder (no config.json)")
@@ -64,10 +68,29 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = apply_overrides(read_config(saved), overrides)
     else:
         cfg = load_config(args.preset or "classic", args.config, overrides)
-        run_dir = new_run_dir(Path(args.outdir), cfg, args.name)
-    log.info("run folder: %s", run_dir)
-    state = train(cfg, run_dir, sources=sources_from(args), device=device, resume=bool(args.resume),
-                  progress=sys.stderr.isatty())
+        check_config(cfg)  # before the run folder exists
+    stop = StopRequest()
+    run_dir_made: Path | None = None
+    run_dir = Path(args.resume) if args.resume else None
+    try:
+        with stop.installed():
+            if not args.resume:
+                run_dir = run_dir_made = new_run_dir(Path(args.outdir), cfg, args.name)
+            log.info("run folder: %s", run_dir)
+            state = train(cfg, run_dir, sources=sources_from(args), device=device, resume=bool(args.resume),
+                          progress=sys.stderr.isatty(), stop=stop)
+    except BaseException as e:
+        if run_dir_made is not None and remove_unstarted(run_dir_made):
+            log.info("removed %s: the run did not start", run_dir_made)
+            note = "nothing was kept"
+        else:
+            note = newest_note(run_dir) if run_dir else "no run folder was made"
+        if isinstance(e, Stopped):
+            raise Stopped(e.signum, f"saved {e.saved}; continue with: mnistgan train --resume {run_dir}"
+                          if e.saved else note) from None
+        if isinstance(e, OSError):
+            raise FileSystemError(f"{plain_os_error(e)}; {note}") from None
+        raise
     print(f"trained {state.epoch} epochs ({state.step} steps) in {run_dir}")
     print(f"samples: {run_dir / 'samples' / f'epoch_{state.epoch:04d}.png'}")
     print(f"weights: {run_dir / 'generator.safetensors'}")
@@ -79,13 +102,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from mnistgan.sample import describe, load_generator, write_samples
+    from mnistgan.sample import check_sample_size, describe, load_generator, write_samples
 
-    if args.n < 1:
-        raise ConfigError(f"-n must be at least 1, got {args.n}")
+    out = Path(args.out)
+    fmt = args.format or ("npz" if out.suffix == ".npz" else "png")
+    check_sample_size(args.n, args.scale, fmt)  # before loading anything
     G = load_generator(args.source, device=device_from(args.device), last=args.last)
     log.info("%s", describe(args.source, args.last))
-    out = write_samples(G, Path(args.out), n=args.n, seed=args.seed, fmt=args.format, scale=args.scale)
+    out = write_samples(G, out, n=args.n, seed=args.seed, fmt=fmt, scale=args.scale)
     print(f"wrote {args.n} samples to {out}")
     return 0
 
@@ -94,7 +118,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from mnistgan.atomic import atomic_write_bytes
     from mnistgan.eval.evaluate import evaluate
     from mnistgan.eval.evaluator import get_evaluator
-    from mnistgan.images import save_png, upscale
+    from mnistgan.images import png_bytes, upscale
     from mnistgan.sample import describe, epoch_of, load_discriminator, load_generator_and_config, resolve
 
     source = Path(args.source)
@@ -106,10 +130,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result = {"source": str(resolve(source, args.last)), "epoch": epoch_of(source, args.last), **result}
     out = Path(args.out) if args.out else (source if source.is_dir() else source.parent) / "metrics.json"
     pairs_path = out.with_name("nearest_pairs.png")
-    save_png(pairs_path, upscale(pairs, 2))
     result["memorisation"]["pairs_png"] = pairs_path.name
-    atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())
-    print(format_table(result))
+    print(format_table(result))  # first: a failed write below loses nothing computed
+    try:
+        atomic_write_bytes(pairs_path, png_bytes(upscale(pairs, 2)))
+        atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())
+    except OSError as e:
+        raise FileSystemError(f"{plain_os_error(e)}; the results are printed above") from None
     print(f"wrote {out} and {pairs_path}")
     return 0
 
@@ -270,13 +297,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="mnistgan: %(message)s", stream=sys.stderr)
     try:
-        return args.func(args)
+        with StopRequest().installed():  # SIGTERM, like SIGINT, stops with one line
+            return args.func(args)
     except TrainingStopped as e:
         print(f"mnistgan: stopped: {e}", file=sys.stderr)
         return 3
     except MnistganError as e:
         print(f"mnistgan: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("mnistgan: interrupted (a run continues from its last epoch with --resume RUN_DIR)", file=sys.stderr)
-        return 130
+    except OSError as e:  # files are written atomically: nothing was left half-written
+        print(f"mnistgan: error: {plain_os_error(e)} (nothing was left half-written)", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        stopped = e if isinstance(e, Stopped) else Stopped(signal.SIGINT)
+        print(f"mnistgan: interrupted by {stopped.name}" + (f"; {stopped.saved}" if stopped.saved else ""),
+              file=sys.stderr)
+        return 128 + stopped.signum

@@ -18,6 +18,20 @@ from typing import Any
 
 from mnistgan.errors import ConfigError
 
+# Upper bounds on every size a config (or a tampered config.json or weights file) can set,
+# checked here, before anything is allocated; each error names its limit.
+MAX_Z_DIM = 4096  # G's first layer holds z_dim x hidden weights: 134 MB at both limits
+MAX_HIDDEN = 8192  # G and D hold about 2 x hidden^2 weights each: with grads and Adam's moments, 2.4 GB
+MAX_BATCH = 60_000  # the largest training split (MNIST, Fashion-MNIST): a bigger batch cannot be drawn
+MAX_EPOCHS = 100_000  # state files number epochs with 6 digits; 100,000 MNIST epochs is years of CPU time
+MAX_GRID = 1024  # samples in each epoch's grid: a 1 MP PNG per epoch
+MAX_KEEP = 1000  # training-state files kept: 6 GB of disk at the classic model's 6 MB each
+
+
+def _bounded(name: str, value: int, limit: int, reason: str) -> None:
+    if not 1 <= value <= limit:
+        raise ConfigError(f"{name} must be between 1 and {limit} ({reason}), got {value}")
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -32,8 +46,8 @@ class ModelConfig:
     leaky_slope: float = 0.2  # D's LeakyReLU slope
 
     def __post_init__(self) -> None:
-        if self.z_dim < 1 or self.hidden < 1:
-            raise ConfigError(f"model.z_dim and model.hidden must be at least 1, got {self.z_dim}, {self.hidden}")
+        _bounded("model.z_dim", self.z_dim, MAX_Z_DIM, "memory")
+        _bounded("model.hidden", self.hidden, MAX_HIDDEN, "memory: G, D and Adam's state would exceed 2.4 GB")
 
 
 @dataclass(frozen=True)
@@ -50,11 +64,18 @@ class TrainConfig:
     keep_checkpoints: int = 2  # training-state files kept in checkpoints/
     label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this (0 = the spec's 1)
     on_failure: str = "warn"  # what a health event (D won, G collapsed) does: "warn" or "stop"
+    checkpoint_minutes: float = 5.0  # also save the state mid-epoch this often (0: at epoch ends only)
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "log_every", "grid_size", "keep_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
+        _bounded("train.epochs", self.epochs, MAX_EPOCHS, "state files number epochs with 6 digits")
+        _bounded("train.batch_size", self.batch_size, MAX_BATCH, "the largest training split")
+        _bounded("train.grid_size", self.grid_size, MAX_GRID, "a 1 MP grid per epoch")
+        _bounded("train.keep_checkpoints", self.keep_checkpoints, MAX_KEEP, "disk space")
+        if self.log_every < 1:
+            raise ConfigError(f"train.log_every must be at least 1, got {self.log_every}")
+        if not 0 <= self.checkpoint_minutes < float("inf"):
+            raise ConfigError(f"train.checkpoint_minutes must be 0 (at epoch ends only) or a number of minutes, "
+                              f"got {self.checkpoint_minutes}")
         for name in ("lr_g", "lr_d"):
             if not 0 < getattr(self, name) < float("inf"):
                 raise ConfigError(f"train.{name} must be positive and finite, got {getattr(self, name)}")
@@ -173,8 +194,10 @@ def read_config(path: str | Path) -> RunConfig:
         return from_dict(json.loads(Path(path).read_text()))
     except OSError as e:
         raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from None
-    except (json.JSONDecodeError, AttributeError) as e:
-        raise ConfigError(f"{path}: not a valid config file ({e})") from None
+    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError, RecursionError) as e:
+        raise ConfigError(f"{path}: not a valid config file ({str(e)[:200]})") from None
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
 def load_config(

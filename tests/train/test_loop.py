@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import pytest
 import torch
@@ -94,3 +96,61 @@ def test_resume_refuses_a_changed_config(tmp_path, tiny):
 def test_resume_without_checkpoint(tmp_path, tiny):
     with pytest.raises(ConfigError, match="no checkpoint"):
         _run(tmp_path, tiny, "empty", 1, resume=True)
+
+
+def _stop_at(monkeypatch, step, signum):
+    """Send `signum` to this process during optimizer step `step` (1-based)."""
+    from mnistgan.train import loop
+
+    real, calls = loop.train_step, [0]
+
+    def step_then_signal(*args):
+        calls[0] += 1
+        if calls[0] == step:
+            os.kill(os.getpid(), signum)
+        return real(*args)
+
+    monkeypatch.setattr(loop, "train_step", step_then_signal)
+    return lambda: monkeypatch.setattr(loop, "train_step", real)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_saves_mid_epoch_and_resume_continues_from_that_step(tmp_path, tiny, monkeypatch, signum):
+    from mnistgan.train import checkpoint
+    from mnistgan.train.stop import Stopped, StopRequest
+
+    whole, whole_dir = _run(tmp_path, tiny, "whole", 3)
+    restore = _stop_at(monkeypatch, 6, signum)  # inside epoch 2 (4 steps per epoch)
+    stop = StopRequest()
+    with stop.installed(), pytest.raises(Stopped) as e:
+        train(_cfg(3), tmp_path / "split", sources=Sources(data_dir=tiny[1], download=False), stop=stop)
+    assert e.value.signum == signum and e.value.saved.endswith("state-000001-step000000006.pt")
+    saved = checkpoint.load_state(checkpoint.list_states(tmp_path / "split")[-1])
+    assert (saved["epoch"], saved["step"], saved["progress"]["batch"]) == (1, 6, 2)
+    restore()
+    resumed, split_dir = _run(tmp_path, tiny, "split", 3, resume=True)
+    _assert_same_state(whole, resumed)
+    assert _metrics(whole_dir) == _metrics(split_dir)
+
+
+def test_timed_mid_epoch_checkpoints_resume_exactly_after_a_crash(tmp_path, tiny, monkeypatch):
+    from mnistgan.train import checkpoint, loop
+
+    whole, whole_dir = _run(tmp_path, tiny, "whole", 3)
+    real, calls = loop.train_step, [0]
+
+    def crash_at_step_7(*args):
+        calls[0] += 1
+        if calls[0] == 7:
+            raise RuntimeError("power cut")
+        return real(*args)
+
+    monkeypatch.setattr(loop, "train_step", crash_at_step_7)
+    with pytest.raises(RuntimeError, match="power cut"):  # a mid-epoch state before every step
+        _run(tmp_path, tiny, "split", 3, "train.checkpoint_minutes=0.000001", "train.keep_checkpoints=3")
+    assert [p.name for p in checkpoint.list_states(tmp_path / "split")] == [
+        "state-000001.pt", "state-000001-step000000005.pt", "state-000001-step000000006.pt"]
+    monkeypatch.setattr(loop, "train_step", real)
+    resumed, split_dir = _run(tmp_path, tiny, "split", 3, resume=True)
+    _assert_same_state(whole, resumed)
+    assert _metrics(whole_dir) == _metrics(split_dir)

@@ -150,13 +150,14 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return images.add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
 
 
-def batches(images: torch.Tensor, batch_size: int, generator: torch.Generator):
+def batches(images: torch.Tensor, batch_size: int, generator: torch.Generator, skip: int = 0):
     """One epoch of shuffled [B, 28, 28] uint8 batches, indexing a tensor on its device.
 
     The permutation is drawn on the CPU generator (reproducible across devices) and
     the last partial batch is dropped, so every step sees exactly `batch_size` images.
+    `skip` leaves out the first batches: the rest of an epoch resumed mid-way.
     """
     n = images.shape[0]
     perm = torch.randperm(n, generator=generator).to(images.device)
-    for start in range(0, n - batch_size + 1, batch_size):
+    for start in range(skip * batch_size, n - batch_size + 1, batch_size):
         yield images[perm[start : start + batch_size]]

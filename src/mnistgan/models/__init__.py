@@ -26,6 +26,11 @@ def _builders(cfg: ModelConfig) -> tuple[Callable[[ModelConfig], Generator], Cal
     return ARCHS[cfg.arch]
 
 
+def check_arch(cfg: ModelConfig) -> None:
+    """Raise ConfigError for an unknown model.arch, without building anything."""
+    _builders(cfg)
+
+
 def build_generator(cfg: ModelConfig) -> Generator:
     return _builders(cfg)[0](cfg)
 
@@ -34,4 +39,4 @@ def build_discriminator(cfg: ModelConfig) -> nn.Module:
     return _builders(cfg)[1](cfg)
 
 
-__all__ = ["Generator", "ARCHS", "build_generator", "build_discriminator", "MLPGenerator", "MLPDiscriminator"]
+__all__ = ["Generator", "ARCHS", "check_arch", "build_generator", "build_discriminator", "MLPGenerator", "MLPDiscriminator"]

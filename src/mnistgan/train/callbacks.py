@@ -1,6 +1,7 @@
 """What happens after an epoch besides training: the light evaluation that keeps the best
-generator. A callback gets the state after the epoch's checkpoint is written and returns
-fields for a metrics.jsonl line (or None).
+generator. A callback gets the state after the epoch and returns
+fields for a metrics.jsonl line (or None). It runs before the epoch's checkpoint is saved,
+so a crash in it repeats the epoch on resume, callback included.
 
 Keeping the best matters because a GAN run is chaotic: the same config can draw fine
 digits at epoch 30 and collapse by epoch 50, so the last generator is not always the
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 class KeepBest:
     """Every `every` epochs (and after the last), score G; when its FID is the lowest so
     far, copy the epoch's training state to checkpoints/best.pt and write
-    generator-best.safetensors. Runs on rank 0, after the epoch's checkpoint is saved."""
+    generator-best.safetensors. Runs on rank 0, before the epoch's checkpoint is saved."""
 
     def __init__(self, score: Callable[[Generator], dict[str, Any]], every: int) -> None:
         self.score, self.every = score, every
@@ -40,8 +41,9 @@ class KeepBest:
         fid = result["eval"]["fid_lenet"]
         best = read_best(run_dir)
         if best is None or fid < best["fid_lenet"]:
-            newest = checkpoint.list_states(run_dir)[-1]  # this epoch's, written just before
-            atomic_write_bytes(run_dir / BEST_STATE, newest.read_bytes())
+            from mnistgan.train.loop import state_to_save  # here: loop imports this module
+
+            checkpoint.write_state(run_dir / BEST_STATE, state_to_save(state, cfg))
             checkpoint.save_generator(run_dir / BEST_GENERATOR, state.G, cfg, state.epoch)
             best = {"epoch": state.epoch, "fid_lenet": fid}
             atomic_write_bytes(run_dir / BEST_INFO, json.dumps(best).encode())

@@ -2,6 +2,9 @@
 
 The maths of a step lives in train/step.py. The device and the process rank are passed
 in; only rank 0 writes files, so multi-process training can wrap this loop later.
+Besides each epoch's checkpoint, the state is saved mid-epoch every
+train.checkpoint_minutes and when a SIGINT or SIGTERM arrives (train/stop.py); a resume
+continues from the exact step, with the same shuffle.
 """
 
 from __future__ import annotations
@@ -21,17 +24,29 @@ from torch import nn
 from tqdm import tqdm
 
 from mnistgan.config import RunConfig
-from mnistgan.data.datasets import batches, to_uint8, to_unit_range
+from mnistgan.data.datasets import batches, get_spec, to_uint8, to_unit_range
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError, ConfigError, TrainingStopped
 from mnistgan.images import make_grid, save_png
-from mnistgan.models import Generator, build_discriminator, build_generator
+from mnistgan.models import Generator, build_discriminator, build_generator, check_arch
 from mnistgan.train import checkpoint, rundir
 from mnistgan.train.callbacks import KeepBest
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
 from mnistgan.train.step import train_step
+from mnistgan.train.stop import Stopped, StopRequest
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class EpochProgress:
+    """Where a run is inside an epoch: what a mid-epoch checkpoint adds to the state."""
+
+    data_state: torch.Tensor  # data_gen's state at the epoch's start: redraws the same shuffle
+    sums: torch.Tensor  # [4] d_loss, g_loss, D(x), D(G(z)) summed since the last metrics line
+    epoch_sums: torch.Tensor  # [4] the same, summed over the epoch's earlier lines
+    batch: int = 0  # batches done in this epoch
+    count: int = 0  # steps since the last metrics line
 
 
 @dataclass
@@ -47,6 +62,7 @@ class TrainState:
     fixed_noise: torch.Tensor  # [grid_size, z_dim]: the same z for every epoch's grid
     epoch: int = 0  # epochs completed
     step: int = 0  # optimizer steps completed
+    progress: EpochProgress | None = None  # inside an epoch; None between epochs
 
 
 # Called by rank 0 after each epoch's checkpoint; returns extra fields to log, or None.
@@ -73,8 +89,9 @@ def init_state(cfg: RunConfig, device: torch.device) -> TrainState:
 
 def state_to_save(state: TrainState, cfg: RunConfig) -> dict[str, Any]:
     np_state: tuple[Any, ...] = np.random.get_state(legacy=True)  # type: ignore[assignment]
+    p = state.progress
     rng = {
-        "data": state.data_gen.get_state(),
+        "data": p.data_state if p else state.data_gen.get_state(),
         "noise": state.noise_gen.get_state(),
         "torch": torch.get_rng_state(),
         "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
@@ -83,12 +100,15 @@ def state_to_save(state: TrainState, cfg: RunConfig) -> dict[str, Any]:
     }
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
-    return {
+    saved = {
         "config": cfg.to_json(), "epoch": state.epoch, "step": state.step,
         "G": state.G.state_dict(), "D": state.D.state_dict(),
         "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(),
         "rng": rng, "fixed_noise": state.fixed_noise.cpu(),
     }
+    if p:
+        saved["progress"] = {"batch": p.batch, "count": p.count, "sums": p.sums.cpu(), "epoch_sums": p.epoch_sums.cpu()}
+    return saved
 
 
 def restore_state(state: TrainState, saved: dict[str, Any], where: Path) -> None:
@@ -107,17 +127,36 @@ def restore_state(state: TrainState, saved: dict[str, Any], where: Path) -> None
             torch.cuda.set_rng_state_all(rng["cuda"])
         state.fixed_noise = saved["fixed_noise"].to(state.fixed_noise.device)
         state.epoch, state.step = int(saved["epoch"]), int(saved["step"])
-    except (KeyError, RuntimeError, TypeError, ValueError) as e:
+        if "progress" in saved:
+            p, device = saved["progress"], state.fixed_noise.device
+            if p["sums"].shape != (4,) or p["epoch_sums"].shape != (4,):
+                raise ValueError("bad mid-epoch progress")
+            state.progress = EpochProgress(rng["data"], p["sums"].to(device), p["epoch_sums"].to(device),
+                                           int(p["batch"]), int(p["count"]))
+    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as e:
         raise CheckpointError(f"{where}: does not match this model ({str(e).splitlines()[0][:160]})") from None
 
 
+def check_config(cfg: RunConfig) -> None:
+    """What can be checked before a run folder exists, without the data: the dataset and
+    model names, and the batch size against the dataset's size."""
+    spec = get_spec(cfg.data.name)
+    check_arch(cfg.model)
+    n = spec.files["train"][0].shape[0]
+    if cfg.train.batch_size > n:
+        raise ConfigError(f"train.batch_size {cfg.train.batch_size} exceeds the {n} training images of {spec.name}")
+
+
 def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
-    """Only the number of epochs (and the light evaluation, which does not change the
-    training) may change on resume; anything else would not continue the same run."""
-    same = dataclasses.replace(wanted, train=dataclasses.replace(wanted.train, epochs=saved.train.epochs),
-                               eval=saved.eval)
+    """Only the number of epochs, how often and how many checkpoints are kept, and the
+    light evaluation (none of which changes the training) may change on resume; anything
+    else would not continue the same run."""
+    train = dataclasses.replace(wanted.train, epochs=saved.train.epochs, keep_checkpoints=saved.train.keep_checkpoints,
+                                checkpoint_minutes=saved.train.checkpoint_minutes)
+    same = dataclasses.replace(wanted, train=train, eval=saved.eval)
     if same != saved:
-        raise ConfigError("only train.epochs and eval.* can be changed when resuming a run")
+        raise ConfigError("only train.epochs, train.checkpoint_minutes, train.keep_checkpoints and eval.* "
+                          "can be changed when resuming a run")
 
 
 def grid_images(state: TrainState) -> torch.Tensor:
@@ -144,48 +183,114 @@ def train(
     resume: bool = False,
     progress: bool = False,
     on_epoch_end: EpochHook | None = None,
+    stop: StopRequest | None = None,
 ) -> TrainState:
     """Train `cfg` in `run_dir` until cfg.train.epochs epochs are complete.
 
-    With resume=True, continue from the newest checkpoint in run_dir: the result is
-    bitwise the same as an uninterrupted run (on the CPU). Unless on_epoch_end is given,
-    the light evaluation keeps the best generator every cfg.eval.every epochs (0: never).
-    Raises TrainingStopped when the health monitor stops the run.
+    With resume=True, continue from the newest checkpoint in run_dir that loads and
+    verifies: the result is bitwise the same as an uninterrupted run (on the CPU).
+    Unless on_epoch_end is given, the light evaluation keeps the best generator every
+    cfg.eval.every epochs (0: never). Everything is checked before the first file is
+    written. Raises TrainingStopped when the health monitor stops the run, and
+    train.stop.Stopped (after saving the state) when `stop` has caught a signal.
     """
     device = torch.device(device)
+    stop = stop or StopRequest()
+    check_config(cfg)
     images = load_split(cfg.data.name, "train", sources).images.to(device)  # uint8 [N, 28, 28]
     if images.shape[0] < cfg.train.batch_size:
         raise ConfigError(f"train.batch_size {cfg.train.batch_size} exceeds the {images.shape[0]} training images")
-    state = init_state(cfg, device)
-    if resume:
-        latest = checkpoint.list_states(run_dir)
-        if not latest:
-            raise ConfigError(f"{run_dir}: no checkpoint to resume from")
-        saved = checkpoint.load_state(latest[-1])
-        check_resumable(checkpoint.config_of(saved, latest[-1]), cfg)
-        restore_state(state, saved, latest[-1])
-        log.info("resumed %s at epoch %d, step %d", run_dir, state.epoch, state.step)
+    hook = on_epoch_end or default_callback(cfg, sources)
+    if rank == 0:
+        for tmp in rundir.clean(run_dir):
+            log.info("removed %s, left by an interrupted write", tmp)
+    state = resume_newest(cfg, run_dir, device) if resume else init_state(cfg, device)
     if rank == 0:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
         rundir.write_config(run_dir, cfg)
         if resume:
-            rundir.truncate_metrics(run_dir, state.epoch)
-    hook = on_epoch_end or default_callback(cfg, sources)
+            rundir.truncate_metrics(run_dir, state.epoch, state.step)
     # A real batch of grid size: the yardstick for the grid's diversity.
     monitor = HealthMonitor(mean_pairwise_distance(images[: cfg.train.grid_size].cpu()))
     if resume:
         monitor.replay(rundir.read_metrics(run_dir))
+    saver = MidEpochSaver(cfg, run_dir, stop, rank)
     while state.epoch < cfg.train.epochs:
-        means = run_epoch(state, cfg, images, run_dir, rank=rank, progress=progress)
+        with stop.deferred():
+            means = run_epoch(state, cfg, images, run_dir, rank=rank, progress=progress, saver=saver)
         state.epoch += 1
         end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress)
+        saver.saved_now()
+        if stop.signum is not None:
+            raise Stopped(stop.signum, str(checkpoint.state_path(run_dir, state.epoch)))
     return state
+
+
+def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device) -> TrainState:
+    """The newest state in run_dir that loads and verifies. Newer ones that do not are
+    renamed to NAME.damaged (so nothing picks them again), each with a warning."""
+    states = checkpoint.list_states(run_dir)
+    if not states:
+        raise ConfigError(f"{run_dir}: no checkpoint to resume from")
+    skipped: list[str] = []
+    for path in reversed(states):
+        try:
+            saved = checkpoint.load_state(path)
+            check_resumable(checkpoint.config_of(saved, path), cfg)
+            state = init_state(cfg, device)
+            restore_state(state, saved, path)
+        except CheckpointError as e:
+            skipped.append(str(e))
+            damaged = path.with_name(path.name + ".damaged")
+            path.rename(damaged)
+            log.warning("skipping %s; renamed it to %s", e, damaged.name)
+            continue
+        log.info("resumed %s at epoch %d, step %d from %s%s", run_dir, state.epoch, state.step, path.name,
+                 f" (skipped {len(skipped)} newer checkpoint{'s' * (len(skipped) > 1)} that did not verify)"
+                 if skipped else "")
+        return state
+    raise CheckpointError(f"{run_dir}: no checkpoint loads and verifies ({'; '.join(skipped)})")
+
+
+def newest_note(run_dir: Path) -> str:
+    """What is intact after a failure, for the one-line error."""
+    states = checkpoint.list_states(run_dir)
+    if not states:
+        return "no checkpoint was saved yet"
+    return (f"the newest checkpoint, {states[-1]}, is intact; continue with: "
+            f"mnistgan train --resume {run_dir}")
+
+
+class MidEpochSaver:
+    """Saves the state inside an epoch every train.checkpoint_minutes, and when `stop`
+    has caught a signal (then raises Stopped)."""
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, stop: StopRequest, rank: int) -> None:
+        self.cfg, self.run_dir, self.stop, self.rank = cfg, run_dir, stop, rank
+        self.every = cfg.train.checkpoint_minutes * 60
+        self.last = time.monotonic()
+
+    def saved_now(self) -> None:
+        self.last = time.monotonic()
+
+    def before_step(self, state: TrainState) -> None:
+        due = self.every and time.monotonic() - self.last >= self.every
+        if self.stop.signum is None and not due:
+            return
+        path = None
+        if self.rank == 0 and nonfinite({}, [("G", state.G), ("D", state.D)]) is None:
+            path = checkpoint.save_state(self.run_dir, state_to_save(state, self.cfg),
+                                         keep=self.cfg.train.keep_checkpoints, mid_epoch=True)
+        self.saved_now()
+        if self.stop.signum is not None:
+            raise Stopped(self.stop.signum, str(path) if path else None)
 
 
 def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float],
               monitor: HealthMonitor, hook: EpochHook | None, *, rank: int, progress: bool) -> None:
-    """Check health, then (rank 0) write the grid, the checkpoint, the weights and the
-    callback's line. A non-finite loss or weight stops the run before anything is written."""
+    """Check health, then (rank 0) write the grid, the weights, the health and callback
+    lines, and last the checkpoint. A non-finite loss or weight stops the run before
+    anything is written."""
     bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, [("G", state.G), ("D", state.D)])
     if bad:
         states = checkpoint.list_states(run_dir)
@@ -204,7 +309,6 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
                  state.epoch, cfg.train.epochs, means["d_loss"], means["g_loss"], means["d_real"],
                  means["d_fake"], means["img_per_s"])
     save_png(run_dir / "samples" / f"epoch_{state.epoch:04d}.png", make_grid(grid.numpy()))
-    checkpoint.save_state(run_dir, state_to_save(state, cfg), keep=cfg.train.keep_checkpoints)
     checkpoint.save_generator(run_dir / "generator.safetensors", state.G, cfg, state.epoch)
     rundir.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, "health": {
         "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": monitor.last_share}})
@@ -214,41 +318,53 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
     for event in events:
         rundir.append_metrics(run_dir, event.record(state.step))
         (log.info if event.event == "recovered" else log.warning)("%s", event.message)
+    # Last: the epoch counts as done once its state is on disk. A crash before this
+    # repeats the whole epoch on resume, and the lines above are logged again.
+    checkpoint.save_state(run_dir, state_to_save(state, cfg), keep=cfg.train.keep_checkpoints)
     failures = [e for e in events if e.event != "recovered"]
     if failures and cfg.train.on_failure == "stop":
         raise TrainingStopped(f"{failures[0].message} (stopped: train.on_failure is 'stop')")
 
 
 def run_epoch(state: TrainState, cfg: RunConfig, images: torch.Tensor, run_dir: Path,
-              *, rank: int, progress: bool) -> dict[str, float]:
-    """One pass over the shuffled training set, logging every cfg.train.log_every steps;
-    returns the epoch's mean d_loss, g_loss, d_real, d_fake and its img/s."""
+              *, rank: int, progress: bool, saver: MidEpochSaver | None = None) -> dict[str, float]:
+    """One pass over the shuffled training set (or the rest of it, after a mid-epoch
+    resume), logging every cfg.train.log_every steps; returns the epoch's mean d_loss,
+    g_loss, d_real, d_fake and its img/s."""
     t = cfg.train
     steps = images.shape[0] // t.batch_size
-    bar = tqdm(total=steps * t.batch_size, unit="img", unit_scale=True, disable=not progress or rank != 0,
-               desc=f"epoch {state.epoch + 1}/{t.epochs}", dynamic_ncols=True, leave=True)
-    sums = torch.zeros(4, device=images.device)  # d_loss, g_loss, D(x), D(G(z)) since last log
-    epoch_sums = torch.zeros(4, device=images.device)
-    count, tick, start = 0, time.perf_counter(), time.perf_counter()
-    for i, batch in enumerate(batches(images, t.batch_size, state.data_gen), start=1):
+    if state.progress is None:
+        zeros = torch.zeros(4, device=images.device)
+        state.progress = EpochProgress(state.data_gen.get_state(), zeros, zeros.clone())
+    p = state.progress
+    done = p.batch
+    bar = tqdm(total=steps * t.batch_size, initial=done * t.batch_size, unit="img", unit_scale=True,
+               disable=not progress or rank != 0, desc=f"epoch {state.epoch + 1}/{t.epochs}",
+               dynamic_ncols=True, leave=True)
+    tick = start = time.perf_counter()
+    for i, batch in enumerate(batches(images, t.batch_size, state.data_gen, skip=done), start=done + 1):
+        if saver and p.batch:
+            saver.before_step(state)
         real = to_unit_range(batch).unsqueeze(1)  # uint8 [B, 28, 28] -> [B, 1, 28, 28] in [-1, 1]
         z = torch.randn(t.batch_size, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
         s = train_step(state.G, state.D, state.opt_g, state.opt_d, real, z, 1.0 - t.label_smoothing)
-        sums += torch.stack([s.d_loss, s.g_loss, s.d_real, s.d_fake])
+        p.sums += torch.stack([s.d_loss, s.g_loss, s.d_real, s.d_fake])
         state.step += 1
-        count += 1
+        p.count += 1
+        p.batch = i
         bar.update(t.batch_size)
-        if count == t.log_every or i == steps:
+        if p.count == t.log_every or i == steps:
             now = time.perf_counter()
-            epoch_sums += sums
-            d_loss, g_loss, d_real, d_fake = (sums / count).tolist()
+            p.epoch_sums += p.sums
+            d_loss, g_loss, d_real, d_fake = (p.sums / p.count).tolist()
             record = {"epoch": state.epoch + 1, "step": state.step, "d_loss": d_loss, "g_loss": g_loss,
-                      "d_real": d_real, "d_fake": d_fake, "img_per_s": count * t.batch_size / (now - tick)}
+                      "d_real": d_real, "d_fake": d_fake, "img_per_s": p.count * t.batch_size / (now - tick)}
             bar.set_postfix(d_loss=f"{d_loss:.3f}", g_loss=f"{g_loss:.3f}", refresh=False)
             if rank == 0:
                 rundir.append_metrics(run_dir, record)
-            sums.zero_()
-            count, tick = 0, now
+            p.sums.zero_()
+            p.count, tick = 0, now
     bar.close()
-    means = dict(zip(("d_loss", "g_loss", "d_real", "d_fake"), (epoch_sums / steps).tolist()))
-    return means | {"img_per_s": steps * t.batch_size / (time.perf_counter() - start)}
+    means = dict(zip(("d_loss", "g_loss", "d_real", "d_fake"), (p.epoch_sums / steps).tolist()))
+    state.progress = None
+    return means | {"img_per_s": (steps - done) * t.batch_size / (time.perf_counter() - start)}
