@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mnistgan import runtime
 from mnistgan._version import __version__
 from mnistgan.config import PRESETS, apply_overrides, load_config, read_config
 from mnistgan.data.datasets import DATASETS
@@ -46,6 +47,18 @@ def device_from(name: str) -> str:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"--device {name!r}: CUDA is not available on this machine")
     return name
+
+
+def apply_runtime(args: argparse.Namespace) -> None:
+    """--threads for the commands that take it; `train` warns when the threads outnumber
+    the free cores."""
+    if not hasattr(args, "threads"):
+        return
+    threads = runtime.set_threads(args.threads)
+    if args.command == "train":
+        warning = runtime.oversubscription_warning(threads, runtime.free_cores())
+        if warning:
+            log.warning(warning)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -235,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     def data_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--data-dir", help="folder with the IDX files (default: $MNISTGAN_DATA, then the cache)")
 
+    def threads_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads for torch (default: torch's, one per core); 1 on a busy machine")
+
     t = sub.add_parser("train", help="train a GAN; writes a numbered run folder")
     t.add_argument("--preset", choices=sorted(PRESETS), help="named config (default: classic)")
     t.add_argument("--config", help="TOML file with [data], [model], [train] tables")
@@ -250,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "generator by FID (same as --set eval.every=N; default: 5)")
     t.add_argument("--eval-n", type=int, metavar="N", help="samples per light evaluation (default: 2000)")
     data_opts(t)
+    threads_opt(t)
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="draw digits from a trained generator")
@@ -261,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=int, default=1, help="enlarge the PNG grid by this factor")
     s.add_argument("--device", default="cpu")
     s.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
+    threads_opt(s)
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("evaluate", help="metrics beside the real-data floor; writes metrics.json")
@@ -270,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="metrics file (default: metrics.json in the run folder)")
     e.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
     data_opts(e)
+    threads_opt(e)
     e.set_defaults(func=cmd_evaluate)
 
     ev = sub.add_parser("evaluator", help="rebuild the evaluator classifier, or say which one is in use (shipped or cached)")
@@ -297,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="mnistgan: %(message)s", stream=sys.stderr)
     try:
+        apply_runtime(args)
         with StopRequest().installed():  # SIGTERM, like SIGINT, stops with one line
             return args.func(args)
     except TrainingStopped as e:
