@@ -91,7 +91,7 @@ def test_train_warns_when_oversubscribed(tiny, tmp_path, monkeypatch, caplog):
     before = torch.get_num_threads()
     try:
         args = ["train", "--set", "data.name=tiny", "--set", "train.epochs=1", "--set", "train.batch_size=50",
-                "--outdir", str(tmp_path / "runs"), "--data-dir", str(folder)]
+                "--outdir", str(tmp_path / "runs"), "--data-dir", str(folder), "--eval-every", "0"]
         with caplog.at_level("WARNING", logger="mnistgan"):
             assert main([*args, "--threads", "2"]) == 0
         assert sum("try --threads 1" in r.getMessage() for r in caplog.records) == 1

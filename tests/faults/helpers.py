@@ -22,7 +22,7 @@ SETTINGS = ["data.name='tiny'", "train.batch_size=10", "train.log_every=7", "tra
 
 
 def train_args(data: Path, epochs: int, *extra: str) -> list[str]:
-    return ["train", "--data-dir", str(data), "--no-download",
+    return ["train", "--data-dir", str(data), "--no-download", "--threads", "1",
             *[x for s in [*SETTINGS, f"train.epochs={epochs}", *extra] for x in ("--set", s)]]
 
 

@@ -56,7 +56,7 @@ def test_kill_9_at_20_random_moments_then_exact_resume(zygote, reference, tmp_pa
         resume = bool(checkpoint.list_states(run))
         if run.exists() and not resume:  # killed before its first checkpoint: start again
             shutil.rmtree(run)
-        args = (["train", "--resume", str(run), "--data-dir", str(zygote.data)] if resume
+        args = (["train", "--resume", str(run), "--data-dir", str(zygote.data), "--threads", "1"] if resume
                 else [*train_args(zygote.data, EPOCHS, *FAST), "--outdir", str(outdir), "--name", "k"])
         log = tmp_path / f"log{i}"
         status = _interrupt(zygote, args, log, rng.uniform(0.05, 0.8) * seconds, signal.SIGKILL)
@@ -73,7 +73,7 @@ def test_kill_9_at_20_random_moments_then_exact_resume(zygote, reference, tmp_pa
     assert kills == 20
     run = tmp_path / f"runs{finished}" / "00000-k"
     if checkpoint.list_states(run):
-        assert zygote.run(["train", "--resume", str(run), "--data-dir", str(zygote.data)], tmp_path / "last") == 0
+        assert zygote.run(["train", "--resume", str(run), "--data-dir", str(zygote.data), "--threads", "1"], tmp_path / "last") == 0
         assert check_run_folder(run) == []  # the resume cleaned every temp file
         same_weights(checkpoint.state_path(run, EPOCHS), checkpoint.state_path(ref_run, EPOCHS))
     assert temps_seen >= 1  # kills did land inside writes
@@ -90,7 +90,7 @@ def test_sigint_and_sigterm_stop_with_one_line_then_resume_exactly(zygote, refer
     stops = 0
     for i in range(3):
         resume = run.exists()
-        args = (["train", "--resume", str(run), "--data-dir", str(zygote.data)] if resume
+        args = (["train", "--resume", str(run), "--data-dir", str(zygote.data), "--threads", "1"] if resume
                 else [*train_args(zygote.data, EPOCHS, *FAST), "--outdir", str(outdir), "--name", "s"])
         log = tmp_path / f"log{i}"
         status = _interrupt(zygote, args, log, rng.uniform(0.2, 0.6) * seconds, signum)
@@ -106,5 +106,5 @@ def test_sigint_and_sigterm_stop_with_one_line_then_resume_exactly(zygote, refer
         assert "--resume" in lines[0] or "nothing was kept" in lines[0]
         check_run_folder(run) if run.exists() else None
     assert stops >= 1
-    assert zygote.run(["train", "--resume", str(run), "--data-dir", str(zygote.data)], tmp_path / "last") == 0
+    assert zygote.run(["train", "--resume", str(run), "--data-dir", str(zygote.data), "--threads", "1"], tmp_path / "last") == 0
     same_weights(checkpoint.state_path(run, EPOCHS), checkpoint.state_path(ref_run, EPOCHS))

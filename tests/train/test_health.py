@@ -44,6 +44,13 @@ def test_d_won_is_reported_once_then_recovery():
     assert m.check(5, d_loss=0.5, d_fake=0.001, grid=grid) == []
 
 
+def test_d_won_with_label_smoothing_counts_from_the_least_loss_d_can_reach():
+    m = HealthMonitor(mean_pairwise_distance(_varied()), real_target=0.9)
+    assert m.d_loss_floor == pytest.approx(0.3251, abs=1e-4)  # H(0.9): BCE of a D that is always right
+    assert m.check(1, d_loss=0.33, d_fake=0.001, grid=_varied())[0].event == "d_won"
+    assert HealthMonitor(1.0, real_target=0.9).check(1, d_loss=0.40, d_fake=0.001, grid=_varied()) == []
+
+
 def test_collapse_when_the_grid_is_nearly_identical():
     m = HealthMonitor(mean_pairwise_distance(_varied()))
     one = _varied(1).repeat(16, 1, 1)

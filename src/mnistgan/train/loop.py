@@ -211,7 +211,8 @@ def train(
         if resume:
             rundir.truncate_metrics(run_dir, state.epoch, state.step)
     # A real batch of grid size: the yardstick for the grid's diversity.
-    monitor = HealthMonitor(mean_pairwise_distance(images[: cfg.train.grid_size].cpu()))
+    monitor = HealthMonitor(mean_pairwise_distance(images[: cfg.train.grid_size].cpu()),
+                            real_target=1.0 - cfg.train.label_smoothing)
     if resume:
         monitor.replay(rundir.read_metrics(run_dir))
     saver = MidEpochSaver(cfg, run_dir, stop, rank)
