@@ -50,8 +50,7 @@ def device_from(name: str) -> str:
 
 
 def apply_runtime(args: argparse.Namespace) -> None:
-    """--threads for the commands that take it; MKL's run-to-run reproducible mode."""
-    runtime.reproducible_mkl()
+    """--threads for the commands that take it."""
     if hasattr(args, "threads"):
         runtime.set_threads(args.threads)
 

@@ -34,15 +34,6 @@ def set_threads(n: int | None) -> int:
     return torch.get_num_threads()
 
 
-def reproducible_mkl() -> None:
-    """Ask MKL for its run-to-run reproducible mode (MKL_CBWR=AUTO) unless the user chose
-    a mode. By default MKL does not promise the same bits from run to run; Intel documents
-    that promise only with CNR on and a fixed thread count. Measured here: the same bits as
-    the default and no measurable cost (README, "Reproducibility"). MKL reads it at its first
-    matrix product, so this must run before any torch work."""
-    os.environ.setdefault("MKL_CBWR", "AUTO")
-
-
 def read_cpu_times(path: str = "/proc/stat") -> tuple[float, float]:
     """(idle, total) jiffies summed over all CPUs, from the first line of /proc/stat."""
     with open(path) as f:
