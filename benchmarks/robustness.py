@@ -10,8 +10,9 @@ to see more trajectories. Runs go side by side only with their threads pinned
 (jobs x threads <= cores): two 2-thread trainings on 2 cores slow each other 10-70x.
 
 A seed is "healthy" when its final FID is within 1.5x the median best FID and its final
-samples cover at least 9 classes. Finished run folders in --outdir are reused, so an
-interrupted study continues where it stopped.
+samples cover at least 9 classes. Run folders in --outdir are reused: a finished one as it
+is, an unfinished one resumed (exactly) to --epochs, so an interrupted study continues where
+it stopped, and a larger --epochs extends a finished study.
 """
 
 from __future__ import annotations
@@ -49,26 +50,31 @@ def find_run(outdir: Path, name: str) -> Path | None:
 
 
 def train_one(args: argparse.Namespace, seed: int) -> float:
-    """Train one seed unless a finished run exists; returns wall seconds (0 when reused)."""
+    """Train one seed to args.epochs: reuse a finished run, resume an unfinished one (so a
+    study can also be extended to more epochs), else start one. Returns wall seconds."""
     name = run_name(seed, args.threads)
-    if (run := find_run(args.outdir, name)) and (run / "generator.safetensors").is_file() and \
-            summarise(run, args.epochs)["final_epoch"] == args.epochs:
+    run = find_run(args.outdir, name)
+    if run and (run / "metrics.jsonl").is_file() and summarise(run)["final_epoch"] == args.epochs:
         return 0.0
-    cmd = [sys.executable, "-m", "mnistgan", "train", "--preset", args.preset, "--outdir", str(args.outdir),
-           "--name", name, "--set", f"train.seed={seed}", "--set", f"train.epochs={args.epochs}",
-           "--eval-every", str(args.eval_every), "--eval-n", str(args.eval_n)]
-    cmd += [x for kv in args.set for x in ("--set", kv)] + (["--data-dir", args.data_dir] if args.data_dir else [])
+    if run and list((run / "checkpoints").glob("state-*.pt")):
+        cmd = [sys.executable, "-m", "mnistgan", "train", "--resume", str(run)]
+    else:
+        cmd = [sys.executable, "-m", "mnistgan", "train", "--preset", args.preset, "--outdir", str(args.outdir),
+               "--name", name, "--set", f"train.seed={seed}", "--eval-every", str(args.eval_every),
+               "--eval-n", str(args.eval_n), *[x for kv in args.set for x in ("--set", kv)]]
+    cmd += ["--set", f"train.epochs={args.epochs}", "--threads", str(args.threads)]
+    cmd += ["--data-dir", args.data_dir] if args.data_dir else []
     env = os.environ | {"OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
     start = time.perf_counter()
     log = args.outdir / f"{name}.log"
-    with open(log, "w") as fh:
+    with open(log, "a") as fh:
         done = subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT)
     if done.returncode not in (0, 3):  # 3: stopped by the health monitor, still a result
         print(f"{name}: mnistgan train exited {done.returncode}; see {log}", file=sys.stderr)
     return time.perf_counter() - start
 
 
-def summarise(run: Path, epochs: int) -> dict[str, Any]:
+def summarise(run: Path) -> dict[str, Any]:
     """FIDs over epochs, best, final, classes and health events from a run's metrics.jsonl."""
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
     evals = [r for r in rows if "eval" in r]
@@ -146,7 +152,7 @@ def main() -> int:
         if run is None or not (run / "metrics.jsonl").is_file():
             print(f"seed {seed}: no run found in {args.outdir}", file=sys.stderr)
             continue
-        results[seed] = summarise(run, args.epochs)
+        results[seed] = summarise(run)
     print(table(args, results, walls))
     return 0
 
