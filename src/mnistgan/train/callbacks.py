@@ -1,7 +1,7 @@
 """What happens after an epoch besides training: the light evaluation that keeps the best
-generator. A callback gets the state after the epoch and returns
-fields for a metrics.jsonl line (or None). It runs before the epoch's checkpoint is saved,
-so a crash in it repeats the epoch on resume, callback included.
+generator. A callback gets the state after the epoch and returns fields for a
+metrics.jsonl line (or None). It runs before the epoch's checkpoint is saved, so a crash
+in it repeats the epoch on resume, callback included.
 
 Keeping the best matters because a GAN run is chaotic: the same config can draw fine
 digits at epoch 30 and collapse by epoch 50, so the last generator is not always the
@@ -24,6 +24,7 @@ from mnistgan.train.rundir import BEST_GENERATOR, BEST_INFO, BEST_STATE, read_be
 
 if TYPE_CHECKING:
     from mnistgan.train.loop import TrainState
+
 
 class KeepBest:
     """Every `every` epochs (and after the last), score G; when its FID is the lowest so
