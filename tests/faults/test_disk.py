@@ -207,3 +207,31 @@ def test_folders_where_files_belong_and_the_reverse(tiny, tmp_path, capsys):
     (run / "samples").write_text("not a folder")
     assert main(["train", "--resume", str(run), "--set", "train.epochs=2", "--data-dir", str(data)]) == 2
     assert "samples: a file is already there, where a folder is expected" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("code, words", [(errno.ENOSPC, "no space left on the device"),
+                                         (errno.EIO, "input/output error")])
+def test_a_full_disk_under_sample_evaluate_and_report_is_one_line_and_loses_nothing(
+        tiny, tmp_path, monkeypatch, capsys, code, words):
+    _, data = tiny
+    assert main([*train_args(data, 1, *EVAL), "--outdir", str(tmp_path / "runs"), "--name", "o"]) == 0
+    run = tmp_path / "runs" / "00000-o"
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "s.png").write_bytes(b"an earlier grid")
+    cases = [
+        ("s.png", ["sample", str(run), "--out", str(out / "s.png")]),
+        ("s.npz", ["sample", str(run), "--out", str(out / "s.npz")]),
+        ("m.json", ["evaluate", str(run), "-n", "50", "--out", str(out / "m.json"), "--data-dir", str(data)]),
+        ("r.html", ["report", str(run), "--out", str(out / "r.html")]),
+    ]
+    for name, args in cases:
+        with monkeypatch.context() as m:
+            _fail_writes(m, name, code)
+            assert main(args) == 2
+        line = _one_error_line(capsys)
+        assert str(out / name) in line and words in line, line
+        assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # no torn temp file left
+    assert (out / "s.png").read_bytes() == b"an earlier grid"  # the file it would have replaced is intact
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before  # the run is untouched
