@@ -82,7 +82,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not saved.is_file():
             raise ConfigError(f"{run_dir}: not a run folder (no config.json)")
         if args.preset or args.config:
-            raise ConfigError("--resume takes its config from the run; only --set train.epochs=N may change it")
+            raise ConfigError("--resume takes its config from the run; use --set for what may change (e.g. train.epochs=N)")
         cfg = apply_overrides(read_config(saved), overrides)
     else:
         cfg = load_config(args.preset or "classic", args.config, overrides)
