@@ -14,16 +14,14 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig
 from mnistgan.models import Generator
 from mnistgan.train import checkpoint
 from mnistgan.train.rundir import BEST_GENERATOR, BEST_INFO, BEST_STATE, read_best
-
-if TYPE_CHECKING:
-    from mnistgan.train.loop import TrainState
+from mnistgan.train.state import TrainState, state_to_save
 
 
 class KeepBest:
@@ -42,8 +40,6 @@ class KeepBest:
         fid = result["eval"]["fid_lenet"]
         best = read_best(run_dir)
         if best is None or fid < best["fid_lenet"]:
-            from mnistgan.train.loop import state_to_save  # here: loop imports this module
-
             checkpoint.write_state(run_dir / BEST_STATE, state_to_save(state, cfg))
             checkpoint.save_generator(run_dir / BEST_GENERATOR, state.G, cfg, state.epoch)
             best = {"epoch": state.epoch, "fid_lenet": fid}

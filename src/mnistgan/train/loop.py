@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from mnistgan.config import RunConfig
@@ -28,113 +24,20 @@ from mnistgan.data.datasets import batches, get_spec, to_uint8, to_unit_range
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError, ConfigError, TrainingStopped
 from mnistgan.images import make_grid, save_png
-from mnistgan.models import Generator, build_discriminator, build_generator, check_arch
+from mnistgan.models import check_arch
 from mnistgan.train import checkpoint, rundir
 from mnistgan.train.callbacks import KeepBest
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
 from mnistgan.train.step import train_step
+from mnistgan.train.state import EpochProgress, TrainState, init_state, restore_state, state_to_save
 from mnistgan.train.stop import Stopped, StopRequest
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class EpochProgress:
-    """Where a run is inside an epoch: what a mid-epoch checkpoint adds to the state."""
-
-    data_state: torch.Tensor  # data_gen's state at the epoch's start: redraws the same shuffle
-    sums: torch.Tensor  # [4] d_loss, g_loss, D(x), D(G(z)) summed since the last metrics line
-    epoch_sums: torch.Tensor  # [4] the same, summed over the epoch's earlier lines
-    batch: int = 0  # batches done in this epoch
-    count: int = 0  # steps since the last metrics line
-
-
-@dataclass
-class TrainState:
-    """Everything that changes during training; checkpoints hold exactly this plus the config."""
-
-    G: Generator
-    D: nn.Module
-    opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
-    data_gen: torch.Generator  # CPU: the shuffling order
-    noise_gen: torch.Generator  # on the training device: z for each step
-    fixed_noise: torch.Tensor  # [grid_size, z_dim]: the same z for every epoch's grid
-    epoch: int = 0  # epochs completed
-    step: int = 0  # optimizer steps completed
-    progress: EpochProgress | None = None  # inside an epoch; None between epochs
-
-
-# Called by rank 0 after each epoch's checkpoint; returns extra fields to log, or None.
+# Called by rank 0 after each epoch, before its checkpoint; returns extra fields to log, or None.
 EpochHook = Callable[[TrainState, RunConfig, Path], dict[str, Any] | None]
 
-
-def init_state(cfg: RunConfig, device: torch.device) -> TrainState:
-    """Fresh models and optimizers, every random choice derived from cfg.train.seed."""
-    t = cfg.train
-    torch.manual_seed(t.seed)
-    G = build_generator(cfg.model).to(device)
-    D = build_discriminator(cfg.model).to(device)
-    fused = device.type in ("cpu", "cuda")  # one kernel per update instead of ~10 per tensor
-    return TrainState(
-        G=G,
-        D=D,
-        opt_g=torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), fused=fused),
-        opt_d=torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), fused=fused),
-        data_gen=torch.Generator().manual_seed(t.seed + 1),
-        noise_gen=torch.Generator(device).manual_seed(t.seed + 2),
-        fixed_noise=G.noise(t.grid_size, t.seed + 3).to(device),
-    )
-
-
-def state_to_save(state: TrainState, cfg: RunConfig) -> dict[str, Any]:
-    np_state: tuple[Any, ...] = np.random.get_state(legacy=True)  # type: ignore[assignment]
-    p = state.progress
-    rng = {
-        "data": p.data_state if p else state.data_gen.get_state(),
-        "noise": state.noise_gen.get_state(),
-        "torch": torch.get_rng_state(),
-        "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
-        "numpy_pos": int(np_state[2]),
-        "python": list(random.getstate()[1]),
-    }
-    if torch.cuda.is_available():
-        rng["cuda"] = torch.cuda.get_rng_state_all()
-    saved = {
-        "config": cfg.to_json(), "epoch": state.epoch, "step": state.step,
-        "G": state.G.state_dict(), "D": state.D.state_dict(),
-        "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(),
-        "rng": rng, "fixed_noise": state.fixed_noise.cpu(),
-    }
-    if p:
-        saved["progress"] = {"batch": p.batch, "count": p.count, "sums": p.sums.cpu(), "epoch_sums": p.epoch_sums.cpu()}
-    return saved
-
-
-def restore_state(state: TrainState, saved: dict[str, Any], where: Path) -> None:
-    try:
-        state.G.load_state_dict(saved["G"])
-        state.D.load_state_dict(saved["D"])
-        state.opt_g.load_state_dict(saved["opt_g"])
-        state.opt_d.load_state_dict(saved["opt_d"])
-        rng = saved["rng"]
-        state.data_gen.set_state(rng["data"])
-        state.noise_gen.set_state(rng["noise"])
-        torch.set_rng_state(rng["torch"])
-        np.random.set_state(("MT19937", rng["numpy_keys"].numpy().astype(np.uint32), rng["numpy_pos"], 0, 0.0))
-        random.setstate((3, tuple(rng["python"]), None))
-        if "cuda" in rng and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
-        state.fixed_noise = saved["fixed_noise"].to(state.fixed_noise.device)
-        state.epoch, state.step = int(saved["epoch"]), int(saved["step"])
-        if "progress" in saved:
-            p, device = saved["progress"], state.fixed_noise.device
-            if p["sums"].shape != (4,) or p["epoch_sums"].shape != (4,):
-                raise ValueError("bad mid-epoch progress")
-            state.progress = EpochProgress(rng["data"], p["sums"].to(device), p["epoch_sums"].to(device),
-                                           int(p["batch"]), int(p["count"]))
-    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as e:
-        raise CheckpointError(f"{where}: does not match this model ({str(e).splitlines()[0][:160]})") from None
 
 
 def check_config(cfg: RunConfig) -> None:
@@ -294,10 +197,8 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
     anything is written."""
     bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, [("G", state.G), ("D", state.D)])
     if bad:
-        states = checkpoint.list_states(run_dir)
-        kept = f"the last good checkpoint, {states[-1]}, is intact" if states else "no checkpoint was written"
         event = HealthEvent("nonfinite", state.epoch, f"epoch {state.epoch}: training diverged ({bad}); "
-                            f"nothing of this epoch was saved and {kept}")
+                            f"nothing of this epoch was saved; {newest_note(run_dir)}")
         if rank == 0:
             rundir.append_metrics(run_dir, event.record(state.step))
         raise TrainingStopped(event.message)
