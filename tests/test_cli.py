@@ -82,7 +82,7 @@ def test_a_bad_device_is_refused_before_any_work(tmp_path, capsys):
 
 
 def test_training_keeps_the_best_generator_by_default(run_dir):
-    from mnistgan.train.rundir import read_best, read_metrics
+    from mnistgan.runfolder import read_best, read_metrics
 
     assert read_best(run_dir) == {"epoch": 2, "fid_lenet": read_best(run_dir)["fid_lenet"]}  # evaluated after the last
     assert (run_dir / "generator-best.safetensors").is_file() and (run_dir / "checkpoints" / "best.pt").is_file()
@@ -96,12 +96,13 @@ def test_sample_and_evaluate_use_the_best_generator_unless_last(run_dir, tmp_pat
 
     from mnistgan.config import read_config
     from mnistgan.sample import load_discriminator, load_generator, resolve
-    from mnistgan.train import checkpoint
+    from mnistgan.io import state as checkpoint
+    from mnistgan.io.weights import save_generator
 
     # Make epoch 1 the best: its weights become generator-best.safetensors.
     first = run_dir / "checkpoints" / "state-000001.pt"
     G1 = load_generator(first)
-    checkpoint.save_generator(run_dir / "generator-best.safetensors", G1, read_config(run_dir / "config.json"), 1)
+    save_generator(run_dir / "generator-best.safetensors", G1, read_config(run_dir / "config.json"), 1)
     (run_dir / "checkpoints" / "best.pt").write_bytes(first.read_bytes())
     (run_dir / "checkpoints" / "best.json").write_text(json.dumps({"epoch": 1, "fid_lenet": 1.5}))
     assert resolve(run_dir).name == "generator-best.safetensors"

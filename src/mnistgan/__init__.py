@@ -14,7 +14,7 @@ from mnistgan.errors import CheckpointError, ConfigError, DataError, MnistganErr
 from mnistgan.models import Generator
 from mnistgan.sample import load_generator, sample_uint8
 from mnistgan.train.loop import train
-from mnistgan.train.rundir import new_run_dir
+from mnistgan.runfolder import new_run_dir
 
 __all__ = [
     "__version__", "PRESETS", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig", "load_config",

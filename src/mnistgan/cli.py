@@ -68,7 +68,7 @@ def warn_if_oversubscribed() -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from mnistgan.train.loop import check_config, newest_note, train
-    from mnistgan.train.rundir import new_run_dir, read_best, remove_unstarted
+    from mnistgan.runfolder import new_run_dir, read_best, remove_unstarted
 
     device = device_from(args.device)
     # --eval-every / --eval-n are short for --set eval.every=N / eval.n=N

@@ -24,6 +24,8 @@ MAX_Z_DIM = 4096  # G's first layer holds z_dim x hidden weights: 134 MB at both
 MAX_HIDDEN = 8192  # G and D hold about 2 x hidden^2 weights each: with grads and Adam's moments, 2.4 GB
 MAX_BATCH = 60_000  # the largest training split (MNIST, Fashion-MNIST): a bigger batch cannot be drawn
 MAX_EPOCHS = 100_000  # state files number epochs with 6 digits; 100,000 MNIST epochs is years of CPU time
+MAX_CHANNELS = 1024  # dcgan: D and G hold about 16 x channels^2 x 9 weights: 150 M at the limit
+MAX_CLASSES = 1000  # label embeddings
 MAX_GRID = 1024  # samples in each epoch's grid: a 1 MP PNG per epoch
 MAX_KEEP = 1000  # training-state files kept: 6 GB of disk at the classic model's 6 MB each
 
@@ -40,14 +42,47 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    arch: str = "mlp"  # a model family from mnistgan.models.ARCHS
+    """The constructor arguments of G and D (each architecture takes the ones it uses)."""
+
+    arch: str = "mlp"  # a model family from mnistgan.models.ARCHS: mlp | dcgan
     z_dim: int = 64  # the spec's 64-d noise
-    hidden: int = 256  # width of each hidden layer, in G and in D
+    hidden: int = 256  # mlp: width of each hidden layer, in G and in D
+    channels: int = 64  # dcgan: channels at 14x14 (2x that at 7x7), in G and in D
     leaky_slope: float = 0.2  # D's LeakyReLU slope
+    num_classes: int = 0  # 0: unconditional; else G(z, y) and D(x, y) take a label in [0, num_classes)
+    spectral_norm: bool = False  # spectral normalisation on D's weight layers
 
     def __post_init__(self) -> None:
         _bounded("model.z_dim", self.z_dim, MAX_Z_DIM, "memory")
         _bounded("model.hidden", self.hidden, MAX_HIDDEN, "memory: G, D and Adam's state would exceed 2.4 GB")
+        _bounded("model.channels", self.channels, MAX_CHANNELS, "memory")
+        if not 0 <= self.num_classes <= MAX_CLASSES:
+            raise ConfigError(f"model.num_classes must be between 0 (unconditional) and {MAX_CLASSES}, "
+                              f"got {self.num_classes}")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """The GAN objective (mnistgan.losses): D's loss and G's, and regularisers on D."""
+
+    name: str = "bce"  # bce (the spec) | hinge | wgan-gp
+    # One-sided label smoothing (bce only): D's target for real images is 1 - this.
+    label_smoothing: float = 0.0
+    n_critic: int = 1  # D updates per G update (WGAN-GP uses 5)
+    gp_weight: float = 10.0  # wgan-gp: weight of the gradient penalty
+    r1_gamma: float = 0.0  # R1 penalty on real images, any loss: gamma/2 * |grad_x D(x)|^2 (0: off)
+    r1_every: int = 16  # lazy R1: applied every k D steps, scaled by k
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.label_smoothing < 0.5:
+            raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if self.label_smoothing and self.name != "bce":
+            raise ConfigError(f"loss.label_smoothing applies to the bce loss only, not {self.name!r}")
+        _bounded("loss.n_critic", self.n_critic, 100, "D steps per G step")
+        _bounded("loss.r1_every", self.r1_every, 10_000, "steps")
+        for name in ("gp_weight", "r1_gamma"):
+            if not 0 <= getattr(self, name) < float("inf"):
+                raise ConfigError(f"loss.{name} must be 0 or positive and finite, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -56,17 +91,22 @@ class TrainConfig:
     batch_size: int = 100
     lr_g: float = 2e-4  # the spec's learning rate, for both networks
     lr_d: float = 2e-4
-    beta1: float = 0.5  # the spec names only the learning rate; 0.5 (as in DCGAN) beat 0.9 clearly (README)
-    beta2: float = 0.999
+    beta1_g: float = 0.5  # the spec names only the learning rate; 0.5 (as in DCGAN) beat 0.9 clearly (README)
+    beta2_g: float = 0.999
+    beta1_d: float = 0.5
+    beta2_d: float = 0.999
     seed: int = 0
     log_every: int = 100  # steps between metrics.jsonl lines
     grid_size: int = 64  # fixed-noise samples drawn into each epoch's grid
     keep_checkpoints: int = 2  # training-state files kept in checkpoints/
-    # One-sided label smoothing: D's BCE target for real images is 1 - this (0: hard targets).
-    # 0.1 held over seeds where hard targets did not: README, "Robustness".
-    label_smoothing: float = 0.1
     on_failure: str = "warn"  # what a health event (D won, G collapsed) does: "warn" or "stop"
     checkpoint_minutes: float = 5.0  # also save the state mid-epoch this often (0: at epoch ends only)
+    minutes: float = 0.0  # a time budget: stop at the first epoch end after this many training minutes (0: none)
+    # EMA of G's weights, sampled from when on: the half-life in images (0: off), reached
+    # after a ramp-up where the half-life is at most ema_rampup x the images seen so far.
+    ema_halflife: int = 0
+    ema_rampup: float = 0.05
+    precision: str = "fp32"  # fp32 | bf16 (autocast; weights and optimizer state stay fp32)
 
     def __post_init__(self) -> None:
         _bounded("train.epochs", self.epochs, MAX_EPOCHS, "state files number epochs with 6 digits")
@@ -81,11 +121,17 @@ class TrainConfig:
         for name in ("lr_g", "lr_d"):
             if not 0 < getattr(self, name) < float("inf"):
                 raise ConfigError(f"train.{name} must be positive and finite, got {getattr(self, name)}")
-        if not 0 <= self.label_smoothing < 0.5:
-            raise ConfigError(f"train.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if not 0 <= self.minutes < float("inf"):
+            raise ConfigError(f"train.minutes must be 0 (no limit) or a number of minutes, got {self.minutes}")
+        if not 0 <= self.ema_halflife <= 10**9:
+            raise ConfigError(f"train.ema_halflife must be 0 (off) or a number of images, got {self.ema_halflife}")
+        if not 0 <= self.ema_rampup <= 1:
+            raise ConfigError(f"train.ema_rampup must be in [0, 1] (0: no ramp-up), got {self.ema_rampup}")
+        if self.precision not in ("fp32", "bf16"):
+            raise ConfigError(f"train.precision must be 'fp32' or 'bf16', got {self.precision!r}")
         if self.on_failure not in ("warn", "stop"):
             raise ConfigError(f"train.on_failure must be 'warn' or 'stop', got {self.on_failure!r}")
-        for name in ("beta1", "beta2"):
+        for name in ("beta1_g", "beta2_g", "beta1_d", "beta2_d"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be in [0, 1), got {getattr(self, name)}")
 
@@ -110,6 +156,7 @@ class RunConfig:
     preset: str = "classic"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
@@ -120,15 +167,32 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
+_SMOOTH = LossConfig(label_smoothing=0.1)  # held over seeds where hard targets did not: README, "Robustness"
+_DCGAN = ModelConfig(arch="dcgan")
+_DCGAN_TRAIN = TrainConfig(epochs=20, batch_size=128, ema_halflife=10_000, precision="bf16")
+
 PRESETS: dict[str, RunConfig] = {
-    # The spec: MLP G (64 -> 256 -> 256 -> 784, ReLU, tanh), MLP D (LeakyReLU 0.2), BCE, Adam 2e-4.
-    "classic": RunConfig(),
+    "classic": RunConfig(loss=_SMOOTH),
+    "classic-cond": RunConfig("classic-cond", model=ModelConfig(num_classes=10), loss=_SMOOTH,
+                              train=TrainConfig(grid_size=100)),
+    "dcgan": RunConfig("dcgan", model=_DCGAN, train=_DCGAN_TRAIN),
+    "dcgan-cond": RunConfig("dcgan-cond", model=dataclasses.replace(_DCGAN, num_classes=10),
+                            train=dataclasses.replace(_DCGAN_TRAIN, grid_size=100)),
 }
+PRESET_ABOUT = {
+    "classic": "the spec: MLP G (64 -> 256 -> 256 -> 784, ReLU, tanh) and D (LeakyReLU), BCE, Adam 2e-4",
+    "classic-cond": "the spec's MLPs, conditioned: the label embedded and joined to z and to D's input",
+    "dcgan": "convolutional G (7x7 -> 14x14 -> 28x28, BatchNorm) and D (strided convs), EMA of G, bf16",
+    "dcgan-cond": "conditional DCGAN: label embedding in G, projection discriminator; draws a chosen digit",
+}
+# Names for other presets: `best` is whichever measures best in benchmarks/quality.py.
+ALIASES = {"best": "dcgan-cond"}
 
 
 def preset(name: str) -> RunConfig:
+    name = ALIASES.get(name, name)
     if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r} (choose from {', '.join(sorted(PRESETS))})")
+        raise ConfigError(f"unknown preset {name!r} (choose from {', '.join(sorted([*PRESETS, *ALIASES]))})")
     return PRESETS[name]
 
 
@@ -160,9 +224,29 @@ def _merge(obj: Any, updates: dict[str, Any], where: str) -> Any:
     return dataclasses.replace(obj, **changes)
 
 
+def _migrate(d: dict[str, Any]) -> dict[str, Any]:
+    """Configs saved by mnistgan 0.1 (before the loss section and per-network betas)."""
+    train = d.get("train")
+    if not isinstance(train, dict) or not {"label_smoothing", "beta1", "beta2"} & train.keys():
+        return d
+    train = dict(train)
+    loss = dict(d.get("loss") or {})
+    if "label_smoothing" in train:
+        loss["label_smoothing"] = train.pop("label_smoothing")
+    for beta in ("beta1", "beta2"):
+        if beta in train:
+            train[f"{beta}_g"] = train[f"{beta}_d"] = train.pop(beta)
+    return d | {"train": train, "loss": loss}
+
+
 def from_dict(d: dict[str, Any]) -> RunConfig:
     """Rebuild a saved config (config.json, checkpoint metadata), checking every key."""
-    return _merge(RunConfig(), d, "")
+    return _merge(RunConfig(), _migrate(d) if isinstance(d, dict) else d, "")
+
+
+def model_config(d: dict[str, Any]) -> ModelConfig:
+    """A model section (a weights file's constructor arguments), checked like any config."""
+    return _merge(ModelConfig(), d, "model")
 
 
 def parse_override(text: str) -> dict[str, Any]:

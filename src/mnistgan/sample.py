@@ -1,4 +1,5 @@
-"""Loading a trained generator from a run folder, weights file or checkpoint, and sampling."""
+"""Loading a trained generator from a run folder, weights file or checkpoint, and sampling.
+Imports nothing from train/: weights and states are read through mnistgan.io."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from mnistgan.config import RunConfig
 from mnistgan.data.datasets import to_uint8
 from mnistgan.errors import CheckpointError, ConfigError
 from mnistgan.images import make_grid, png_bytes, upscale
-from mnistgan.models import Generator, build_discriminator, build_generator
-from mnistgan.train import checkpoint
-from mnistgan.train.rundir import BEST_GENERATOR, BEST_STATE, read_best
+from mnistgan.io import state as checkpoint
+from mnistgan.io.weights import generator_epoch, load_into, load_weights
+from mnistgan.models import Discriminator, Generator, build_discriminator, build_generator
+from mnistgan.runfolder import BEST_GENERATOR, BEST_STATE, read_best
 
 
 def resolve(path: str | Path, last: bool = False) -> Path:
@@ -49,17 +51,15 @@ def describe(path: str | Path, last: bool = False) -> str:
 
 def load_generator_and_config(path: str | Path, device: str | torch.device = "cpu",
                               last: bool = False) -> tuple[Generator, RunConfig]:
+    """The generator for use (the EMA weights when the run kept them) and its run's config."""
     src = resolve(path, last)
     if src.suffix == ".safetensors":
-        weights, cfg = checkpoint.load_generator_file(src)
+        G, cfg = load_weights(src)
     else:
         state = checkpoint.load_state(src)
-        weights, cfg = state["G"], checkpoint.config_of(state, src)
-    G = build_generator(cfg.model)
-    try:
-        G.load_state_dict(weights)
-    except RuntimeError as e:
-        raise CheckpointError(f"{src}: weights do not fit the model in its config ({str(e).splitlines()[0][:160]})") from None
+        cfg = checkpoint.config_of(state, src)
+        G = build_generator(cfg.model)
+        load_into(G, state.get("G_ema", state["G"]), src)
     return G.to(device).eval(), cfg
 
 
@@ -67,13 +67,14 @@ def epoch_of(path: str | Path, last: bool = False) -> int | None:
     """The epoch a generator file or training state was saved at."""
     src = resolve(path, last)
     if src.suffix == ".safetensors":
-        return checkpoint.generator_epoch(src)
+        return generator_epoch(src)
     return int(checkpoint.load_state(src)["epoch"])
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu", last: bool = False) -> Generator:
     """A trained generator, in eval mode: from a run folder, its best one unless `last`.
-    `G.sample(n, seed=0)` gives [n, 1, 28, 28] in [-1, 1]."""
+    `G.sample(n, seed=0, digit=None)` gives [n, 1, 28, 28] in [-1, 1] (`digit` for a
+    conditional G)."""
     return load_generator_and_config(path, device, last)[0]
 
 
@@ -96,32 +97,54 @@ def check_sample_size(n: int, scale: int = 1, fmt: str = "png") -> None:
                           f"{MAX_GRID_PIXELS // 1_000_000} megapixels (memory): lower -n or --scale, or use --format npz")
 
 
-def sample_uint8(G: Generator, n: int, seed: int = 0) -> np.ndarray:
+def sample_uint8(G: Generator, n: int, seed: int = 0, digit: int | None = None) -> np.ndarray:
     """n images as uint8 [n, 28, 28], 0 = black background as in MNIST."""
-    return to_uint8(G.sample(n, seed=seed)).cpu().numpy()[:, 0]
+    return to_uint8(G.sample(n, seed=seed, digit=digit)).cpu().numpy()[:, 0]
+
+
+def parse_digits(text: str, num_classes: int) -> list[int]:
+    """'0-9', '3,5,7' or '1-3,8' -> a list of classes, each checked against the model."""
+    if num_classes == 0:
+        raise ConfigError("this generator is unconditional: it cannot draw a chosen digit (train a -cond preset)")
+    digits: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            digits += list(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise ConfigError(f"--digits {text!r}: expected a list such as 0-9 or 3,5,7") from None
+    bad = [d for d in digits if not 0 <= d < num_classes]
+    if bad or not digits:
+        raise ConfigError(f"--digits {text!r}: classes must be between 0 and {num_classes - 1}")
+    return digits
 
 
 def write_samples(G: Generator, out: Path, n: int = 64, seed: int = 0, fmt: str | None = None,
-                  scale: int = 1) -> Path:
-    """Write n samples (atomically) as a PNG grid or as an .npz holding `images` uint8 [n, 28, 28]."""
+                  scale: int = 1, digit: int | None = None, digits: list[int] | None = None) -> Path:
+    """Write samples (atomically) as a PNG grid or as an .npz holding `images` uint8
+    [N, 28, 28] (and `labels` [N] for a conditional G): n images (all of class `digit` if
+    given), or with `digits` a row of n per class, the same noise in every row."""
     fmt = fmt or ("npz" if out.suffix == ".npz" else "png")
     if fmt not in ("png", "npz"):
         raise ValueError(f"unknown format {fmt!r} (png or npz)")
-    check_sample_size(n, scale, fmt)
+    rows = digits or [digit]
+    check_sample_size(n * len(rows), scale, fmt)
     if out.is_dir():
         raise ConfigError(f"{out}: a folder; --out needs a file name")
-    images = sample_uint8(G, n, seed)
+    images = np.concatenate([sample_uint8(G, n, seed, d) for d in rows])  # [rows * n, 28, 28]
+    labels = [G.labels(n, d) for d in rows]
     if fmt == "npz":
         buf = io.BytesIO()
-        np.savez_compressed(buf, images=images, seed=np.int64(seed))
+        extra = {"labels": torch.cat(labels).numpy()} if G.num_classes else {}
+        np.savez_compressed(buf, images=images, seed=np.int64(seed), **extra)
         data = buf.getvalue()
     else:
-        data = png_bytes(upscale(make_grid(images), scale))
+        data = png_bytes(upscale(make_grid(images, nrow=n if digits else None), scale))
     return atomic_write_bytes(out, data)
 
 
 def load_discriminator(path: str | Path, device: str | torch.device = "cpu",
-                       last: bool = False) -> torch.nn.Module | None:
+                       last: bool = False) -> Discriminator | None:
     """The trained D that goes with `resolve(path, last)`: from a run folder, the best
     epoch's (checkpoints/best.pt) when the best generator is used, else the newest
     training state's; from a state file, its own; None for a weights-only file."""
@@ -135,8 +158,5 @@ def load_discriminator(path: str | Path, device: str | torch.device = "cpu",
         return None
     state = checkpoint.load_state(states[-1])
     D = build_discriminator(checkpoint.config_of(state, states[-1]).model)
-    try:
-        D.load_state_dict(state["D"])
-    except RuntimeError as e:
-        raise CheckpointError(f"{states[-1]}: D weights do not fit its config ({str(e).splitlines()[0][:160]})") from None
+    load_into(D, state["D"], states[-1])
     return D.to(device).eval()

@@ -10,7 +10,7 @@ from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import ConfigError
 from mnistgan.eval import evaluate as EV
 from mnistgan.eval.evaluator import EvaluatorRecipe, build_evaluator
-from mnistgan.models import Generator
+from mnistgan.models import Generator, MLPDiscriminator
 
 
 class CopyGenerator(Generator):
@@ -22,7 +22,7 @@ class CopyGenerator(Generator):
         self.images = to_unit_range(images).unsqueeze(1)
         self.anchor = torch.nn.Parameter(torch.zeros(1))  # so the module has a device
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         idx = torch.arange(z.shape[0]) % self.images.shape[0]
         return self.images[idx]
 
@@ -38,7 +38,7 @@ def setup(tiny, tmp_path):
 def test_full_evaluation_has_every_section_beside_the_floor(setup):
     src, ev, train = setup
     G = CopyGenerator(train.images[100:])
-    D = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 1), torch.nn.Flatten(0))
+    D = MLPDiscriminator(hidden=8)
     result, pairs = EV.evaluate(G, ev, src, n=50, D=D)
     assert set(result["metrics"]) == set(EV.METRICS)
     for m in result["metrics"].values():
@@ -95,7 +95,7 @@ def test_light_evaluation_keeps_the_best_checkpoint(setup, tmp_path):
     from mnistgan.config import load_config
     from mnistgan.train.callbacks import KeepBest
     from mnistgan.train.loop import train
-    from mnistgan.train.rundir import read_metrics
+    from mnistgan.runfolder import read_metrics
 
     src, ev, _ = setup
     cfg = load_config(overrides=["data.name='tiny'", "train.batch_size=50", "train.epochs=2", "train.grid_size=4"])

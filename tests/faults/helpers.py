@@ -13,7 +13,8 @@ from PIL import Image
 
 from mnistgan.atomic import TEMP_SUFFIX
 from mnistgan.config import read_config
-from mnistgan.train import checkpoint
+from mnistgan.io import state as checkpoint
+from mnistgan.io.weights import load_generator_file
 
 ROOT = Path(__file__).resolve().parents[2]
 # 200 images / batch 10 = 20 steps per epoch; a small model, so a run takes about a second.
@@ -36,7 +37,7 @@ def check_run_folder(run: Path) -> list[Path]:
         elif path.suffix == ".pt":
             checkpoint.load_state(path)
         elif path.suffix == ".safetensors":
-            checkpoint.load_generator_file(path)
+            load_generator_file(path)
         elif path.suffix == ".png":
             with Image.open(path) as im:
                 im.load()

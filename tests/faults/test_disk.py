@@ -14,7 +14,7 @@ import pytest
 
 from mnistgan import atomic
 from mnistgan.cli import main
-from mnistgan.train import checkpoint
+from mnistgan.io import state as checkpoint
 
 from .helpers import check_run_folder, same_weights, train_args
 
@@ -96,7 +96,7 @@ def test_a_failed_write_is_one_line_keeps_earlier_files_and_resume_is_exact(
 
 
 def _rows(run):
-    from mnistgan.train.rundir import read_metrics
+    from mnistgan.runfolder import read_metrics
 
     return [{k: v for k, v in r.items() if k not in ("img_per_s", "eval_s")} for r in read_metrics(run)]
 

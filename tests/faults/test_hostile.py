@@ -21,8 +21,9 @@ from mnistgan.config import load_config, read_config
 from mnistgan.errors import MnistganError
 from mnistgan.eval import evaluator as E
 from mnistgan.sample import load_generator
-from mnistgan.train import checkpoint
-from mnistgan.train.loop import init_state, state_to_save
+from mnistgan.io import state as checkpoint
+from mnistgan.io.weights import GENERATOR_FORMAT, _digest, load_generator_file, save_generator
+from mnistgan.train.state import init_state
 
 CFG = load_config(overrides=["model.hidden=8", "model.z_dim=4", "train.grid_size=4"])
 
@@ -61,15 +62,15 @@ def _evaluator_files(tmp_path):
 def loaders(tmp_path):
     """name -> (file, load() -> content, original content)."""
     st = init_state(CFG, torch.device("cpu"))
-    state = checkpoint.write_state(tmp_path / "state.pt", state_to_save(st, CFG))
+    state = checkpoint.write_state(tmp_path / "state.pt", st.state_dict(CFG))
     weights = tmp_path / "generator.safetensors"
-    checkpoint.save_generator(weights, st.G, CFG, epoch=1)
+    save_generator(weights, st.G, CFG, epoch=1)
     config = tmp_path / "config.json"
     config.write_text(CFG.to_json())
     ev, load_ev = _evaluator_files(tmp_path)
     out = {
         "state": (state, lambda: checkpoint.load_state(state)),
-        "weights": (weights, lambda: checkpoint.load_generator_file(weights)),
+        "weights": (weights, lambda: load_generator_file(weights)),
         "config": (config, lambda: read_config(config)),
         "evaluator": (ev, load_ev),
     }
@@ -160,10 +161,10 @@ def test_huge_sizes_in_metadata_are_refused_before_allocating(loaders, tmp_path)
     wpath.write_bytes(struct.pack("<Q", 2**60) + good[8:])
     assert "more than the file holds" in _refused(wload, wpath)
     # A consistent weights file (right sha256) whose config asks for 10 million hidden units.
-    meta = {"format": checkpoint.GENERATOR_FORMAT, "format_version": "1", "package_version": "0",
+    meta = {"format": GENERATOR_FORMAT, "format_version": "1", "package_version": "0",
             "epoch": "1", "config": json.dumps(CFG.to_dict() | {"model": CFG.to_dict()["model"] | {"hidden": 10**7}})}
     tensors = {"w": torch.zeros(2)}
-    meta["sha256"] = checkpoint._digest(meta, tensors)
+    meta["sha256"] = _digest(meta, tensors)
     wpath.write_bytes(save_safetensors(tensors, metadata=meta))
     assert "model.hidden must be between 1 and 8192" in _refused(lambda: load_generator(wpath), wpath)
     # The same in a training state and in config.json.
@@ -177,7 +178,7 @@ def test_huge_sizes_in_metadata_are_refused_before_allocating(loaders, tmp_path)
 
 def _huge_state():
     st = init_state(CFG, torch.device("cpu"))
-    saved = state_to_save(st, CFG) | {"format": checkpoint.STATE_FORMAT, "format_version": 1, "package_version": "0"}
+    saved = st.state_dict(CFG) | {"format": checkpoint.STATE_FORMAT, "format_version": 1, "package_version": "0"}
     saved["config"] = json.dumps(CFG.to_dict() | {"model": CFG.to_dict()["model"] | {"hidden": 10**7}})
     return saved
 
@@ -206,12 +207,12 @@ def test_rotation_never_deletes_the_newest_healthy_state(tmp_path):
     st = init_state(CFG, torch.device("cpu"))
     for epoch in (1, 2):
         st.epoch = epoch
-        checkpoint.save_state(tmp_path, state_to_save(st, CFG), keep=1)
+        checkpoint.save_state(tmp_path, st.state_dict(CFG), keep=1)
     assert [p.name for p in checkpoint.list_states(tmp_path)] == ["state-000002.pt"]
     with torch.no_grad():
         st.G.net[0].weight[0, 0] = float("nan")  # a diverged state, saved through the API
     st.epoch = 3
-    checkpoint.save_state(tmp_path, state_to_save(st, CFG), keep=1)
+    checkpoint.save_state(tmp_path, st.state_dict(CFG), keep=1)
     assert [p.name for p in checkpoint.list_states(tmp_path)] == ["state-000002.pt", "state-000003.pt"]
     with pytest.raises(MnistganError, match="state-000003.pt: G.net.0.weight holds NaN or infinite values"):
         checkpoint.load_state(checkpoint.list_states(tmp_path)[-1])

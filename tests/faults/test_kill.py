@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from mnistgan.train import checkpoint
+from mnistgan.io import state as checkpoint
 
 from .helpers import check_run_folder, same_weights, train_args
 

@@ -6,7 +6,7 @@ import threading
 
 from mnistgan.cli import main
 from mnistgan.config import load_config
-from mnistgan.train.rundir import new_run_dir
+from mnistgan.runfolder import new_run_dir
 
 from .helpers import check_run_folder, train_args
 

@@ -27,8 +27,6 @@ def test_shapes_and_ranges():
     x = G(torch.randn(5, 64))
     assert x.shape == (5, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
     assert D(x).shape == (5,)
-    p = D.prob(x)
-    assert ((p > 0) & (p < 1)).all()
 
 
 def test_sample_is_seeded():

@@ -11,8 +11,9 @@ from safetensors.torch import save_file
 from mnistgan.config import load_config
 from mnistgan.errors import CheckpointError
 from mnistgan.sample import load_generator
-from mnistgan.train import checkpoint
-from mnistgan.train.loop import init_state, state_to_save
+from mnistgan.io import state as checkpoint
+from mnistgan.io.weights import save_generator
+from mnistgan.train.state import init_state
 
 
 def _state(epoch=1):
@@ -26,7 +27,7 @@ def test_save_keeps_the_last_k_and_loads_back(tmp_path):
     cfg, st = _state()
     for e in (1, 2, 3):
         st.epoch = e
-        checkpoint.save_state(tmp_path, state_to_save(st, cfg), keep=2)
+        checkpoint.save_state(tmp_path, st.state_dict(cfg), keep=2)
     assert [p.name for p in checkpoint.list_states(tmp_path)] == ["state-000002.pt", "state-000003.pt"]
     assert not list((tmp_path / "checkpoints").glob(".*tmp"))  # no temp files left behind
     loaded = checkpoint.load_state(checkpoint.list_states(tmp_path)[-1])
@@ -49,7 +50,7 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "state-000001.pt"
     cfg, st = _state()
-    evil = state_to_save(st, cfg) | {"format": checkpoint.STATE_FORMAT, "format_version": 1,
+    evil = st.state_dict(cfg) | {"format": checkpoint.STATE_FORMAT, "format_version": 1,
                                      "package_version": "0", "extra": _Payload(marker)}
     torch.save(evil, path)
     with pytest.raises(CheckpointError, match="refused") as e:
@@ -73,7 +74,7 @@ def test_a_plain_pickle_is_refused(tmp_path):
 
 def test_truncated_and_foreign_checkpoints(tmp_path):
     cfg, st = _state()
-    good = checkpoint.save_state(tmp_path, state_to_save(st, cfg), keep=2)
+    good = checkpoint.save_state(tmp_path, st.state_dict(cfg), keep=2)
     cut = tmp_path / "cut.pt"
     cut.write_bytes(good.read_bytes()[:5000])
     with pytest.raises(CheckpointError, match="corrupt or truncated"):
@@ -91,7 +92,7 @@ def test_truncated_and_foreign_checkpoints(tmp_path):
 def test_generator_weights_roundtrip_and_refusals(tmp_path):
     cfg, st = _state()
     path = tmp_path / "generator.safetensors"
-    checkpoint.save_generator(path, st.G, cfg, epoch=1)
+    save_generator(path, st.G, cfg, epoch=1)
     G = load_generator(path)
     assert torch.equal(G.sample(4, seed=0), st.G.sample(4, seed=0))
     plain = tmp_path / "plain.safetensors"
@@ -103,7 +104,8 @@ def test_generator_weights_roundtrip_and_refusals(tmp_path):
     with pytest.raises(CheckpointError, match="not a readable safetensors"):
         load_generator(junk)
     wrong = tmp_path / "wrong.safetensors"
-    checkpoint.save_generator(wrong, init_state(load_config(overrides=["model.hidden=8", "train.grid_size=4"]),
-                                                torch.device("cpu")).G, cfg, epoch=1)
+    small = init_state(load_config(overrides=["model.hidden=8", "train.grid_size=4"]), torch.device("cpu")).G
+    small.args = dict(small.args, hidden=16)  # its metadata claims another width than its weights have
+    save_generator(wrong, small, cfg, epoch=1)
     with pytest.raises(CheckpointError, match="do not fit"):
         load_generator(wrong)

@@ -11,7 +11,9 @@ from mnistgan.cli import main
 from mnistgan.config import load_config
 from mnistgan.data.sources import Sources
 from mnistgan.errors import TrainingStopped
-from mnistgan.train import checkpoint, loop
+from mnistgan.io import state as checkpoint
+from mnistgan.losses import BCELoss
+from mnistgan.train import loop
 from mnistgan.train.health import HealthMonitor, mean_pairwise_distance, nonfinite
 from mnistgan.train.loop import train
 
@@ -32,45 +34,45 @@ def test_pairwise_distance_is_zero_for_copies_and_large_for_varied_images():
 
 
 def test_d_won_is_reported_once_then_recovery():
-    m = HealthMonitor(mean_pairwise_distance(_varied()))
+    m = HealthMonitor(mean_pairwise_distance(_varied()), BCELoss().d_won)
     grid = _varied()
-    assert m.check(1, d_loss=0.5, d_fake=0.3, grid=grid) == []
-    [won] = m.check(2, d_loss=0.004, d_fake=0.001, grid=grid)
+    assert m.check(1, {'d_loss': 0.5, 'd_fake': 0.3}, grid) == []
+    [won] = m.check(2, {'d_loss': 0.004, 'd_fake': 0.001}, grid)
     assert won.event == "d_won" and "discriminator has won" in won.message and "\n" not in won.message
-    assert m.check(3, d_loss=0.002, d_fake=0.0005, grid=grid) == []  # still won: not repeated
-    [rec] = m.check(4, d_loss=0.3, d_fake=0.2, grid=grid)
+    assert m.check(3, {'d_loss': 0.002, 'd_fake': 0.0005}, grid) == []  # still won: not repeated
+    [rec] = m.check(4, {'d_loss': 0.3, 'd_fake': 0.2}, grid)
     assert rec.event == "recovered" and rec.values["from"] == "d_won"
     # both conditions are needed: a confident D that still errs on some fakes has not won
-    assert m.check(5, d_loss=0.5, d_fake=0.001, grid=grid) == []
+    assert m.check(5, {'d_loss': 0.5, 'd_fake': 0.001}, grid) == []
 
 
 def test_d_won_with_label_smoothing_counts_from_the_least_loss_d_can_reach():
-    m = HealthMonitor(mean_pairwise_distance(_varied()), real_target=0.9)
-    assert m.d_loss_floor == pytest.approx(0.3251, abs=1e-4)  # H(0.9): BCE of a D that is always right
-    assert m.check(1, d_loss=0.33, d_fake=0.001, grid=_varied())[0].event == "d_won"
-    assert HealthMonitor(1.0, real_target=0.9).check(1, d_loss=0.40, d_fake=0.001, grid=_varied()) == []
+    m = HealthMonitor(mean_pairwise_distance(_varied()), BCELoss(0.1).d_won)
+    assert BCELoss(0.1).d_loss_floor() == pytest.approx(0.3251, abs=1e-4)  # H(0.9): BCE of a D that is always right
+    assert m.check(1, {'d_loss': 0.33, 'd_fake': 0.001}, _varied())[0].event == "d_won"
+    assert HealthMonitor(1.0, BCELoss(0.1).d_won).check(1, {'d_loss': 0.40, 'd_fake': 0.001}, _varied()) == []
 
 
 def test_collapse_when_the_grid_is_nearly_identical():
-    m = HealthMonitor(mean_pairwise_distance(_varied()))
+    m = HealthMonitor(mean_pairwise_distance(_varied()), BCELoss().d_won)
     one = _varied(1).repeat(16, 1, 1)
     noisy = (one.int() + torch.randint(0, 3, one.shape)).clamp(0, 255).to(torch.uint8)  # copies with pixel noise
-    assert m.check(1, d_loss=0.5, d_fake=0.3, grid=noisy) == []  # every run starts as one blob
-    assert m.check(2, d_loss=0.5, d_fake=0.3, grid=_varied()) == []
-    [ev] = m.check(3, d_loss=0.5, d_fake=0.3, grid=noisy)  # it was diverse, now it is not
+    assert m.check(1, {'d_loss': 0.5, 'd_fake': 0.3}, noisy) == []  # every run starts as one blob
+    assert m.check(2, {'d_loss': 0.5, 'd_fake': 0.3}, _varied()) == []
+    [ev] = m.check(3, {'d_loss': 0.5, 'd_fake': 0.3}, noisy)  # it was diverse, now it is not
     assert ev.event == "collapse" and ev.values["diversity"] < 0.25
-    assert m.check(4, d_loss=0.5, d_fake=0.3, grid=_varied())[0].event == "recovered"
+    assert m.check(4, {'d_loss': 0.5, 'd_fake': 0.3}, _varied())[0].event == "recovered"
 
 
 def test_a_run_that_never_diversifies_is_a_collapse_after_the_warm_up():
-    m = HealthMonitor(mean_pairwise_distance(_varied()))
+    m = HealthMonitor(mean_pairwise_distance(_varied()), BCELoss().d_won)
     one = _varied(1).repeat(16, 1, 1)
-    assert m.check(1, 0.5, 0.3, one) == [] and m.check(2, 0.5, 0.3, one) == []
-    assert [e.event for e in m.check(3, 0.5, 0.3, one)] == ["collapse"]
+    assert m.check(1, {'d_loss': 0.5, 'd_fake': 0.3}, one) == [] and m.check(2, {'d_loss': 0.5, 'd_fake': 0.3}, one) == []
+    assert [e.event for e in m.check(3, {'d_loss': 0.5, 'd_fake': 0.3}, one)] == ["collapse"]
 
 
 def test_replay_restores_active_conditions_for_resume():
-    m = HealthMonitor(1.0)
+    m = HealthMonitor(1.0, BCELoss().d_won)
     m.replay([{"event": "collapse"}, {"event": "d_won"}, {"event": "recovered", "from": "collapse"}, {"d_loss": 1}])
     assert m.active == {"d_won"} and not m.was_diverse
     m.replay([{"health": {"diversity": 0.7}}])

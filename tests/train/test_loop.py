@@ -104,11 +104,11 @@ def _stop_at(monkeypatch, step, signum):
 
     real, calls = loop.train_step, [0]
 
-    def step_then_signal(*args):
+    def step_then_signal(*args, **kw):
         calls[0] += 1
         if calls[0] == step:
             os.kill(os.getpid(), signum)
-        return real(*args)
+        return real(*args, **kw)
 
     monkeypatch.setattr(loop, "train_step", step_then_signal)
     return lambda: monkeypatch.setattr(loop, "train_step", real)
@@ -116,7 +116,7 @@ def _stop_at(monkeypatch, step, signum):
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_saves_mid_epoch_and_resume_continues_from_that_step(tmp_path, tiny, monkeypatch, signum):
-    from mnistgan.train import checkpoint
+    from mnistgan.io import state as checkpoint
     from mnistgan.train.stop import Stopped, StopRequest
 
     whole, whole_dir = _run(tmp_path, tiny, "whole", 3)
@@ -134,16 +134,17 @@ def test_a_signal_saves_mid_epoch_and_resume_continues_from_that_step(tmp_path, 
 
 
 def test_timed_mid_epoch_checkpoints_resume_exactly_after_a_crash(tmp_path, tiny, monkeypatch):
-    from mnistgan.train import checkpoint, loop
+    from mnistgan.io import state as checkpoint
+    from mnistgan.train import loop
 
     whole, whole_dir = _run(tmp_path, tiny, "whole", 3)
     real, calls = loop.train_step, [0]
 
-    def crash_at_step_7(*args):
+    def crash_at_step_7(*args, **kw):
         calls[0] += 1
         if calls[0] == 7:
             raise RuntimeError("power cut")
-        return real(*args)
+        return real(*args, **kw)
 
     monkeypatch.setattr(loop, "train_step", crash_at_step_7)
     with pytest.raises(RuntimeError, match="power cut"):  # a mid-epoch state before every step

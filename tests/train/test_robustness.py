@@ -16,7 +16,7 @@ from mnistgan.config import load_config
 from mnistgan.data.sources import Sources
 from mnistgan.sample import load_generator
 from mnistgan.train.loop import train
-from mnistgan.train.rundir import read_best, read_metrics
+from mnistgan.runfolder import read_best, read_metrics
 
 from ..conftest import SHARED_MNIST
 

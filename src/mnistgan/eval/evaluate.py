@@ -30,7 +30,7 @@ from mnistgan.errors import ConfigError
 from mnistgan.eval import metrics as M
 from mnistgan.eval.evaluator import Evaluator, get_evaluator
 from mnistgan.images import make_grid
-from mnistgan.models import Generator
+from mnistgan.models import Discriminator, Generator
 from mnistgan.sample import sample_uint8
 from mnistgan.atomic import atomic_write_bytes
 
@@ -181,19 +181,25 @@ def memorisation(gen_images: torch.Tensor, real: RealReference) -> tuple[dict[st
 
 
 @torch.no_grad()
-def discriminator_section(D: torch.nn.Module, gen_images: torch.Tensor, real: RealReference) -> dict[str, Any]:
-    """D's verdicts on held-out test images, fresh fakes, and training images."""
-    def prob(images: torch.Tensor) -> torch.Tensor:
+def discriminator_section(D: Discriminator, gen_images: torch.Tensor, gen_labels: torch.Tensor | None,
+                          real: RealReference, test_labels: torch.Tensor) -> dict[str, Any]:
+    """D's verdicts on held-out test images, fresh fakes, and training images, as the
+    sigmoid of its score: the probability "real" for a BCE-trained D; for other losses a
+    monotone map of the score with 0 at 0.5 (the AUC does not depend on it). A
+    conditional D judges each image with its label (a fake's: the one it was drawn for)."""
+    def prob(images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         x = to_unit_range(images).unsqueeze(1)  # same scaling as training
-        return torch.cat([torch.sigmoid(D(x[i : i + 1000])) for i in range(0, len(x), 1000)])
+        y = labels if D.num_classes else None
+        return torch.cat([torch.sigmoid(D(x[i : i + 1000], None if y is None else y[i : i + 1000]))
+                          for i in range(0, len(x), 1000)])
 
-    report = M.discriminator_report(prob(real.test_images), prob(gen_images),
-                                    prob(real.train_images[real.ref_idx]))
+    report = M.discriminator_report(prob(real.test_images, test_labels), prob(gen_images, gen_labels),
+                                    prob(real.train_images[real.ref_idx], real.train_labels[real.ref_idx]))
     return report.to_dict()
 
 
 def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, seed: int = 0,
-             D: torch.nn.Module | None = None) -> tuple[dict[str, Any], np.ndarray]:
+             D: Discriminator | None = None) -> tuple[dict[str, Any], np.ndarray]:
     """All metrics for G, each beside the real floor; returns (metrics.json dict, pairs grid)."""
     real = real_reference(ev, n, seed, sources)
     gen_images = torch.from_numpy(sample_uint8(G, n, seed=seed))  # uint8 [n, 28, 28], as a PNG would hold
@@ -214,7 +220,8 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
         "classes": {"names": list(spec.classes), **hist.to_dict(), "real_fractions": real.real_fractions().tolist(),
                     "real": real_hist.to_dict()},
         "memorisation": memo,
-        "discriminator": discriminator_section(D, gen_images, real) if D is not None else None,
+        "discriminator": None if D is None else discriminator_section(
+            D, gen_images, G.labels(n), real, load_split(real.dataset, "test", sources).labels[real.test_idx]),
     }
     return result, pairs
 

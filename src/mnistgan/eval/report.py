@@ -6,7 +6,7 @@ The file has no external references: every image (sample grids, the progress GIF
 matplotlib plots, the nearest-neighbour pairs) is embedded as a base64 data URI and
 the CSS is inline, so it opens offline and can be mailed or archived on its own.
 
-Inputs, all read from the run folder (see mnistgan.train.rundir):
+Inputs, all read from the run folder (see mnistgan.runfolder):
   metrics.jsonl       required; training lines (d_loss, ...) and eval lines ("eval", "floor")
   config.json         optional; dataset and planned number of epochs
   samples/epoch_NNNN.png   optional; the fixed-noise grid after each epoch
@@ -37,7 +37,7 @@ from mnistgan.atomic import atomic_write_bytes
 from mnistgan.errors import MnistganError
 from mnistgan.eval.metrics import COVERED_SHARE, KL_COLLAPSE, MEMORISED_RATIO
 from mnistgan.images import gif_bytes, png_bytes, upscale
-from mnistgan.train.rundir import read_best, read_metrics
+from mnistgan.runfolder import read_best, read_metrics
 
 if TYPE_CHECKING:  # matplotlib is optional (the eval extra): imported when a plot is drawn
     from matplotlib.figure import Figure

@@ -1,13 +1,42 @@
-"""What every generator offers its users: seeded sampling."""
+"""What every generator and discriminator shares: the label in the signature, seeded
+sampling, and constructor arguments kept for the weights file.
+
+G(z [B, z_dim], y [B] | None) -> images [B, 1, 28, 28] in [-1, 1]
+D(x [B, 1, 28, 28], y [B] | None) -> raw scores [B] (the loss decides what they mean)
+num_classes = 0 means unconditional: y must be None. Otherwise y holds labels in
+[0, num_classes) and is required.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
 
+from mnistgan.errors import ConfigError
 
-class Generator(nn.Module):
-    """A module mapping noise [B, z_dim] to images [B, 1, 28, 28] in [-1, 1]."""
+
+class Conditional(nn.Module):
+    """A module whose forward takes an optional label; keeps its constructor arguments."""
+
+    arch: str  # the registry name (mnistgan.models.ARCHS)
+    num_classes: int = 0
+
+    def __init__(self, **args: Any) -> None:
+        super().__init__()
+        self.args = args  # the constructor arguments: saved beside the weights, rebuild the model
+        self.num_classes = int(args.get("num_classes", 0))
+
+    def check_labels(self, y: torch.Tensor | None, batch: int) -> None:
+        if self.num_classes == 0 and y is not None:
+            raise ValueError("this model is unconditional: it takes no labels")
+        if self.num_classes and (y is None or y.shape != (batch,)):
+            raise ValueError(f"this model is conditional: it needs a label per image, [{batch}] in 0..{self.num_classes - 1}")
+
+
+class Generator(Conditional):
+    """Maps noise [B, z_dim] (and labels [B]) to images [B, 1, 28, 28] in [-1, 1]."""
 
     z_dim: int
 
@@ -17,17 +46,40 @@ class Generator(nn.Module):
         gen = torch.Generator().manual_seed(seed)
         return torch.randn(n, self.z_dim, generator=gen)
 
+    def labels(self, n: int, digit: int | None = None) -> torch.Tensor | None:
+        """int64 [n]: all `digit`, or 0, 1, ..., C-1, 0, 1, ... (balanced); None when unconditional."""
+        if self.num_classes == 0:
+            if digit is not None:
+                raise ConfigError("this generator is unconditional: it cannot draw a chosen class")
+            return None
+        if digit is None:
+            return torch.arange(n) % self.num_classes
+        if not 0 <= digit < self.num_classes:
+            raise ConfigError(f"the class must be between 0 and {self.num_classes - 1}, got {digit}")
+        return torch.full((n,), digit, dtype=torch.long)
+
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-        """Images [B, 1, 28, 28] for noise z [B, z_dim], in eval mode, without autograd;
-        the module's training mode is left as it was."""
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 1000) -> torch.Tensor:
+        """Images [B, 1, 28, 28] for noise z [B, z_dim] (labels y [B]), in eval mode, without
+        autograd; the module's training mode is left as it was."""
         device = next(self.parameters()).device
         was_training = self.training
         self.eval()
-        out = torch.cat([self(z[i : i + batch_size].to(device)) for i in range(0, z.shape[0], batch_size)])
+        parts = []
+        for i in range(0, z.shape[0], batch_size):
+            yi = None if y is None else y[i : i + batch_size].to(device)
+            parts.append(self(z[i : i + batch_size].to(device), yi))
         self.train(was_training)
-        return out
+        return torch.cat(parts)
 
-    def sample(self, n: int, seed: int = 0, batch_size: int = 1000) -> torch.Tensor:
-        """n images [n, 1, 28, 28] in [-1, 1], on this module's device; same seed, same images."""
-        return self.generate(self.noise(n, seed), batch_size)
+    def sample(self, n: int, seed: int = 0, digit: int | None = None, batch_size: int = 1000) -> torch.Tensor:
+        """n images [n, 1, 28, 28] in [-1, 1], on this module's device; same seed, same
+        images. A conditional G draws `digit`, or every class in turn when it is None."""
+        return self.generate(self.noise(n, seed), self.labels(n, digit), batch_size)
+
+
+class Discriminator(Conditional):
+    """Maps images [B, 1, 28, 28] (and labels [B]) to one raw score per image [B].
+
+    Every D here is per-sample (no batch norm): its score for one image does not depend
+    on the others in the batch, so real and fake may share one forward pass."""

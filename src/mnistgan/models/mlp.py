@@ -1,12 +1,12 @@
-"""The spec's fully connected GAN.
+"""The spec's fully connected GAN, and its conditional variant.
 
 G: z [B, 64] -> Linear 256 -> ReLU -> Linear 256 -> ReLU -> Linear 784 -> tanh -> [B, 1, 28, 28]
 D: x [B, 1, 28, 28] -> flatten 784 -> Linear 256 -> LeakyReLU(0.2) -> Linear 256
-   -> LeakyReLU(0.2) -> Linear 1 -> logit [B]
+   -> LeakyReLU(0.2) -> Linear 1 -> score [B]
 
-D returns a logit rather than a probability: sigmoid + BCE equals BCE-with-logits
-mathematically, and the latter does not saturate in float32. `D.prob(x)` gives the
-spec's "probability real".
+D returns a raw score (a logit for the BCE loss): the loss owns what it means. With
+num_classes > 0, a learned embedding of the label [B, C] is joined to z (G) and to the
+flattened image (D).
 """
 
 from __future__ import annotations
@@ -14,44 +14,54 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mnistgan.models.base import Generator
+from mnistgan.models.base import Discriminator, Generator
+from mnistgan.models.layers import maybe_sn
 
 IMAGE_SHAPE = (1, 28, 28)
 IMAGE_PIXELS = 28 * 28
 
 
 class MLPGenerator(Generator):
-    def __init__(self, z_dim: int = 64, hidden: int = 256) -> None:
-        super().__init__()
+    arch = "mlp"
+
+    def __init__(self, z_dim: int = 64, hidden: int = 256, num_classes: int = 0) -> None:
+        super().__init__(z_dim=z_dim, hidden=hidden, num_classes=num_classes)
         self.z_dim = z_dim
         self.net = nn.Sequential(
-            nn.Linear(z_dim, hidden),
+            nn.Linear(z_dim + num_classes, hidden),
             nn.ReLU(),
             nn.Linear(hidden, hidden),
             nn.ReLU(),
             nn.Linear(hidden, IMAGE_PIXELS),
             nn.Tanh(),
         )
+        self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None  # label -> [C]
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).view(-1, *IMAGE_SHAPE)  # [B, z_dim] -> [B, 1, 28, 28] in [-1, 1]
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        self.check_labels(y, z.shape[0])
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(y)], dim=1)  # [B, z_dim + C]
+        return self.net(z).view(-1, *IMAGE_SHAPE)  # -> [B, 1, 28, 28] in [-1, 1]
 
 
-class MLPDiscriminator(nn.Module):
-    def __init__(self, hidden: int = 256, leaky_slope: float = 0.2) -> None:
-        super().__init__()
+class MLPDiscriminator(Discriminator):
+    arch = "mlp"
+
+    def __init__(self, hidden: int = 256, leaky_slope: float = 0.2, num_classes: int = 0,
+                 spectral_norm: bool = False) -> None:
+        super().__init__(hidden=hidden, leaky_slope=leaky_slope, num_classes=num_classes, spectral_norm=spectral_norm)
         self.net = nn.Sequential(
-            nn.Linear(IMAGE_PIXELS, hidden),
+            maybe_sn(nn.Linear(IMAGE_PIXELS + num_classes, hidden), spectral_norm),
             nn.LeakyReLU(leaky_slope),
-            nn.Linear(hidden, hidden),
+            maybe_sn(nn.Linear(hidden, hidden), spectral_norm),
             nn.LeakyReLU(leaky_slope),
-            nn.Linear(hidden, 1),
+            maybe_sn(nn.Linear(hidden, 1), spectral_norm),
         )
+        self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.flatten(1)).squeeze(1)  # [B, 1, 28, 28] -> logit [B]
-
-    @torch.no_grad()
-    def prob(self, x: torch.Tensor) -> torch.Tensor:
-        """The probability that each image is real, [B]."""
-        return torch.sigmoid(self(x))
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        self.check_labels(y, x.shape[0])
+        h = x.flatten(1)  # [B, 784]
+        if self.embed is not None:
+            h = torch.cat([h, self.embed(y)], dim=1)  # [B, 784 + C]
+        return self.net(h).squeeze(1)  # -> score [B]

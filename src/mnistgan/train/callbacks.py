@@ -18,30 +18,31 @@ from typing import Any
 
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig
+from mnistgan.io.state import write_state
+from mnistgan.io.weights import save_generator
 from mnistgan.models import Generator
-from mnistgan.train import checkpoint
-from mnistgan.train.rundir import BEST_GENERATOR, BEST_INFO, BEST_STATE, read_best
-from mnistgan.train.state import TrainState, state_to_save
+from mnistgan.runfolder import BEST_GENERATOR, BEST_INFO, BEST_STATE, read_best
+from mnistgan.train.state import TrainState
 
 
 class KeepBest:
-    """Every `every` epochs (and after the last), score G; when its FID is the lowest so
-    far, copy the epoch's training state to checkpoints/best.pt and write
-    generator-best.safetensors. Runs on rank 0, before the epoch's checkpoint is saved."""
+    """Every `every` epochs (and after the last), score G (the EMA one when on); when its
+    FID is the lowest so far, copy the epoch's training state to checkpoints/best.pt and
+    write generator-best.safetensors. Runs on rank 0, before the epoch's checkpoint is saved."""
 
     def __init__(self, score: Callable[[Generator], dict[str, Any]], every: int) -> None:
         self.score, self.every = score, every
 
-    def __call__(self, state: TrainState, cfg: RunConfig, run_dir: Path) -> dict[str, Any] | None:
-        if state.epoch % self.every and state.epoch != cfg.train.epochs:
+    def __call__(self, state: TrainState, cfg: RunConfig, run_dir: Path, last: bool) -> dict[str, Any] | None:
+        if state.epoch % self.every and not last:
             return None
         start = time.perf_counter()
-        result = self.score(state.G)  # {"eval_n", "eval": {...}, "floor": {...}}
+        result = self.score(state.sampler)  # {"eval_n", "eval": {...}, "floor": {...}}
         fid = result["eval"]["fid_lenet"]
         best = read_best(run_dir)
         if best is None or fid < best["fid_lenet"]:
-            checkpoint.write_state(run_dir / BEST_STATE, state_to_save(state, cfg))
-            checkpoint.save_generator(run_dir / BEST_GENERATOR, state.G, cfg, state.epoch)
+            write_state(run_dir / BEST_STATE, state.state_dict(cfg))
+            save_generator(run_dir / BEST_GENERATOR, state.sampler, cfg, state.epoch)
             best = {"epoch": state.epoch, "fid_lenet": fid}
             atomic_write_bytes(run_dir / BEST_INFO, json.dumps(best).encode())
         return result | {"best": best, "eval_s": round(time.perf_counter() - start, 3)}

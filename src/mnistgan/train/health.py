@@ -1,9 +1,9 @@
 """The health monitor: notices when a GAN run goes wrong, from values the loop already has.
 
 Checked once per epoch, at almost no cost:
-- **D has won**: over the whole epoch, mean D(G(z)) < 0.01 and mean d_loss < 0.01 (above
-  the least it can be with label smoothing). D tells every fake apart with certainty, and
-  G learns little from it.
+- **D has won**: the loss says when its D has saturated over the epoch (losses.Loss.d_won;
+  for BCE: mean D(G(z)) < 0.01 and d_loss within 0.01 of its least). D tells every fake
+  apart with certainty, and G learns little from it.
 - **G has collapsed**: the fixed-noise grid's samples are nearly identical. Their mean
   pairwise pixel distance falls below COLLAPSE_SHARE of a real batch's (see below), once
   the run is past its first blob-like epochs.
@@ -15,16 +15,13 @@ A condition is reported once when it starts, and once more ("recovered") when it
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-D_WON_PROB = 0.01  # mean D(G(z)) over an epoch: D is sure that every fake is fake
-D_WON_LOSS = 0.01  # mean d_loss over an epoch, above the least it can be: D makes no mistakes
 # The grid's mean pairwise distance as a share of a real batch's. Measured on MNIST
 # (README, "Health monitor"): healthy classic grids stay above 0.75 of the real batch's
 # from epoch 1 on; collapsed ones (one blob for every z) fall below 0.15.
@@ -76,12 +73,9 @@ def nonfinite(losses: dict[str, float], modules: Iterable[tuple[str, nn.Module]]
 class HealthMonitor:
     """Turns each epoch's summary into events; remembers which conditions are active."""
 
-    def __init__(self, real_distance: float, real_target: float = 1.0) -> None:
+    def __init__(self, real_distance: float, d_won: Callable[[dict[str, float]], bool]) -> None:
         self.real_distance = real_distance  # mean pairwise distance of a real batch of grid size
-        # The least d_loss can be: BCE against a soft target t is at least its entropy H(t)
-        # (0 for the hard target 1; 0.325 for t = 0.9), reached by a D that is always right.
-        t = real_target
-        self.d_loss_floor = 0.0 if t >= 1 else -(t * math.log(t) + (1 - t) * math.log(1 - t))
+        self.d_won = d_won  # the loss's test on the epoch's mean stats
         self.active: set[str] = set()
         self.last_share = float("nan")  # the last grid's diversity, as a share of the real batch's
         self.was_diverse = False
@@ -97,13 +91,14 @@ class HealthMonitor:
             elif r.get("event") == "recovered":
                 self.active.discard(r.get("from"))
 
-    def check(self, epoch: int, d_loss: float, d_fake: float, grid: torch.Tensor) -> list[HealthEvent]:
-        """d_loss, d_fake: epoch means; grid: uint8 [N, 28, 28], the fixed-noise samples."""
+    def check(self, epoch: int, means: dict[str, float], grid: torch.Tensor) -> list[HealthEvent]:
+        """means: the epoch's mean stats; grid: uint8 [N, 28, 28], the fixed-noise samples."""
+        d_loss, d_fake = means["d_loss"], means["d_fake"]
         share = self.last_share = mean_pairwise_distance(grid) / self.real_distance
         armed = self.was_diverse or epoch >= WARMUP_EPOCHS
         self.was_diverse |= share >= DIVERSE_SHARE
         found = {
-            "d_won": (d_fake < D_WON_PROB and d_loss - self.d_loss_floor < D_WON_LOSS,
+            "d_won": (self.d_won(means),
                       f"epoch {epoch}: the discriminator has won (mean D(G(z)) {d_fake:.4f}, d_loss "
                       f"{d_loss:.4f} over the epoch), so G learns little; {HINT}",
                       {"d_fake": d_fake, "d_loss": d_loss}),

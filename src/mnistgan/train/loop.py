@@ -9,6 +9,7 @@ continues from the exact step, with the same shuffle.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -20,51 +21,72 @@ import torch
 from tqdm import tqdm
 
 from mnistgan.config import RunConfig
+from mnistgan import runfolder
 from mnistgan.data.datasets import batches, get_spec, to_uint8, to_unit_range
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError, ConfigError, TrainingStopped
 from mnistgan.images import make_grid, save_png
+from mnistgan.io import state as checkpoint
+from mnistgan.io.weights import save_generator
+from mnistgan.losses import build_loss, build_r1, check_loss
 from mnistgan.models import check_arch
-from mnistgan.train import checkpoint, rundir
 from mnistgan.train.callbacks import KeepBest
+from mnistgan.train.ema import ema_beta, update_ema
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
-from mnistgan.train.step import train_step
-from mnistgan.train.state import EpochProgress, TrainState, init_state, restore_state, state_to_save
+from mnistgan.train.step import Amp, Objective, train_step
+from mnistgan.train.state import EpochProgress, TrainState, init_state
 from mnistgan.train.stop import Stopped, StopRequest
 
 log = logging.getLogger(__name__)
 
 
-# Called by rank 0 after each epoch, before its checkpoint; returns extra fields to log, or None.
-EpochHook = Callable[[TrainState, RunConfig, Path], dict[str, Any] | None]
-
+# Called by rank 0 after each epoch, before its checkpoint, with whether it is the run's
+# last epoch; returns extra fields to log, or None.
+EpochHook = Callable[[TrainState, RunConfig, Path, bool], dict[str, Any] | None]
 
 
 def check_config(cfg: RunConfig) -> None:
-    """What can be checked before a run folder exists, without the data: the dataset and
-    model names, and the batch size against the dataset's size."""
+    """What can be checked before a run folder exists, without the data: the dataset,
+    model and loss names, the classes, and a step's images against the dataset's size."""
     spec = get_spec(cfg.data.name)
     check_arch(cfg.model)
+    check_loss(cfg.loss)
+    if cfg.model.num_classes not in (0, len(spec.classes)):
+        raise ConfigError(f"model.num_classes must be 0 (unconditional) or {len(spec.classes)}, the classes of "
+                          f"{spec.name}; got {cfg.model.num_classes}")
     n = spec.files["train"][0].shape[0]
-    if cfg.train.batch_size > n:
-        raise ConfigError(f"train.batch_size {cfg.train.batch_size} exceeds the {n} training images of {spec.name}")
+    if cfg.train.batch_size * cfg.loss.n_critic > n:
+        raise ConfigError(f"train.batch_size {cfg.train.batch_size} x loss.n_critic {cfg.loss.n_critic} exceeds the "
+                          f"{n} training images of {spec.name}")
 
 
 def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
-    """Only the number of epochs, how often and how many checkpoints are kept, and the
-    light evaluation (none of which changes the training) may change on resume; anything
-    else would not continue the same run."""
+    """Only the length of the run (epochs, minutes), how often and how many checkpoints
+    are kept, and the light evaluation (none of which changes the training) may change on
+    resume; anything else would not continue the same run."""
     train = dataclasses.replace(wanted.train, epochs=saved.train.epochs, keep_checkpoints=saved.train.keep_checkpoints,
-                                checkpoint_minutes=saved.train.checkpoint_minutes)
+                                checkpoint_minutes=saved.train.checkpoint_minutes, minutes=saved.train.minutes)
     same = dataclasses.replace(wanted, train=train, eval=saved.eval)
     if same != saved:
-        raise ConfigError("only train.epochs, train.checkpoint_minutes, train.keep_checkpoints and eval.* "
-                          "can be changed when resuming a run")
+        raise ConfigError("only train.epochs, train.minutes, train.checkpoint_minutes, train.keep_checkpoints and "
+                          "eval.* can be changed when resuming a run")
 
 
 def grid_images(state: TrainState) -> torch.Tensor:
-    """The fixed-noise samples as uint8 [grid_size, 28, 28] on the CPU."""
-    return to_uint8(state.G.generate(state.fixed_noise))[:, 0].cpu()
+    """The fixed-noise samples as uint8 [grid_size, 28, 28] on the CPU (EMA weights when on;
+    a conditional model's rows are its classes)."""
+    return to_uint8(state.sampler.generate(state.fixed_noise, state.fixed_labels))[:, 0].cpu()
+
+
+def autocast(cfg: RunConfig, device: torch.device) -> Amp:
+    """The forward passes' precision: bf16 autocast (weights and Adam stay fp32), or none."""
+    if cfg.train.precision == "bf16":
+        return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def over_budget(state: TrainState, cfg: RunConfig) -> bool:
+    return bool(cfg.train.minutes) and state.seconds >= cfg.train.minutes * 60
 
 
 def default_callback(cfg: RunConfig, sources: Sources) -> EpochHook | None:
@@ -74,6 +96,10 @@ def default_callback(cfg: RunConfig, sources: Sources) -> EpochHook | None:
     from mnistgan.eval.evaluate import light_scorer  # eval/ never imports train/, so no cycle
 
     return KeepBest(light_scorer(cfg.data.name, sources, n=cfg.eval.n), cfg.eval.every)
+
+
+def objective(cfg: RunConfig, device: torch.device) -> Objective:
+    return Objective(build_loss(cfg.loss), build_r1(cfg.loss), cfg.loss.n_critic, autocast(cfg, device))
 
 
 def train(
@@ -88,7 +114,8 @@ def train(
     on_epoch_end: EpochHook | None = None,
     stop: StopRequest | None = None,
 ) -> TrainState:
-    """Train `cfg` in `run_dir` until cfg.train.epochs epochs are complete.
+    """Train `cfg` in `run_dir` until cfg.train.epochs epochs are complete, or the first
+    epoch end after cfg.train.minutes of training.
 
     With resume=True, continue from the newest checkpoint in run_dir that loads and
     verifies: the result is bitwise the same as an uninterrupted run (on the CPU).
@@ -100,37 +127,40 @@ def train(
     device = torch.device(device)
     stop = stop or StopRequest()
     check_config(cfg)
-    images = load_split(cfg.data.name, "train", sources).images.to(device)  # uint8 [N, 28, 28]
-    if images.shape[0] < cfg.train.batch_size:
-        raise ConfigError(f"train.batch_size {cfg.train.batch_size} exceeds the {images.shape[0]} training images")
+    split = load_split(cfg.data.name, "train", sources)
+    images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
+    obj = objective(cfg, device)
     hook = on_epoch_end or default_callback(cfg, sources)
     if rank == 0:
-        for tmp in rundir.clean(run_dir):
+        for tmp in runfolder.clean(run_dir):
             log.info("removed %s, left by an interrupted write", tmp)
-    state = resume_newest(cfg, run_dir, device) if resume else init_state(cfg, device)
+    stats = len(obj.stat_names)
+    state = resume_newest(cfg, run_dir, device, stats) if resume else init_state(cfg, device, stats)
     if rank == 0:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        rundir.write_config(run_dir, cfg)
+        runfolder.write_config(run_dir, cfg)
         if resume:
-            rundir.truncate_metrics(run_dir, state.epoch, state.step)
+            runfolder.truncate_metrics(run_dir, state.epoch, state.step)
     # A real batch of grid size: the yardstick for the grid's diversity.
-    monitor = HealthMonitor(mean_pairwise_distance(images[: cfg.train.grid_size].cpu()),
-                            real_target=1.0 - cfg.train.label_smoothing)
+    monitor = HealthMonitor(mean_pairwise_distance(images[: cfg.train.grid_size].cpu()), obj.loss.d_won)
     if resume:
-        monitor.replay(rundir.read_metrics(run_dir))
+        monitor.replay(runfolder.read_metrics(run_dir))
     saver = MidEpochSaver(cfg, run_dir, stop, rank)
-    while state.epoch < cfg.train.epochs:
+    while state.epoch < cfg.train.epochs and not over_budget(state, cfg):
         with stop.deferred():
-            means = run_epoch(state, cfg, images, run_dir, rank=rank, progress=progress, saver=saver)
+            means = run_epoch(state, cfg, obj, images, labels, run_dir, rank=rank, progress=progress, saver=saver)
         state.epoch += 1
-        end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress)
+        last = state.epoch == cfg.train.epochs or over_budget(state, cfg)
+        end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress, last=last)
         saver.saved_now()
         if stop.signum is not None:
             raise Stopped(stop.signum, str(checkpoint.state_path(run_dir, state.epoch)))
+    if over_budget(state, cfg) and rank == 0:
+        log.info("stopped after epoch %d: the time budget, train.minutes=%g, is spent", state.epoch, cfg.train.minutes)
     return state
 
 
-def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device) -> TrainState:
+def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device, stats: int = 4) -> TrainState:
     """The newest state in run_dir that loads and verifies. Newer ones that do not are
     renamed to NAME.damaged (so nothing picks them again), each with a warning."""
     states = checkpoint.list_states(run_dir)
@@ -141,8 +171,8 @@ def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device) -> TrainS
         try:
             saved = checkpoint.load_state(path)
             check_resumable(checkpoint.config_of(saved, path), cfg)
-            state = init_state(cfg, device)
-            restore_state(state, saved, path)
+            state = init_state(cfg, device, stats)
+            state.load_state_dict(saved, path)
         except CheckpointError as e:
             skipped.append(str(e))
             damaged = path.with_name(path.name + ".damaged")
@@ -182,28 +212,32 @@ class MidEpochSaver:
         if self.stop.signum is None and not due:
             return
         path = None
-        if self.rank == 0 and nonfinite({}, [("G", state.G), ("D", state.D)]) is None:
-            path = checkpoint.save_state(self.run_dir, state_to_save(state, self.cfg),
+        if self.rank == 0 and nonfinite({}, modules(state)) is None:
+            path = checkpoint.save_state(self.run_dir, state.state_dict(self.cfg),
                                          keep=self.cfg.train.keep_checkpoints, mid_epoch=True)
         self.saved_now()
         if self.stop.signum is not None:
             raise Stopped(self.stop.signum, str(path) if path else None)
 
 
+def modules(state: TrainState) -> list[tuple[str, torch.nn.Module]]:
+    return [("G", state.G), ("D", state.D)] + ([("G_ema", state.G_ema)] if state.G_ema is not None else [])
+
+
 def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float],
-              monitor: HealthMonitor, hook: EpochHook | None, *, rank: int, progress: bool) -> None:
+              monitor: HealthMonitor, hook: EpochHook | None, *, rank: int, progress: bool, last: bool) -> None:
     """Check health, then (rank 0) write the grid, the weights, the health and callback
     lines, and last the checkpoint. A non-finite loss or weight stops the run before
     anything is written."""
-    bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, [("G", state.G), ("D", state.D)])
+    bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, modules(state))
     if bad:
         event = HealthEvent("nonfinite", state.epoch, f"epoch {state.epoch}: training diverged ({bad}); "
                             f"nothing of this epoch was saved; {newest_note(run_dir)}")
         if rank == 0:
-            rundir.append_metrics(run_dir, event.record(state.step))
+            runfolder.append_metrics(run_dir, event.record(state.step))
         raise TrainingStopped(event.message)
     grid = grid_images(state)
-    events = monitor.check(state.epoch, means["d_loss"], means["d_fake"], grid)
+    events = monitor.check(state.epoch, means, grid)
     if rank != 0:
         return
     if not progress:  # without a bar, one log line per epoch
@@ -211,62 +245,71 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
                  state.epoch, cfg.train.epochs, means["d_loss"], means["g_loss"], means["d_real"],
                  means["d_fake"], means["img_per_s"])
     save_png(run_dir / "samples" / f"epoch_{state.epoch:04d}.png", make_grid(grid.numpy()))
-    checkpoint.save_generator(run_dir / "generator.safetensors", state.G, cfg, state.epoch)
-    rundir.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, "health": {
+    save_generator(run_dir / "generator.safetensors", state.sampler, cfg, state.epoch)
+    runfolder.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, "health": {
         "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": monitor.last_share}})
-    extra = hook(state, cfg, run_dir) if hook else None
+    extra = hook(state, cfg, run_dir, last) if hook else None
     if extra:
-        rundir.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, **extra})
+        runfolder.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, **extra})
     for event in events:
-        rundir.append_metrics(run_dir, event.record(state.step))
+        runfolder.append_metrics(run_dir, event.record(state.step))
         (log.info if event.event == "recovered" else log.warning)("%s", event.message)
     # Last: the epoch counts as done once its state is on disk. A crash before this
     # repeats the whole epoch on resume, and the lines above are logged again.
-    checkpoint.save_state(run_dir, state_to_save(state, cfg), keep=cfg.train.keep_checkpoints)
+    checkpoint.save_state(run_dir, state.state_dict(cfg), keep=cfg.train.keep_checkpoints)
     failures = [e for e in events if e.event != "recovered"]
     if failures and cfg.train.on_failure == "stop":
         raise TrainingStopped(f"{failures[0].message} (stopped: train.on_failure is 'stop')")
 
 
-def run_epoch(state: TrainState, cfg: RunConfig, images: torch.Tensor, run_dir: Path,
-              *, rank: int, progress: bool, saver: MidEpochSaver | None = None) -> dict[str, float]:
+def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, images: torch.Tensor, labels: torch.Tensor,
+              run_dir: Path, *, rank: int, progress: bool, saver: MidEpochSaver | None = None) -> dict[str, float]:
     """One pass over the shuffled training set (or the rest of it, after a mid-epoch
-    resume), logging every cfg.train.log_every steps; returns the epoch's mean d_loss,
-    g_loss, d_real, d_fake and its img/s."""
-    t = cfg.train
-    steps = images.shape[0] // t.batch_size
+    resume), logging every cfg.train.log_every steps; returns the epoch's mean stats
+    (obj.stat_names) and its img/s. A step takes n_critic batches."""
+    t, names = cfg.train, obj.stat_names
+    per_step = t.batch_size * obj.n_critic  # real images per step
+    steps = images.shape[0] // per_step
     if state.progress is None:
-        zeros = torch.zeros(4, device=images.device)
+        zeros = torch.zeros(len(names), device=images.device)
         state.progress = EpochProgress(state.data_gen.get_state(), zeros, zeros.clone())
     p = state.progress
     done = p.batch
-    bar = tqdm(total=steps * t.batch_size, initial=done * t.batch_size, unit="img", unit_scale=True,
+    index = torch.arange(images.shape[0], device=images.device)
+    conditional = cfg.model.num_classes > 0
+    bar = tqdm(total=steps * per_step, initial=done * per_step, unit="img", unit_scale=True,
                disable=not progress or rank != 0, desc=f"epoch {state.epoch + 1}/{t.epochs}",
                dynamic_ncols=True, leave=True)
     tick = start = time.perf_counter()
-    for i, batch in enumerate(batches(images, t.batch_size, state.data_gen, skip=done), start=done + 1):
+    for i, idx in enumerate(batches(index, per_step, state.data_gen, skip=done), start=done + 1):
         if saver and p.batch:
             saver.before_step(state)
-        real = to_unit_range(batch).unsqueeze(1)  # uint8 [B, 28, 28] -> [B, 1, 28, 28] in [-1, 1]
-        z = torch.randn(t.batch_size, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
-        s = train_step(state.G, state.D, state.opt_g, state.opt_d, real, z, 1.0 - t.label_smoothing)
-        p.sums += torch.stack([s.d_loss, s.g_loss, s.d_real, s.d_fake])
+        real = to_unit_range(images[idx]).unsqueeze(1)  # uint8 [kB, 28, 28] -> [kB, 1, 28, 28] in [-1, 1]
+        y = labels[idx] if conditional else None  # [kB]
+        z = torch.randn(per_step, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
+        s = train_step(state.G, state.D, state.opt_g, state.opt_d, obj, real, y, z, step=state.step)
         state.step += 1
+        if state.G_ema is not None:
+            update_ema(state.G_ema, state.G, ema_beta(t.batch_size, state.step * t.batch_size, t.ema_halflife,
+                                                      t.ema_rampup))
+        p.sums += torch.stack([s[name] for name in names])
         p.count += 1
         p.batch = i
-        bar.update(t.batch_size)
+        bar.update(per_step)
         if p.count == t.log_every or i == steps:
             now = time.perf_counter()
             p.epoch_sums += p.sums
-            d_loss, g_loss, d_real, d_fake = (p.sums / p.count).tolist()
-            record = {"epoch": state.epoch + 1, "step": state.step, "d_loss": d_loss, "g_loss": g_loss,
-                      "d_real": d_real, "d_fake": d_fake, "img_per_s": p.count * t.batch_size / (now - tick)}
-            bar.set_postfix(d_loss=f"{d_loss:.3f}", g_loss=f"{g_loss:.3f}", refresh=False)
+            record = {"epoch": state.epoch + 1, "step": state.step,
+                      **dict(zip(names, (p.sums / p.count).tolist())),
+                      "img_per_s": p.count * per_step / (now - tick)}
+            bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}", refresh=False)
             if rank == 0:
-                rundir.append_metrics(run_dir, record)
+                runfolder.append_metrics(run_dir, record)
             p.sums.zero_()
             p.count, tick = 0, now
     bar.close()
-    means = dict(zip(("d_loss", "g_loss", "d_real", "d_fake"), (p.epoch_sums / steps).tolist()))
+    means = dict(zip(names, (p.epoch_sums / steps).tolist()))
     state.progress = None
-    return means | {"img_per_s": (steps - done) * t.batch_size / (time.perf_counter() - start)}
+    elapsed = time.perf_counter() - start
+    state.seconds += elapsed
+    return means | {"img_per_s": (steps - done) * per_step / elapsed}

@@ -1,66 +1,94 @@
-"""The GAN maths of one training step: D first, then G. Nothing else lives here.
+"""One training step: the phases in order, D first, then G. The maths lives in the loss
+(mnistgan.losses); this file only sequences it and steps the optimizers.
 
-Both losses are binary cross-entropy. D returns logits, so BCE-with-logits computes
-exactly the spec's sigmoid + BCE without float32 saturation.
+A step takes n_critic real batches: n_critic D updates (each on its own real batch and
+fresh fakes), an optional lazy R1 update, then one G update. With n_critic = 1 (the
+spec) one forward pass of G serves both updates.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from mnistgan.losses import R1, Loss, Stats
+
+Amp = Callable[[], contextlib.AbstractContextManager]  # the autocast context, or a null one
 
 
 @dataclass(frozen=True)
-class StepStats:
-    """Detached scalar tensors (no GPU sync until someone calls .item())."""
+class Objective:
+    """What a step optimises and how: the loss, R1, D updates per G update, precision."""
 
-    d_loss: torch.Tensor
-    g_loss: torch.Tensor
-    d_real: torch.Tensor  # mean D(x): D's probability that real images are real
-    d_fake: torch.Tensor  # mean D(G(z)) before D's update, on the same fakes
+    loss: Loss
+    r1: R1 | None = None
+    n_critic: int = 1
+    amp: Amp = contextlib.nullcontext
+
+    @property
+    def stat_names(self) -> tuple[str, ...]:
+        """The step's stats, in their logged order."""
+        return self.loss.STATS + (("r1",) if self.r1 else ())
 
 
-def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
-           real_target: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Update D to call `real` [B, 1, 28, 28] real (target 1, or 1 - label smoothing) and
-    `fake` [B, 1, 28, 28] fake (target 0). `fake` is detached: this step must not move G.
-    Returns (loss, mean D(x), mean D(G(z)))."""
-    B = real.shape[0]
-    # One forward pass over [real; fake] (2B rows) instead of two: the same maths for a
-    # per-sample D (no batch norm), and bigger matrix products run faster on the CPU.
-    logits = D(torch.cat([real, fake.detach()]))  # [2B]
-    targets = torch.cat([torch.full((B,), real_target, device=logits.device), torch.zeros(B, device=logits.device)])
-    # mean over 2B rows, times 2 = BCE(D(x), 1) + BCE(D(G(z)), 0), each a mean over B
-    loss = 2 * F.binary_cross_entropy_with_logits(logits, targets)
+def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, loss: Loss, real: torch.Tensor, fake: torch.Tensor,
+           y: torch.Tensor | None, amp: Amp = contextlib.nullcontext) -> Stats:
+    """Update D to tell `real` [B, 1, 28, 28] from `fake` [B, 1, 28, 28] (labels y [B] or
+    None). The loss detaches `fake`: this update must not move G."""
+    with amp():
+        value, stats = loss.d_loss(D, real, fake, y)
     opt_d.zero_grad(set_to_none=True)
-    loss.backward()
+    value.backward()
     opt_d.step()
-    probs = torch.sigmoid(logits.detach())
-    return loss.detach(), probs[:B].mean(), probs[B:].mean()
+    return stats
 
 
-def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor) -> torch.Tensor:
-    """Update G so that the freshly updated D calls `fake` real (target 1): the
-    non-saturating loss -log D(G(z)). `fake` must still carry G's graph.
-    D's parameters are frozen for the backward pass: their gradients would be discarded."""
+def r1_step(D: nn.Module, opt_d: torch.optim.Optimizer, r1: R1, real: torch.Tensor, y: torch.Tensor | None,
+            amp: Amp = contextlib.nullcontext) -> Stats:
+    """A separate D update on the R1 penalty alone (lazy regularisation)."""
+    with amp():
+        penalty = r1.penalty(D, real, y)
+    opt_d.zero_grad(set_to_none=True)
+    penalty.backward()
+    opt_d.step()
+    return {"r1": penalty.detach()}
+
+
+def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, loss: Loss, fake: torch.Tensor, y: torch.Tensor | None,
+           amp: Amp = contextlib.nullcontext) -> Stats:
+    """Update G so that the freshly updated D takes `fake` for real. `fake` must still carry
+    G's graph. D's parameters are frozen for the backward pass: their gradients would be
+    discarded."""
     D.requires_grad_(False)
-    logit = D(fake)  # [B]
-    loss = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
+    with amp():
+        value, stats = loss.g_loss(D, fake, y)
     opt_g.zero_grad(set_to_none=True)
-    loss.backward()
+    value.backward()
     opt_g.step()
     D.requires_grad_(True)
-    return loss.detach()
+    return stats
 
 
 def train_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
-               real: torch.Tensor, z: torch.Tensor, real_target: float = 1.0) -> StepStats:
-    """One step of the spec: generate a batch, update D on real + fake, then update G.
-    real: [B, 1, 28, 28] in [-1, 1]; z: [B, z_dim]."""
-    fake = G(z)  # [B, 1, 28, 28]; one forward pass serves both updates
-    d_loss, d_real, d_fake = d_step(D, opt_d, real, fake, real_target)
-    g_loss = g_step(D, opt_g, fake)
-    return StepStats(d_loss, g_loss, d_real, d_fake)
+               obj: Objective, real: torch.Tensor, y: torch.Tensor | None, z: torch.Tensor, step: int = 0) -> Stats:
+    """real: [k*B, 1, 28, 28] in [-1, 1], y: [k*B] labels or None, z: [k*B, z_dim], for
+    k = obj.n_critic D updates on B images each; fakes take the real batch's labels. The
+    last chunk's fakes keep G's graph and serve the G update. Returns the step's stats,
+    D's averaged over its k updates; `step` counts the steps done, for lazy R1."""
+    k, amp = obj.n_critic, obj.amp
+    reals, zs = real.chunk(k), z.chunk(k)  # k x [B, ...]
+    ys = y.chunk(k) if y is not None else [None] * k
+    d_stats: list[Stats] = []
+    for i in range(k):
+        with amp(), torch.set_grad_enabled(i == k - 1):  # earlier chunks' fakes are for D only
+            fake = G(zs[i], ys[i])  # [B, 1, 28, 28]
+        d_stats.append(d_step(D, opt_d, obj.loss, reals[i], fake, ys[i], amp))
+    stats = d_stats[0] if k == 1 else {name: torch.stack([s[name] for s in d_stats]).mean() for name in d_stats[0]}
+    if obj.r1 is not None:
+        due = obj.r1.due(step)
+        stats |= r1_step(D, opt_d, obj.r1, reals[-1], ys[-1], amp) if due else {"r1": torch.zeros((), device=real.device)}
+    return stats | g_step(D, opt_g, obj.loss, fake, ys[-1], amp)

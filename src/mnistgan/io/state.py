@@ -1,19 +1,17 @@
 """Training state on disk: atomic writes, keep-last-K, and loading that verifies
 integrity and never runs code.
 
-Two kinds of file:
-- checkpoints/state-EEEEEE.pt after each epoch, and state-EEEEEE-stepSSSSSSSSS.pt mid-epoch
-  (E epochs complete, S steps): everything needed to continue exactly (G, D, both Adam
-  states, epoch, step, every RNG state, the fixed noise, the config, the package version,
-  and mid-epoch the position in the epoch). Written with torch.save, a zip archive whose
-  CRCs are checked on every load, then read with torch.load(weights_only=True), which
-  refuses any pickled object that is not a tensor or a plain container.
-- generator.safetensors: G's weights for use, the config and a sha256 of both in its metadata.
+checkpoints/state-EEEEEE.pt after each epoch, and state-EEEEEE-stepSSSSSSSSS.pt mid-epoch
+(E epochs complete, S steps): everything needed to continue exactly (TrainState.state_dict:
+G, D, the EMA generator, both Adam states, epoch, step, every RNG state, the fixed noise,
+the config, the package version, and mid-epoch the position in the epoch). Written with
+torch.save, a zip archive whose CRCs are checked on every load, then read with
+torch.load(weights_only=True), which refuses any pickled object that is not a tensor or a
+plain container.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import pickle
@@ -25,26 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as save_safetensors
 
 from mnistgan._version import __version__
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig, from_dict
 from mnistgan.errors import CheckpointError, ConfigError
+from mnistgan.io.files import read_file, sniff
 
 STATE_FORMAT = "mnistgan-train-state"
-GENERATOR_FORMAT = "mnistgan-generator"
 FORMAT_VERSION = 1
 _STATE_KEYS = {"format", "format_version", "package_version", "config", "epoch", "step",
                "G", "D", "opt_g", "opt_d", "rng", "fixed_noise"}
 _STATE_NAME = re.compile(r"^state-(\d{6})(?:-step(\d{9}))?\.pt$")
-# No file mnistgan writes comes near this, even at the config's size limits (2.4 GB of state).
-MAX_FILE_BYTES = 4 << 30
-
-
-# --- training state ---------------------------------------------------------------
 
 
 def state_path(run_dir: Path, epoch: int, step: int | None = None) -> Path:
@@ -101,45 +91,20 @@ def _nonfinite(state: dict[str, Any]) -> str | None:
             return next((bad for i, v in enumerate(obj) if (bad := walk(v, f"{name}[{i}]"))), None)
         return None
 
-    return next((bad for key in ("G", "D", "opt_g", "opt_d") if (bad := walk(state.get(key), key))), None)
-
-
-def _read(path: Path, what: str) -> bytes:
-    """The whole file, with one-line errors for the ways it can be missing or unreadable."""
-    if path.is_dir():
-        raise CheckpointError(f"{path}: a folder, not a {what}")
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise CheckpointError(f"{path}: {size} bytes, more than any {what} mnistgan writes "
-                                  f"({MAX_FILE_BYTES} at most)")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such {what}") from None
-
-
-def _sniff(data: bytes) -> str:
-    """What a file that is not the expected kind seems to be, for the error message."""
-    if data.startswith(b"\x89PNG"):
-        return "a PNG image"
-    if data[:1] == b"\x80":
-        return "a bare pickle, which mnistgan never writes and will not unpickle"
-    if len(data) > 10 and data[8:10] == b'{"':
-        return "a safetensors weights file (use it with sample or evaluate)"
-    return "not a zip archive" if data else "an empty file"
+    return next((bad for key in ("G", "D", "G_ema", "opt_g", "opt_d") if (bad := walk(state.get(key), key))), None)
 
 
 def load_state(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a training-state file: check its zip CRCs, refuse anything that is not plain
     tensors and containers, check that it is one of ours, complete, and finite."""
-    data = _read(path, "checkpoint")
+    data = read_file(path, "checkpoint")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             bad = zf.testzip()  # reads every member and checks its CRC
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, struct.error) as e:
         if data.startswith(b"PK\x03\x04"):
             raise CheckpointError(f"{path}: corrupt or truncated checkpoint (a damaged zip archive: {e})") from None
-        raise CheckpointError(f"{path}: not a training-state file ({_sniff(data)})") from None
+        raise CheckpointError(f"{path}: not a training-state file ({sniff(data)})") from None
     if bad is not None:
         raise CheckpointError(f"{path}: corrupt: {bad} fails its CRC check (the file was damaged)")
     try:
@@ -169,63 +134,3 @@ def config_of(state: dict[str, Any], where: Path) -> RunConfig:
         return from_dict(json.loads(state["config"]))
     except (json.JSONDecodeError, TypeError, AttributeError, ConfigError) as e:
         raise CheckpointError(f"{where}: bad config inside the checkpoint ({e})") from None
-
-
-# --- generator weights ------------------------------------------------------------
-
-
-def _digest(meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> str:
-    """sha256 of the metadata (but this digest) and of every tensor's name, type, shape and bytes."""
-    h = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != "sha256"}, sort_keys=True).encode())
-    for name in sorted(tensors):
-        t = tensors[name].detach().cpu().contiguous()
-        h.update(f"{name}:{t.dtype}:{list(t.shape)};".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
-
-
-def save_generator(path: Path, G: torch.nn.Module, config: RunConfig, epoch: int) -> None:
-    tensors = {k: v.detach().cpu().contiguous() for k, v in G.state_dict().items()}
-    meta = {"format": GENERATOR_FORMAT, "format_version": str(FORMAT_VERSION),
-            "package_version": __version__, "epoch": str(epoch), "config": config.to_json()}
-    meta["sha256"] = _digest(meta, tensors)
-    atomic_write_bytes(path, save_safetensors(tensors, metadata=meta))
-
-
-def _metadata(data: bytes, path: Path) -> dict[str, str]:
-    """The __metadata__ of safetensors bytes: an 8-byte little-endian length, then JSON."""
-    try:
-        (n,) = struct.unpack("<Q", data[:8])
-        if n > len(data) - 8:
-            raise ValueError(f"its header claims {n} bytes, more than the file holds")
-        header = json.loads(data[8 : 8 + n])
-        meta = header.get("__metadata__") or {}
-        if not isinstance(meta, dict):
-            raise ValueError("its metadata is not a table")
-        return meta
-    except (struct.error, ValueError, AttributeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({_sniff(data) if len(data) < 8 else e})") from None
-
-
-def generator_epoch(path: Path) -> int | None:
-    epoch = _metadata(_read(path, "weights file"), path).get("epoch")
-    return int(epoch) if isinstance(epoch, str) and epoch.isdigit() else None
-
-
-def load_generator_file(path: Path) -> tuple[dict[str, torch.Tensor], RunConfig]:
-    """Weights and config from a generator.safetensors file, checked against its sha256."""
-    data = _read(path, "weights file")
-    meta = _metadata(data, path)
-    try:
-        tensors = load_safetensors(data)
-    except (SafetensorError, ValueError, RuntimeError, TypeError) as e:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({str(e).splitlines()[0][:120]})") from None
-    if meta.get("format") != GENERATOR_FORMAT or "config" not in meta:
-        raise CheckpointError(f"{path}: not an mnistgan generator (no mnistgan metadata)")
-    if "sha256" in meta and meta["sha256"] != _digest(meta, tensors):  # older files have none
-        raise CheckpointError(f"{path}: corrupt: its content does not match the sha256 in its metadata")
-    try:
-        config = from_dict(json.loads(meta["config"]))
-    except (json.JSONDecodeError, ConfigError, AttributeError) as e:
-        raise CheckpointError(f"{path}: bad config in metadata ({e})") from None
-    return tensors, config

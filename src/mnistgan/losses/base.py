@@ -1,0 +1,43 @@
+"""What every GAN loss provides. The loss owns the maths; train/step.py only sequences
+the phases (n_critic D updates, then one G update) and the optimizer steps.
+
+d_loss(D, real, fake, y) -> (loss to minimise for D, named stats)
+g_loss(D, fake, y) -> (loss to minimise for G, named stats)
+The stats are detached scalar tensors (no host sync); STATS names them in a fixed order,
+the order of the logged means. `d_real`/`d_fake` are D's mean verdicts on the batch,
+in the loss's own scale (a probability for BCE, a raw score otherwise).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+Stats = dict[str, torch.Tensor]
+
+
+class Loss:
+    STATS: tuple[str, ...] = ("d_loss", "g_loss", "d_real", "d_fake")
+
+    def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+               y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+        raise NotImplementedError
+
+    def g_loss(self, D: nn.Module, fake: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+        raise NotImplementedError
+
+    def d_won(self, means: dict[str, float]) -> bool:
+        """Whether D has saturated (separates the epoch's real and fake perfectly, so G's
+        gradients vanish), from the epoch's mean stats. False where a loss has no such state."""
+        return False
+
+
+def joint_scores(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                 y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """D's scores on real [B, ...] and on the detached fake [B, ...], in one forward pass
+    over [real; fake] (2B rows): the same maths for a per-sample D, and bigger matrix
+    products run faster. Fakes share the real batch's labels."""
+    B = real.shape[0]
+    yy = None if y is None else torch.cat([y, y])
+    scores = D(torch.cat([real, fake.detach()]), yy)  # [2B]
+    return scores[:B], scores[B:]
