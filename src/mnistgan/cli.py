@@ -161,7 +161,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def format_table(result: dict) -> str:
-    """The metrics beside the real floor, then classes, memorisation and D's report."""
+    """The metrics beside the real floor, then classes (and, for a conditional G, its
+    accuracy and per-class FID), memorisation and D's report."""
     lines = [f"{result['dataset']}: {result['n']} samples vs {result['n']} real training images "
              f"(evaluator test accuracy {result['evaluator']['test_accuracy']:.2%})", "",
              f"{'metric':<34}{'generated':>18}{'real floor':>18}  better"]
@@ -174,6 +175,12 @@ def format_table(result: dict) -> str:
               f"classes covered {c['classes_covered']}/{len(c['names'])} (real {c['real']['classes_covered']}), "
               f"KL to real {c['kl_to_real']:.3f} (real {c['real']['kl_to_real']:.3f})"
               + ("  ** MODE COLLAPSE **" if c["collapsed"] else "")]
+    cond = result.get("conditional")
+    if cond:  # a class-conditional generator
+        lines.append(f"conditional accuracy {cond['accuracy']:.2%} (real {cond['floor_accuracy']:.2%}): "
+                     "share of samples the evaluator labels as the class asked for")
+        lines.append("per-class FID (generated / real floor): " + "  ".join(
+            f"{name}: {g:.4g} / {f:.4g}" for name, g, f in zip(c["names"], cond["per_class_fid"], cond["per_class_floor"])))
     mem = result["memorisation"]
     lines.append(f"memorisation: nearest-train distance ratio {mem['ratio']:.3f} (generated "
                  f"{mem['gen_to_train_median']:.3f} / test {mem['test_to_train_median']:.3f}; < 0.5 means copying)"

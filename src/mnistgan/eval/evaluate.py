@@ -28,6 +28,7 @@ from mnistgan.data.datasets import get_spec, to_unit_range
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import ConfigError
 from mnistgan.eval import metrics as M
+from mnistgan.eval.conditional import conditional_accuracy, conditional_section
 from mnistgan.eval.evaluator import Evaluator, get_evaluator
 from mnistgan.images import make_grid
 from mnistgan.models import Discriminator, Generator
@@ -115,6 +116,7 @@ class RealReference:
     ref_idx: torch.Tensor  # [n] rows of the train split forming the reference set
     test_idx: torch.Tensor  # [n] rows of the test split forming the floor's candidate set
     test_images: torch.Tensor  # uint8 [n, 28, 28]
+    test_labels: torch.Tensor  # int64 [n], their true classes
     ref: Embedded
     test: Embedded
     floor: dict[str, tuple[float, float | None]]
@@ -154,7 +156,7 @@ def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
         floor |= {k: list(v) for k, v in compute(Pair(tst, ref, seed), missing).items()}
         atomic_write_bytes(floor_path, json.dumps(floor, indent=1).encode())
     return RealReference(dataset, n, seed, train.images, train.labels, ref_idx, test_idx,
-                         test.images[test_idx], ref, tst, {k: tuple(v) for k, v in floor.items()})
+                         test.images[test_idx], test.labels[test_idx], ref, tst, {k: tuple(v) for k, v in floor.items()})
 
 
 # --- the full evaluation --------------------------------------------------------------
@@ -209,6 +211,7 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
     hist = M.class_histogram(fake.probs, len(spec.classes), real_fractions=real.real_fractions())
     real_hist = M.class_histogram(real.test.probs, len(spec.classes), real_fractions=real.real_fractions())
     memo, pairs = memorisation(gen_images, real)
+    num_classes = getattr(G, "num_classes", 0)  # > 0: conditional, sample i asked for class i % num_classes
     result: dict[str, Any] = {
         "dataset": real.dataset, "n": n, "seed": seed,
         "evaluator": {"sha256": ev.sha256, "test_accuracy": ev.test_accuracy, "recipe": dataclasses.asdict(ev.recipe)},
@@ -219,6 +222,7 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
         },
         "classes": {"names": list(spec.classes), **hist.to_dict(), "real_fractions": real.real_fractions().tolist(),
                     "real": real_hist.to_dict()},
+        "conditional": conditional_section(fake, G.labels(n), real, num_classes) if num_classes > 0 else None,
         "memorisation": memo,
         "discriminator": None if D is None else discriminator_section(
             D, gen_images, G.labels(n), real, load_split(real.dataset, "test", sources).labels[real.test_idx]),
@@ -235,9 +239,13 @@ def evaluate_light(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 20
     classes = len(get_spec(real.dataset).classes)
     covered = M.class_histogram(fake.probs, classes, real_fractions=real.real_fractions()).classes_covered
     floor_covered = M.class_histogram(real.test.probs, classes, real_fractions=real.real_fractions()).classes_covered
+    cond, cond_floor = {}, {}  # a conditional G: the share of samples of the class asked for
+    if getattr(G, "num_classes", 0) > 0:
+        cond = {"cond_accuracy": conditional_accuracy(fake.probs, G.labels(n))}
+        cond_floor = {"cond_accuracy": conditional_accuracy(real.test.probs, real.test_labels)}
     return {"eval_n": n,
-            "eval": {k: v for k, (v, _) in values.items()} | {"classes_covered": covered},
-            "floor": {k: real.floor[k][0] for k in LIGHT} | {"classes_covered": floor_covered}}
+            "eval": {k: v for k, (v, _) in values.items()} | {"classes_covered": covered} | cond,
+            "floor": {k: real.floor[k][0] for k in LIGHT} | {"classes_covered": floor_covered} | cond_floor}
 
 
 def light_scorer(dataset: str, sources: Sources, n: int = 2000,

@@ -500,6 +500,33 @@ def _classes_section(run: _Run) -> str:
     return _section("classes", title, "\n".join(parts))
 
 
+def _conditional_section(run: _Run) -> str:
+    """Only for a class-conditional generator (metrics.json has a "conditional" section)."""
+    cond = (run.evaluation or {}).get("conditional")
+    if not isinstance(cond, dict):
+        return ""
+    gen, floor = cond.get("per_class_fid") or [], cond.get("per_class_floor") or []
+    names = [str(n) for n in ((run.evaluation or {}).get("classes") or {}).get("names") or []]
+    if len(names) != len(gen):
+        names = [str(i) for i in range(len(gen))]
+    acc, floor_acc = cond.get("accuracy"), cond.get("floor_accuracy")
+
+    def pct(v: Any) -> str:
+        return fmt(v * 100 if isinstance(v, (int, float)) and not isinstance(v, bool) else None) + "%"
+
+    parts = [f"<p>Conditional accuracy <b>{_esc(pct(acc))}</b>: the share of samples that the evaluator "
+             f"classifies as the class they were asked for (real test images, with their true labels: "
+             f"{_esc(pct(floor_acc))}). About 100% when G follows its labels, about 1 in "
+             f"{len(gen) or 'C'} when it ignores them.</p>"]
+    rows = [[_esc(name), _esc(fmt(g)), _esc(fmt(floor[i] if i < len(floor) else None))]
+            for i, (name, g) in enumerate(zip(names, gen))]
+    parts.append(_table(["class", "FID", "real floor"], rows, numeric=(1, 2)))
+    parts.append("<p class=\"note\">Per-class FID: the samples asked for one class against the real reference "
+                 "images of that class. Each class has only its share of the samples, so these are higher "
+                 "than the overall FID: judge each one by its floor.</p>")
+    return _section("conditional", "Conditional generation", "\n".join(parts))
+
+
 def _memorisation_section(run: _Run) -> str:
     title = "Memorisation"
     mem = (run.evaluation or {}).get("memorisation") or {}
@@ -559,7 +586,7 @@ def render_report(run_dir: Path) -> str:
     sections = [
         _header(run), _health_section(run), _grids_section(run), _gif_section(run), _loss_section(run),
         _d_outputs_section(run), _eval_curves_section(run), _metrics_table_section(run),
-        _classes_section(run), _memorisation_section(run), _discriminator_section(run),
+        _classes_section(run), _conditional_section(run), _memorisation_section(run), _discriminator_section(run),
     ]
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
