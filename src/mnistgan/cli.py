@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mnistgan import runtime
 from mnistgan._version import __version__
-from mnistgan.config import PRESETS, apply_overrides, load_config, read_config
+from mnistgan.config import ALIASES, PRESET_ABOUT, PRESETS, apply_overrides, load_config, read_config
 from mnistgan.data.datasets import DATASETS
 from mnistgan.data.sources import Sources, load_split, locate, verify_all
 from mnistgan.errors import ConfigError, FileSystemError, MnistganError, TrainingStopped, plain_os_error
@@ -121,15 +121,28 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from mnistgan.sample import check_sample_size, describe, load_generator, write_samples
+    from mnistgan.sample import check_sample_size, describe, load_generator, parse_digits, write_samples
 
     out = Path(args.out)
     fmt = args.format or ("npz" if out.suffix == ".npz" else "png")
-    check_sample_size(args.n, args.scale, fmt)  # before loading anything
+    if args.digit is not None and args.digits:
+        raise ConfigError("--digit and --digits: give one of them")
+    n = args.n if args.n is not None else (10 if args.digits else 64)  # a row of 10 per digit
+    check_sample_size(n, args.scale, fmt)  # before loading anything
     G = load_generator(args.source, device=device_from(args.device), last=args.last)
     log.info("%s", describe(args.source, args.last))
-    out = write_samples(G, out, n=args.n, seed=args.seed, fmt=fmt, scale=args.scale)
-    print(f"wrote {args.n} samples to {out}")
+    digits = parse_digits(args.digits, G.num_classes) if args.digits else None
+    out = write_samples(G, out, n=n, seed=args.seed, fmt=fmt, scale=args.scale, digit=args.digit, digits=digits)
+    what = f" of each of {args.digits}" if digits else (f" of {args.digit}" if args.digit is not None else "")
+    print(f"wrote {n} samples{what} to {out}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for name in PRESETS:
+        print(f"{name:<13} {PRESET_ABOUT[name]}")
+    for alias, target in ALIASES.items():
+        print(f"{alias:<13} = {target}: the preset that measured best (README, \"Quality\")")
     return 0
 
 
@@ -266,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CPU threads for torch (default: torch's, one per core); 1 on a busy machine")
 
     t = sub.add_parser("train", help="train a GAN; writes a numbered run folder")
-    t.add_argument("--preset", choices=sorted(PRESETS), help="named config (default: classic)")
+    t.add_argument("--preset", choices=sorted([*PRESETS, *ALIASES]), help="named config (default: classic; "
+                   "mnistgan presets lists them)")
     t.add_argument("--config", help="TOML file with [data], [model], [train] tables")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override one setting, e.g. --set train.epochs=5 (repeatable)")
@@ -283,9 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
     threads_opt(t)
     t.set_defaults(func=cmd_train)
 
+    pr = sub.add_parser("presets", help="list the named configs, one line each")
+    pr.set_defaults(func=cmd_presets)
+
     s = sub.add_parser("sample", help="draw digits from a trained generator")
     s.add_argument("source", metavar="RUN_OR_CHECKPOINT")
-    s.add_argument("-n", type=int, default=64, help="number of images (default: 64)")
+    s.add_argument("-n", type=int, help="number of images (default: 64; with --digits, 10 per digit)")
+    s.add_argument("--digit", type=int, metavar="D", help="draw only this class (a conditional model)")
+    s.add_argument("--digits", metavar="LIST", help="one row per class, e.g. 0-9 or 3,5,7 (a conditional model)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", default="samples.png", help="output file (default: samples.png)")
     s.add_argument("--format", choices=("png", "npz"), help="png grid or npz of uint8 [n, 28, 28] (default: from --out)")
