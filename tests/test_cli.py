@@ -150,3 +150,45 @@ def test_evaluator_without_shipped_weights_is_built_into_the_cache(tiny, capsys)
     assert "no shipped tiny evaluator: this cached one is in use" in capsys.readouterr().out
     assert main(["evaluator", "info", "--dataset", "tiny"]) == 0
     assert "in use: the cached tiny evaluator" in capsys.readouterr().out
+
+
+def test_presets_lists_every_preset_one_line_each(capsys):
+    from mnistgan.config import ALIASES, PRESETS
+
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == [*PRESETS, *ALIASES]
+
+
+@pytest.fixture
+def cond_run(tiny, tmp_path):
+    _, folder = tiny
+    assert main(["train", *TINY, "--preset", "dcgan-cond", "--set", "model.channels=4", "--set", "train.grid_size=20",
+                 "--outdir", str(tmp_path / "runs"), "--data-dir", str(folder)]) == 0
+    return tmp_path / "runs" / "00000-dcgan-cond-tiny"
+
+
+def test_sample_draws_a_chosen_digit_and_one_row_per_digit(cond_run, tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "sevens.npz"
+    assert main(["sample", str(cond_run), "--digit", "7", "-n", "5", "--out", str(out)]) == 0
+    assert np.load(out)["labels"].tolist() == [7] * 5
+    rows = tmp_path / "rows.npz"
+    assert main(["sample", str(cond_run), "--digits", "2-4,9", "-n", "3", "--out", str(rows)]) == 0
+    got = np.load(rows)
+    assert got["labels"].tolist() == [2, 2, 2, 3, 3, 3, 4, 4, 4, 9, 9, 9] and got["images"].shape == (12, 28, 28)
+    # the same noise in every row: only the label differs
+    assert not np.array_equal(got["images"][0], got["images"][3])
+    grid = tmp_path / "rows.png"
+    assert main(["sample", str(cond_run), "--digits", "0-9", "--out", str(grid)]) == 0
+    assert Image.open(grid).size == (10 * 30 + 2, 10 * 30 + 2)  # 10 rows of 10 (28 px + 2 px padding)
+    capsys.readouterr()
+    assert main(["sample", str(cond_run), "--digit", "12"]) == 2
+    assert "between 0 and 9" in capsys.readouterr().err
+
+
+def test_digit_from_an_unconditional_run_is_a_clear_error(run_dir, capsys):
+    assert main(["sample", str(run_dir), "--digits", "0-9"]) == 2
+    err = capsys.readouterr().err
+    assert "unconditional" in err and len(err.strip().splitlines()) == 1

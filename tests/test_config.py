@@ -1,6 +1,6 @@
 import pytest
 
-from mnistgan.config import RunConfig, from_dict, load_config, parse_override
+from mnistgan.config import ALIASES, PRESETS, RunConfig, from_dict, load_config, parse_override, preset
 from mnistgan.errors import ConfigError
 
 
@@ -55,3 +55,22 @@ def test_json_roundtrip():
 
     assert from_dict(json.loads(cfg.to_json())) == cfg
     assert from_dict({}) == RunConfig()
+
+
+def test_configs_saved_by_0_1_still_load():
+    old = {"preset": "classic", "train": {"epochs": 50, "label_smoothing": 0.1, "beta1": 0.5, "beta2": 0.99}}
+    cfg = from_dict(old)
+    assert cfg.loss.label_smoothing == 0.1 and cfg.loss.name == "bce"
+    assert (cfg.train.beta1_g, cfg.train.beta1_d, cfg.train.beta2_g, cfg.train.beta2_d) == (0.5, 0.5, 0.99, 0.99)
+    assert from_dict({"train": {"epochs": 3}}).loss.label_smoothing == 0.0  # before smoothing existed: hard targets
+
+
+def test_overrides_that_depend_on_each_other_apply_together():
+    cfg = load_config("classic", overrides=["loss.name=hinge", "loss.label_smoothing=0"])
+    assert (cfg.loss.name, cfg.loss.label_smoothing) == ("hinge", 0.0)
+    with pytest.raises(ConfigError, match="also set loss.label_smoothing=0"):
+        load_config("classic", overrides=["loss.name=hinge"])
+
+
+def test_best_is_an_alias_of_a_preset():
+    assert preset("best") == PRESETS[ALIASES["best"]]

@@ -77,7 +77,8 @@ class LossConfig:
         if not 0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if self.label_smoothing and self.name != "bce":
-            raise ConfigError(f"loss.label_smoothing applies to the bce loss only, not {self.name!r}")
+            raise ConfigError(f"loss.label_smoothing applies to the bce loss only, not {self.name!r} "
+                              f"(also set loss.label_smoothing=0)")
         _bounded("loss.n_critic", self.n_critic, 100, "D steps per G step")
         _bounded("loss.r1_every", self.r1_every, 10_000, "steps")
         for name in ("gp_weight", "r1_gamma"):
@@ -268,11 +269,22 @@ def parse_override(text: str) -> dict[str, Any]:
     return nested
 
 
+def _deep_update(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_update(into[key], value)
+        else:
+            into[key] = value
+    return into
+
+
 def apply_overrides(cfg: RunConfig, overrides: typing.Sequence[str]) -> RunConfig:
-    """Apply `section.key=value` strings in order."""
+    """Apply `section.key=value` strings (a later one wins), checked together, so that
+    settings that depend on each other can change at once."""
+    merged: dict[str, Any] = {}
     for text in overrides:
-        cfg = _merge(cfg, parse_override(text), "")
-    return cfg
+        _deep_update(merged, parse_override(text))
+    return _merge(cfg, merged, "")
 
 
 def read_config(path: str | Path) -> RunConfig:

@@ -1,0 +1,99 @@
+"""Each loss computes its published formula, on a D whose scores and gradients are known."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnistgan.config import LossConfig
+from mnistgan.errors import ConfigError
+from mnistgan.losses import R1, BCELoss, HingeLoss, WGANGPLoss, build_loss, stat_names
+
+
+class LinearD(nn.Module):
+    """score(x) = <w, x>: its gradient with respect to x is w, for every x."""
+
+    num_classes = 0
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.full((784,), scale))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return x.flatten(1) @ self.w
+
+
+@pytest.fixture
+def batch():
+    torch.manual_seed(0)
+    return torch.rand(6, 1, 28, 28) * 2 - 1, torch.rand(6, 1, 28, 28) * 2 - 1
+
+
+def scores(D, real, fake):
+    with torch.no_grad():
+        return D(real), D(fake)
+
+
+def test_bce_is_the_spec_with_one_sided_smoothing(batch):
+    real, fake = batch
+    D = LinearD(0.01)
+    r, f = scores(D, real, fake)
+    loss, stats = BCELoss(label_smoothing=0.1).d_loss(D, real, fake, None)
+    expected = F.binary_cross_entropy(torch.sigmoid(r), torch.full((6,), 0.9)) + \
+        F.binary_cross_entropy(torch.sigmoid(f), torch.zeros(6))
+    torch.testing.assert_close(loss, expected)
+    torch.testing.assert_close(stats["d_real"], torch.sigmoid(r).mean())
+    g_loss, _ = BCELoss().g_loss(D, fake, None)
+    torch.testing.assert_close(g_loss, -torch.log(torch.sigmoid(f)).mean())
+
+
+def test_hinge(batch):
+    real, fake = batch
+    D = LinearD(0.01)
+    r, f = scores(D, real, fake)
+    loss, stats = HingeLoss().d_loss(D, real, fake, None)
+    torch.testing.assert_close(loss, F.relu(1 - r).mean() + F.relu(1 + f).mean())
+    torch.testing.assert_close(stats["d_fake"], f.mean())
+    torch.testing.assert_close(HingeLoss().g_loss(D, fake, None)[0], -f.mean())
+
+
+def test_wgan_gp_penalises_the_gradient_norm_away_from_one(batch):
+    real, fake = batch
+    D = LinearD(0.1)  # |grad| = 0.1 * sqrt(784) = 2.8 everywhere
+    r, f = scores(D, real, fake)
+    loss, stats = WGANGPLoss(gp_weight=10.0).d_loss(D, real, fake, None)
+    gp = (0.1 * math.sqrt(784) - 1) ** 2
+    assert stats["gp"].item() == pytest.approx(gp, rel=1e-5)
+    torch.testing.assert_close(loss, f.mean() - r.mean() + 10.0 * gp)
+    loss.backward()  # the penalty is differentiable in D's weights (create_graph)
+    assert D.w.grad is not None and torch.isfinite(D.w.grad).all()
+
+
+def test_r1_is_lazy_and_scaled(batch):
+    real, _ = batch
+    D = LinearD(0.1)
+    r1 = R1(gamma=2.0, every=4)
+    assert [r1.due(s) for s in range(5)] == [True, False, False, False, True]
+    # gamma / 2 * |w|^2 * every
+    assert r1.penalty(D, real, None).item() == pytest.approx(1.0 * 0.01 * 784 * 4, rel=1e-5)
+
+
+def test_each_loss_says_when_d_has_won():
+    assert BCELoss().d_won({"d_loss": 0.005, "d_fake": 0.001})
+    assert not BCELoss().d_won({"d_loss": 0.5, "d_fake": 0.001})
+    assert BCELoss(0.1).d_won({"d_loss": 0.33, "d_fake": 0.001})  # at H(0.9), the least it can be
+    assert HingeLoss().d_won({"d_loss": 0.0, "d_fake": -3.0}) and not HingeLoss().d_won({"d_loss": 0.4})
+    assert not WGANGPLoss().d_won({"d_loss": -100.0, "d_fake": -50.0})  # no saturation in WGAN
+
+
+def test_registry_and_config_checks():
+    assert isinstance(build_loss(LossConfig(name="hinge")), HingeLoss)
+    assert stat_names(LossConfig(name="wgan-gp", r1_gamma=1.0)) == ("d_loss", "g_loss", "d_real", "d_fake", "gp", "r1")
+    with pytest.raises(ConfigError, match="choose from bce, hinge, wgan-gp"):
+        build_loss(LossConfig(name="lsgan"))
+    with pytest.raises(ConfigError, match="bce loss only"):
+        LossConfig(name="hinge", label_smoothing=0.1)
