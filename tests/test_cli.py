@@ -96,7 +96,6 @@ def test_sample_and_evaluate_use_the_best_generator_unless_last(run_dir, tmp_pat
 
     from mnistgan.config import read_config
     from mnistgan.sample import load_discriminator, load_generator, resolve
-    from mnistgan.io import state as checkpoint
     from mnistgan.io.weights import save_generator
 
     # Make epoch 1 the best: its weights become generator-best.safetensors.
