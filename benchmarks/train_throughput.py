@@ -1,4 +1,5 @@
-"""Training throughput of the classic preset vs. a tutorial-style training loop.
+"""Training throughput: the classic preset vs. a tutorial-style training loop, then every
+preset under each fast path.
 
     python benchmarks/train_throughput.py --data-dir ../shared/datasets/mnist [--epochs 1] [--threads N]
 
@@ -11,6 +12,10 @@
   textbook step (sigmoid + BCELoss, separate D passes, plain Adam).
 Same models, same initial weights, same batch size. Prints images/s over whole epochs
 and the median over 100-step windows, the ratio, and what the data pipelines alone cost.
+
+Then, for every preset, the library's step (--steps steps after 5 warm-up steps) in fp32
+and bf16 autocast, and for convolutional presets also with channels_last tensors; each
+row's ratio is against the same preset's fp32 row, measured in the same run.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from mnistgan.config import load_config
+from mnistgan.config import PRESETS, RunConfig, apply_overrides, load_config
 from mnistgan.data.datasets import batches, to_unit_range
 from mnistgan.data.sources import Sources, load_split
-from mnistgan.train.loop import init_state
+from mnistgan.train.loop import objective
+from mnistgan.train.state import init_state
 from mnistgan.train.step import train_step
 
 
@@ -100,6 +106,7 @@ def main() -> None:
     p.add_argument("--data-dir", default="../shared/datasets/mnist")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--steps", type=int, default=100, help="steps per preset row (default: 100)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -111,13 +118,16 @@ def main() -> None:
     ours = init_state(cfg, torch.device("cpu"))
     ours_batches = lambda: (to_unit_range(b).unsqueeze(1) for b in batches(split.images, B, ours.data_gen))  # noqa: E731
 
+    obj = objective(cfg, torch.device("cpu"))
+
     def ours_step(real: torch.Tensor) -> None:
         z = torch.randn(B, z_dim, generator=ours.noise_gen)
-        train_step(ours.G, ours.D, ours.opt_g, ours.opt_d, real, z)
+        train_step(ours.G, ours.D, ours.opt_g, ours.opt_d, obj, real, None, z)
 
     tut = init_state(cfg, torch.device("cpu"))  # same initial weights
-    opt_g = torch.optim.Adam(tut.G.parameters(), lr=cfg.train.lr_g, betas=(cfg.train.beta1, cfg.train.beta2))
-    opt_d = torch.optim.Adam(tut.D.parameters(), lr=cfg.train.lr_d, betas=(cfg.train.beta1, cfg.train.beta2))
+    t = cfg.train
+    opt_g = torch.optim.Adam(tut.G.parameters(), lr=t.lr_g, betas=(t.beta1_g, t.beta2_g))
+    opt_d = torch.optim.Adam(tut.D.parameters(), lr=t.lr_d, betas=(t.beta1_d, t.beta2_d))
     loader = DataLoader(TutorialMNIST(split.images, split.labels), batch_size=B, shuffle=True, drop_last=True)
     tut_batches = lambda: (x for x, _ in loader)  # noqa: E731
 
@@ -136,6 +146,46 @@ def main() -> None:
     (t_all, t_med), (o_all, o_med) = rows[0][1], rows[1][1]
     print(f"training ratio mnistgan / tutorial: {o_all / t_all:.2f}x overall, {o_med / t_med:.2f}x median")
     print(f"data pipeline ratio: {rows[3][1][0] / rows[2][1][0]:.0f}x")
+    preset_table(split, args.steps)
+
+
+def preset_speed(cfg: RunConfig, split, steps: int, channels_last: bool) -> float:
+    """Images/s of the library's step for `cfg`, median over windows of 10 steps."""
+    state, obj = init_state(cfg, torch.device("cpu")), objective(cfg, torch.device("cpu"))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    state.G.to(memory_format=fmt)
+    state.D.to(memory_format=fmt)
+    B, k = cfg.train.batch_size, obj.n_critic
+    index = torch.arange(split.images.shape[0])
+    conditional = cfg.model.num_classes > 0
+    times = []
+    for i, idx in enumerate(batches(index, B * k, state.data_gen)):
+        if i == steps + 5:
+            break
+        start = time.perf_counter()
+        real = to_unit_range(split.images[idx]).unsqueeze(1).contiguous(memory_format=fmt)
+        z = torch.randn(B * k, cfg.model.z_dim, generator=state.noise_gen)
+        train_step(state.G, state.D, state.opt_g, state.opt_d, obj, real, split.labels[idx] if conditional else None,
+                   z, step=i)
+        if i >= 5:
+            times.append(time.perf_counter() - start)
+    windows = [sum(times[j : j + 10]) for j in range(0, len(times) - 9, 10)]
+    return B * k * 10 / statistics.median(windows)
+
+
+def preset_table(split, steps: int) -> None:
+    print(f"\nevery preset: the library's step, {steps} steps, img/s (median of 10-step windows)")
+    print(f"{'preset':<14}{'precision':<11}{'memory':<15}{'img/s':>9}{'vs fp32':>9}")
+    for name, cfg in PRESETS.items():
+        conv = cfg.model.arch == "dcgan"
+        variants = [("fp32", False), ("bf16", False)] + ([("fp32", True), ("bf16", True)] if conv else [])
+        base = None
+        for precision, cl in variants:
+            speed = preset_speed(apply_overrides(cfg, [f"train.precision='{precision}'"]), split, steps, cl)
+            base = base or speed
+            mark = " (preset)" if precision == cfg.train.precision and not cl else ""
+            print(f"{name:<14}{precision:<11}{'channels_last' if cl else 'NCHW':<15}{speed:>9,.0f}"
+                  f"{speed / base:>8.2f}x{mark}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,12 @@
 import errno
 
 
+def first_line(e: BaseException, limit: int = 160) -> str:
+    """An exception's first line, shortened: library errors can span pages."""
+    text = str(e).strip()
+    return text.splitlines()[0][:limit] if text else type(e).__name__
+
+
 class MnistganError(Exception):
     """Base class: the message names the file or option and the problem."""
 

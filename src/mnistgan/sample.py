@@ -11,13 +11,13 @@ import torch
 
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig
-from mnistgan.data.datasets import to_uint8
 from mnistgan.errors import CheckpointError, ConfigError
 from mnistgan.images import make_grid, png_bytes, upscale
 from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import generator_epoch, load_into, load_weights
 from mnistgan.models import Discriminator, Generator, build_discriminator, build_generator
 from mnistgan.runfolder import BEST_GENERATOR, BEST_STATE, read_best
+from mnistgan.tensors import as_images
 
 
 def resolve(path: str | Path, last: bool = False) -> Path:
@@ -99,7 +99,7 @@ def check_sample_size(n: int, scale: int = 1, fmt: str = "png") -> None:
 
 def sample_uint8(G: Generator, n: int, seed: int = 0, digit: int | None = None) -> np.ndarray:
     """n images as uint8 [n, 28, 28], 0 = black background as in MNIST."""
-    return to_uint8(G.sample(n, seed=seed, digit=digit)).cpu().numpy()[:, 0]
+    return as_images(G.sample(n, seed=seed, digit=digit)).cpu().numpy()
 
 
 def parse_digits(text: str, num_classes: int) -> list[int]:

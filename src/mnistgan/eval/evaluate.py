@@ -24,7 +24,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from mnistgan.data.datasets import get_spec, to_unit_range
+from mnistgan.data.datasets import get_spec
+from mnistgan.tensors import as_input, batched
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import ConfigError
 from mnistgan.eval import metrics as M
@@ -184,18 +185,17 @@ def memorisation(gen_images: torch.Tensor, real: RealReference) -> tuple[dict[st
 
 @torch.no_grad()
 def discriminator_section(D: Discriminator, gen_images: torch.Tensor, gen_labels: torch.Tensor | None,
-                          real: RealReference, test_labels: torch.Tensor) -> dict[str, Any]:
+                          real: RealReference) -> dict[str, Any]:
     """D's verdicts on held-out test images, fresh fakes, and training images, as the
     sigmoid of its score: the probability "real" for a BCE-trained D; for other losses a
     monotone map of the score with 0 at 0.5 (the AUC does not depend on it). A
     conditional D judges each image with its label (a fake's: the one it was drawn for)."""
     def prob(images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        x = to_unit_range(images).unsqueeze(1)  # same scaling as training
+        x = as_input(images)  # same scaling as training
         y = labels if D.num_classes else None
-        return torch.cat([torch.sigmoid(D(x[i : i + 1000], None if y is None else y[i : i + 1000]))
-                          for i in range(0, len(x), 1000)])
+        return batched(lambda s: torch.sigmoid(D(x[s], None if y is None else y[s])), len(x))
 
-    report = M.discriminator_report(prob(real.test_images, test_labels), prob(gen_images, gen_labels),
+    report = M.discriminator_report(prob(real.test_images, real.test_labels), prob(gen_images, gen_labels),
                                     prob(real.train_images[real.ref_idx], real.train_labels[real.ref_idx]))
     return report.to_dict()
 
@@ -211,7 +211,6 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
     hist = M.class_histogram(fake.probs, len(spec.classes), real_fractions=real.real_fractions())
     real_hist = M.class_histogram(real.test.probs, len(spec.classes), real_fractions=real.real_fractions())
     memo, pairs = memorisation(gen_images, real)
-    num_classes = getattr(G, "num_classes", 0)  # > 0: conditional, sample i asked for class i % num_classes
     result: dict[str, Any] = {
         "dataset": real.dataset, "n": n, "seed": seed,
         "evaluator": {"sha256": ev.sha256, "test_accuracy": ev.test_accuracy, "recipe": dataclasses.asdict(ev.recipe)},
@@ -222,10 +221,11 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
         },
         "classes": {"names": list(spec.classes), **hist.to_dict(), "real_fractions": real.real_fractions().tolist(),
                     "real": real_hist.to_dict()},
-        "conditional": conditional_section(fake, G.labels(n), real, num_classes) if num_classes > 0 else None,
+        # a conditional G: sample i was asked for class i % num_classes
+        "conditional": conditional_section(fake, G.labels(n), real, G.num_classes) if G.num_classes else None,
         "memorisation": memo,
         "discriminator": None if D is None else discriminator_section(
-            D, gen_images, G.labels(n), real, load_split(real.dataset, "test", sources).labels[real.test_idx]),
+            D, gen_images, G.labels(n), real),
     }
     return result, pairs
 
@@ -240,7 +240,7 @@ def evaluate_light(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 20
     covered = M.class_histogram(fake.probs, classes, real_fractions=real.real_fractions()).classes_covered
     floor_covered = M.class_histogram(real.test.probs, classes, real_fractions=real.real_fractions()).classes_covered
     cond, cond_floor = {}, {}  # a conditional G: the share of samples of the class asked for
-    if getattr(G, "num_classes", 0) > 0:
+    if G.num_classes > 0:
         cond = {"cond_accuracy": conditional_accuracy(fake.probs, G.labels(n))}
         cond_floor = {"cond_accuracy": conditional_accuracy(real.test.probs, real.test_labels)}
     return {"eval_n": n,

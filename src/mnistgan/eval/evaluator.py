@@ -31,9 +31,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load, save
 from torch import nn
 
-from mnistgan.data.datasets import batches, get_spec, to_unit_range
+from mnistgan.data.datasets import batches, get_spec
+from mnistgan.tensors import as_input, batched
 from mnistgan.data.sources import Sources, load_split
-from mnistgan.errors import CheckpointError
+from mnistgan.errors import CheckpointError, first_line
 from mnistgan.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class Evaluator:
         self.net.eval()
         feats, probs = [], []
         for i in range(0, images.shape[0], batch_size):
-            x = to_unit_range(images[i : i + batch_size]).unsqueeze(1)
+            x = as_input(images[i : i + batch_size])
             f = self.net.features(x)
             feats.append(f.double())
             probs.append(torch.softmax(self.net.head(f).double(), dim=1))
@@ -121,9 +122,8 @@ def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch
 @torch.no_grad()
 def accuracy(net: EvaluatorNet, images: torch.Tensor, labels: torch.Tensor) -> float:
     net.eval()
-    correct = sum(int((net(to_unit_range(images[i : i + 1000]).unsqueeze(1)).argmax(1) == labels[i : i + 1000]).sum())
-                  for i in range(0, images.shape[0], 1000))
-    return correct / images.shape[0]
+    predicted = batched(lambda s: net(as_input(images[s])).argmax(1), images.shape[0])  # [N]
+    return int((predicted == labels).sum()) / images.shape[0]
 
 
 def train_evaluator(recipe: EvaluatorRecipe, sources: Sources) -> tuple[EvaluatorNet, float]:
@@ -140,7 +140,7 @@ def train_evaluator(recipe: EvaluatorRecipe, sources: Sources) -> tuple[Evaluato
         net.train()
         start = time.perf_counter()
         for idx in batches(index, recipe.batch_size, gen):
-            x = random_shift(to_unit_range(train.images[idx]).unsqueeze(1), recipe.max_shift, gen)
+            x = random_shift(as_input(train.images[idx]), recipe.max_shift, gen)
             loss = F.cross_entropy(net(x), train.labels[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -195,7 +195,7 @@ def load_evaluator(recipe: EvaluatorRecipe, cache_dir: Path) -> Evaluator | None
         record = json.loads(info.read_text())
         net = _read_verified(weights, record["sha256"], recipe.dataset, f"{info.name}; delete both to rebuild")
     except (json.JSONDecodeError, KeyError, RuntimeError, OSError, SafetensorError) as e:
-        raise CheckpointError(f"{weights}: unreadable cached evaluator ({str(e).splitlines()[0][:120]}); delete it to rebuild") from None
+        raise CheckpointError(f"{weights}: unreadable cached evaluator ({first_line(e, 120)}); delete it to rebuild") from None
     return Evaluator(net, recipe, record["sha256"], float(record["test_accuracy"]), "cached", weights)
 
 
@@ -207,7 +207,7 @@ def shipped_manifest(folder: Path | None = None) -> dict[str, dict[str, Any]]:
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, OSError) as e:
-        raise CheckpointError(f"{path}: unreadable shipped manifest ({str(e).splitlines()[0][:120]}); reinstall mnistgan") from None
+        raise CheckpointError(f"{path}: unreadable shipped manifest ({first_line(e, 120)}); reinstall mnistgan") from None
 
 
 def load_shipped(recipe: EvaluatorRecipe, folder: Path | None = None) -> Evaluator | None:
@@ -220,7 +220,7 @@ def load_shipped(recipe: EvaluatorRecipe, folder: Path | None = None) -> Evaluat
     try:
         net = _read_verified(weights, entry["sha256"], recipe.dataset, "the shipped manifest; reinstall mnistgan")
     except (KeyError, RuntimeError, OSError, SafetensorError) as e:
-        raise CheckpointError(f"{weights}: unreadable shipped evaluator ({str(e).splitlines()[0][:120]}); reinstall mnistgan") from None
+        raise CheckpointError(f"{weights}: unreadable shipped evaluator ({first_line(e, 120)}); reinstall mnistgan") from None
     return Evaluator(net, recipe, entry["sha256"], float(entry["test_accuracy"]), "shipped", weights)
 
 

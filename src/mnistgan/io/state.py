@@ -27,7 +27,7 @@ import torch
 from mnistgan._version import __version__
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig, from_dict
-from mnistgan.errors import CheckpointError, ConfigError
+from mnistgan.errors import CheckpointError, ConfigError, first_line
 from mnistgan.io.files import read_file, sniff
 
 STATE_FORMAT = "mnistgan-train-state"
@@ -110,12 +110,12 @@ def load_state(path: Path, map_location: str | torch.device = "cpu") -> dict[str
     try:
         state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        first = first_line(e, 120) if str(e).strip() else ""
         raise CheckpointError(
             f"{path}: refused: it holds objects other than tensors, which could run code ({first[:120]})"
         ) from None
     except (RuntimeError, OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError, struct.error) as e:
-        raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({str(e).splitlines()[0][:120]})") from None
+        raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({first_line(e, 120)})") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise CheckpointError(f"{path}: not an mnistgan training-state file")
     if state.get("format_version") != FORMAT_VERSION:

@@ -19,7 +19,7 @@ from safetensors.torch import save as save_safetensors
 from mnistgan._version import __version__
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig, from_dict
-from mnistgan.errors import CheckpointError, ConfigError
+from mnistgan.errors import CheckpointError, ConfigError, first_line
 from mnistgan.io.files import read_file, sniff
 from mnistgan.models import Generator, build_generator, rebuild
 
@@ -78,7 +78,7 @@ def _open(path: Path) -> tuple[dict[str, torch.Tensor], RunConfig, dict[str, str
     try:
         tensors = load_safetensors(data)
     except (SafetensorError, ValueError, RuntimeError, TypeError) as e:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({str(e).splitlines()[0][:120]})") from None
+        raise CheckpointError(f"{path}: not a readable safetensors file ({first_line(e, 120)})") from None
     if meta.get("format") != GENERATOR_FORMAT or "config" not in meta:
         raise CheckpointError(f"{path}: not an mnistgan generator (no mnistgan metadata)")
     if "sha256" in meta and meta["sha256"] != _digest(meta, tensors):  # older files have none
@@ -115,4 +115,4 @@ def load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path: P
         module.load_state_dict(tensors)
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not fit the model in its config "
-                              f"({str(e).splitlines()[0][:160]})") from None
+                              f"({first_line(e)})") from None

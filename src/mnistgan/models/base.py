@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from mnistgan.errors import ConfigError
+from mnistgan.tensors import batched
 
 
 class Conditional(nn.Module):
@@ -65,12 +66,9 @@ class Generator(Conditional):
         device = next(self.parameters()).device
         was_training = self.training
         self.eval()
-        parts = []
-        for i in range(0, z.shape[0], batch_size):
-            yi = None if y is None else y[i : i + batch_size].to(device)
-            parts.append(self(z[i : i + batch_size].to(device), yi))
+        out = batched(lambda s: self(z[s].to(device), None if y is None else y[s].to(device)), z.shape[0], batch_size)
         self.train(was_training)
-        return torch.cat(parts)
+        return out
 
     def sample(self, n: int, seed: int = 0, digit: int | None = None, batch_size: int = 1000) -> torch.Tensor:
         """n images [n, 1, 28, 28] in [-1, 1], on this module's device; same seed, same

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from mnistgan.config import RunConfig
 from mnistgan import runfolder
-from mnistgan.data.datasets import batches, get_spec, to_uint8, to_unit_range
+from mnistgan.data.datasets import batches, get_spec
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError, ConfigError, TrainingStopped
 from mnistgan.images import make_grid, save_png
@@ -30,6 +30,7 @@ from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import save_generator
 from mnistgan.losses import build_loss, build_r1, check_loss
 from mnistgan.models import check_arch
+from mnistgan.tensors import as_images, as_input
 from mnistgan.train.callbacks import KeepBest
 from mnistgan.train.ema import ema_beta, update_ema
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
@@ -75,7 +76,7 @@ def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
 def grid_images(state: TrainState) -> torch.Tensor:
     """The fixed-noise samples as uint8 [grid_size, 28, 28] on the CPU (EMA weights when on;
     a conditional model's rows are its classes)."""
-    return to_uint8(state.sampler.generate(state.fixed_noise, state.fixed_labels))[:, 0].cpu()
+    return as_images(state.sampler.generate(state.fixed_noise, state.fixed_labels)).cpu()
 
 
 def autocast(cfg: RunConfig, device: torch.device) -> Amp:
@@ -284,7 +285,7 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, images: torch.T
     for i, idx in enumerate(batches(index, per_step, state.data_gen, skip=done), start=done + 1):
         if saver and p.batch:
             saver.before_step(state)
-        real = to_unit_range(images[idx]).unsqueeze(1)  # uint8 [kB, 28, 28] -> [kB, 1, 28, 28] in [-1, 1]
+        real = as_input(images[idx])  # uint8 [kB, 28, 28] -> [kB, 1, 28, 28] in [-1, 1]
         y = labels[idx] if conditional else None  # [kB]
         z = torch.randn(per_step, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
         s = train_step(state.G, state.D, state.opt_g, state.opt_d, obj, real, y, z, step=state.step)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from mnistgan.config import RunConfig
-from mnistgan.errors import CheckpointError
+from mnistgan.errors import CheckpointError, first_line
 from mnistgan.models import Discriminator, Generator, build_discriminator, build_generator
 from mnistgan.train.ema import ema_copy
 
@@ -115,7 +115,7 @@ class TrainState:
                 self.progress = EpochProgress(rng["data"], p["sums"].to(device), p["epoch_sums"].to(device),
                                               int(p["batch"]), int(p["count"]))
         except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as e:
-            raise CheckpointError(f"{where}: does not match this model ({str(e).splitlines()[0][:160]})") from None
+            raise CheckpointError(f"{where}: does not match this model ({first_line(e)})") from None
 
 
 def init_state(cfg: RunConfig, device: torch.device, stats: int = 4) -> TrainState:
