@@ -2,6 +2,7 @@
 
     python benchmarks/quality.py --data-dir ../shared/datasets/mnist                   # 10 min, seeds 0-2
     python benchmarks/quality.py --data-dir ../shared/datasets/mnist --minutes 20 --presets dcgan-cond
+    python benchmarks/quality.py ... --presets "dcgan-cond,dcgan-cond+train.precision=fp32"   # a variant row
 
 Each run is a real `mnistgan train --set train.minutes=M` at 1 thread (so M minutes of
 training are M CPU-minutes on this machine), two side by side on 2 cores; it stops at the
@@ -37,8 +38,15 @@ def seeds_from(text: str) -> list[int]:
     return list(range(int(lo), int(hi or lo) + 1)) if "," not in text else [int(s) for s in text.split(",")]
 
 
-def run_dir(args: argparse.Namespace, preset: str, seed: int) -> Path:
-    return args.outdir / f"{preset}-s{seed}"
+def run_dir(args: argparse.Namespace, entry: str, seed: int) -> Path:
+    name = entry.replace("+", "_").replace("=", "-").replace("'", "")
+    return args.outdir / f"{name}-s{seed}"
+
+
+def train_args(entry: str) -> list[str]:
+    """'PRESET' or 'PRESET+key=value+key=value' (a variant row) -> mnistgan train arguments."""
+    preset, *overrides = entry.split("+")
+    return ["--preset", preset, *[x for kv in overrides for x in ("--set", kv)]]
 
 
 def mnistgan(args: argparse.Namespace, cmd: list[str], log: Path) -> None:
@@ -51,9 +59,9 @@ def mnistgan(args: argparse.Namespace, cmd: list[str], log: Path) -> None:
         raise RuntimeError(f"mnistgan {cmd[0]} exited {done.returncode}; see {log}")
 
 
-def train_and_evaluate(args: argparse.Namespace, preset: str, seed: int) -> dict[str, Any]:
+def train_and_evaluate(args: argparse.Namespace, entry: str, seed: int) -> dict[str, Any]:
     """Train (or reuse) one run, evaluate its best generator; returns what the table needs."""
-    run = run_dir(args, preset, seed)
+    run = run_dir(args, entry, seed)
     log, done, result = args.outdir / f"{run.name}.log", run / "budget.json", run / "quality.json"
     if not done.is_file():
         start = time.perf_counter()
@@ -62,7 +70,7 @@ def train_and_evaluate(args: argparse.Namespace, preset: str, seed: int) -> dict
             subprocess.run(["rm", "-rf", str(run)], check=True)
         tmp = args.outdir / "tmp" / run.name
         subprocess.run(["rm", "-rf", str(tmp)], check=True)
-        mnistgan(args, ["train", "--preset", preset, "--outdir", str(tmp), "--name", "run",
+        mnistgan(args, ["train", *train_args(entry), "--outdir", str(tmp), "--name", "run",
                         "--set", f"train.seed={seed}", "--set", f"train.minutes={args.minutes}",
                         "--set", "train.epochs=100000"], log)
         (next(tmp.iterdir())).rename(run)

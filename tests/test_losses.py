@@ -11,7 +11,8 @@ from torch import nn
 
 from mnistgan.config import LossConfig
 from mnistgan.errors import ConfigError
-from mnistgan.losses import R1, BCELoss, HingeLoss, WGANGPLoss, build_loss, stat_names
+from mnistgan.losses import R1, BCELoss, HingeLoss, WGANGPLoss, build_loss, build_r1
+from mnistgan.train.step import Objective
 
 
 class LinearD(nn.Module):
@@ -92,7 +93,8 @@ def test_each_loss_says_when_d_has_won():
 
 def test_registry_and_config_checks():
     assert isinstance(build_loss(LossConfig(name="hinge")), HingeLoss)
-    assert stat_names(LossConfig(name="wgan-gp", r1_gamma=1.0)) == ("d_loss", "g_loss", "d_real", "d_fake", "gp", "r1")
+    cfg = LossConfig(name="wgan-gp", r1_gamma=1.0)
+    assert Objective(build_loss(cfg), build_r1(cfg)).stat_names == ("d_loss", "g_loss", "d_real", "d_fake", "gp", "r1")
     with pytest.raises(ConfigError, match="choose from bce, hinge, wgan-gp"):
         build_loss(LossConfig(name="lsgan"))
     with pytest.raises(ConfigError, match="bce loss only"):

@@ -31,10 +31,5 @@ def build_r1(cfg: LossConfig) -> R1 | None:
     return R1(cfg.r1_gamma, cfg.r1_every) if cfg.r1_gamma > 0 else None
 
 
-def stat_names(cfg: LossConfig) -> tuple[str, ...]:
-    """The logged stats of a run, in order: the loss's, then R1's."""
-    return build_loss(cfg).STATS + (("r1",) if cfg.r1_gamma > 0 else ())
-
-
 __all__ = ["LOSSES", "Loss", "Stats", "BCELoss", "HingeLoss", "WGANGPLoss", "R1", "build_loss", "build_r1",
-           "check_loss", "stat_names"]
+           "check_loss"]
