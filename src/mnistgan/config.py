@@ -169,8 +169,9 @@ class RunConfig:
 
 
 _SMOOTH = LossConfig(label_smoothing=0.1)  # held over seeds where hard targets did not: README, "Robustness"
-_DCGAN = ModelConfig(arch="dcgan")
-_DCGAN_TRAIN = TrainConfig(epochs=20, batch_size=128, ema_halflife=10_000, precision="bf16")
+# 32 channels: 2.8x the images/s of 64 on this CPU, and a better FID at a fixed time budget (README, "Quality").
+_DCGAN = ModelConfig(arch="dcgan", channels=32)
+_DCGAN_TRAIN = TrainConfig(epochs=40, batch_size=128, ema_halflife=10_000, precision="bf16")
 
 PRESETS: dict[str, RunConfig] = {
     "classic": RunConfig(loss=_SMOOTH),
