@@ -28,7 +28,7 @@ from typing import Any
 
 PRESETS = ("classic", "classic-cond", "dcgan", "dcgan-cond")
 # (column, key in metrics.json "metrics", digits); then the extra columns below.
-METRICS = (("FID", "fid_lenet", 1), ("KID ×1000", "kid_lenet", 2), ("MNIST score", "mnist_score", 2),
+METRICS = (("FID", "fid_lenet", 1), ("KID", "kid_lenet", 1), ("MNIST score", "mnist_score", 2),
            ("precision", "precision", 3), ("recall", "recall", 3), ("density", "density", 3),
            ("coverage", "coverage", 3))
 
@@ -95,10 +95,9 @@ def mean_std(values: list[float], digits: int) -> str:
 
 def row(name: str, runs: list[dict[str, Any]], floor_fid: float) -> list[str]:
     m = [r["metrics"] for r in runs]
-    scale = {"kid_lenet": 1000}
     cells = [name, str(len(runs))]
     for _, key, digits in METRICS:
-        cells.append(mean_std([x["metrics"][key]["value"] * scale.get(key, 1) for x in m], digits))
+        cells.append(mean_std([x["metrics"][key]["value"] for x in m], digits))
     fids = [x["metrics"]["fid_lenet"]["value"] for x in m]
     cells.append(mean_std([f / floor_fid for f in fids], 1) + "×")
     cells.append(mean_std([x["classes"]["classes_covered"] for x in m], 1))
@@ -113,10 +112,9 @@ def row(name: str, runs: list[dict[str, Any]], floor_fid: float) -> list[str]:
 
 
 def floor_row(metrics: dict[str, Any]) -> list[str]:
-    scale = {"kid_lenet": 1000}
     cells = ["real data (floor)", "—"]
     for _, key, digits in METRICS:
-        cells.append(f"{metrics['metrics'][key]['real'] * scale.get(key, 1):,.{digits}f}")
+        cells.append(f"{metrics['metrics'][key]['real']:,.{digits}f}")
     cond = metrics.get("conditional")
     cells += ["1×", str(metrics["classes"]["real"]["classes_covered"]),
               f"{cond['floor_accuracy'] * 100:.1f} %" if cond else "—", "—", "—", "—", "—"]
