@@ -4,20 +4,21 @@
     cfg = mnistgan.load_config("classic", overrides=["train.epochs=5"])
     state = mnistgan.train(cfg, mnistgan.new_run_dir(Path("runs"), cfg))
     G = mnistgan.load_generator("runs/00000-classic-mnist")
-    images = G.sample(16, seed=0)  # [16, 1, 28, 28] in [-1, 1]
+    images = G.sample(16, seed=0)  # [16, 1, 28, 28] in [-1, 1]; digit=7 for a conditional G
 """
 
 from mnistgan._version import __version__
-from mnistgan.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainConfig, load_config
+from mnistgan.config import PRESETS, DataConfig, EvalConfig, LossConfig, ModelConfig, RunConfig, TrainConfig, load_config
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError, ConfigError, DataError, MnistganError
-from mnistgan.models import Generator
-from mnistgan.sample import load_generator, sample_uint8
+from mnistgan.models import Discriminator, Generator
+from mnistgan.sample import load_discriminator, load_generator, sample_uint8
 from mnistgan.train.loop import train
 from mnistgan.runfolder import new_run_dir
 
 __all__ = [
-    "__version__", "PRESETS", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig", "load_config",
+    "__version__", "PRESETS", "DataConfig", "EvalConfig", "LossConfig", "ModelConfig", "RunConfig", "TrainConfig",
+    "load_config",
     "Sources", "load_split", "CheckpointError", "ConfigError", "DataError", "MnistganError",
-    "Generator", "load_generator", "sample_uint8", "train", "new_run_dir",
+    "Generator", "Discriminator", "load_generator", "load_discriminator", "sample_uint8", "train", "new_run_dir",
 ]
