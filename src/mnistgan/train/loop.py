@@ -1,7 +1,9 @@
 """The training loop: one place for the schedule, logging, sample grids and checkpoints.
 
-The maths of a step lives in train/step.py. The device and the process rank are passed
-in; only rank 0 writes files, so multi-process training can wrap this loop later.
+The maths of a step lives in the loss (mnistgan.losses), its phases in train/step.py;
+this file runs epochs of steps, the EMA, stats, callbacks and the time budget. The device
+and the process rank are passed in; only rank 0 writes files, so multi-process training
+can wrap this loop later.
 Besides each epoch's checkpoint, the state is saved mid-epoch every
 train.checkpoint_minutes and when a SIGINT or SIGTERM arrives (train/stop.py); a resume
 continues from the exact step, with the same shuffle.
@@ -20,8 +22,8 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from mnistgan.config import RunConfig
 from mnistgan import runfolder
+from mnistgan.config import RunConfig
 from mnistgan.data.datasets import batches, get_spec
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError, ConfigError, TrainingStopped
