@@ -35,9 +35,8 @@ from torch.utils.data import DataLoader, Dataset
 from mnistgan.config import PRESETS, RunConfig, apply_overrides, load_config
 from mnistgan.data.datasets import batches, to_unit_range
 from mnistgan.data.sources import Sources, load_split
-from mnistgan.train.loop import objective
 from mnistgan.train.state import init_state
-from mnistgan.train.step import train_step
+from mnistgan.train.step import Objective, train_step
 
 
 def to_tensor(pic: Image.Image) -> torch.Tensor:
@@ -118,7 +117,7 @@ def main() -> None:
     ours = init_state(cfg, torch.device("cpu"))
     ours_batches = lambda: (to_unit_range(b).unsqueeze(1) for b in batches(split.images, B, ours.data_gen))  # noqa: E731
 
-    obj = objective(cfg, torch.device("cpu"))
+    obj = Objective.from_config(cfg, torch.device("cpu"))
 
     def ours_step(real: torch.Tensor) -> None:
         z = torch.randn(B, z_dim, generator=ours.noise_gen)
@@ -151,7 +150,7 @@ def main() -> None:
 
 def preset_speed(cfg: RunConfig, split, steps: int, channels_last: bool) -> float:
     """Images/s of the library's step for `cfg`, median over windows of 10 steps."""
-    state, obj = init_state(cfg, torch.device("cpu")), objective(cfg, torch.device("cpu"))
+    state, obj = init_state(cfg, torch.device("cpu")), Objective.from_config(cfg, torch.device("cpu"))
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     state.G.to(memory_format=fmt)
     state.D.to(memory_format=fmt)

@@ -211,6 +211,7 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
     hist = M.class_histogram(fake.probs, len(spec.classes), real_fractions=real.real_fractions())
     real_hist = M.class_histogram(real.test.probs, len(spec.classes), real_fractions=real.real_fractions())
     memo, pairs = memorisation(gen_images, real)
+    gen_labels = G.labels(n)  # a conditional G: sample i was asked for class i % num_classes; else None
     result: dict[str, Any] = {
         "dataset": real.dataset, "n": n, "seed": seed,
         "evaluator": {"sha256": ev.sha256, "test_accuracy": ev.test_accuracy, "recipe": dataclasses.asdict(ev.recipe)},
@@ -221,11 +222,9 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
         },
         "classes": {"names": list(spec.classes), **hist.to_dict(), "real_fractions": real.real_fractions().tolist(),
                     "real": real_hist.to_dict()},
-        # a conditional G: sample i was asked for class i % num_classes
-        "conditional": conditional_section(fake, G.labels(n), real, G.num_classes) if G.num_classes else None,
+        "conditional": conditional_section(fake, gen_labels, real, G.num_classes) if G.num_classes else None,
         "memorisation": memo,
-        "discriminator": None if D is None else discriminator_section(
-            D, gen_images, G.labels(n), real),
+        "discriminator": None if D is None else discriminator_section(D, gen_images, gen_labels, real),
     }
     return result, pairs
 

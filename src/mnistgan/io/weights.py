@@ -21,7 +21,7 @@ from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig, from_dict
 from mnistgan.errors import CheckpointError, ConfigError, first_line
 from mnistgan.io.files import read_file, sniff
-from mnistgan.models import Generator, build_generator, rebuild
+from mnistgan.models import Generator, build_generator, rebuild_generator
 
 GENERATOR_FORMAT = "mnistgan-generator"
 FORMAT_VERSION = 1
@@ -97,7 +97,7 @@ def _model_of(meta_model: str | None, config: RunConfig, path: Path) -> Generato
         return build_generator(config.model)
     try:
         model: Any = json.loads(meta_model)
-        return rebuild("G", model["arch"], model["args"])  # type: ignore[return-value]
+        return rebuild_generator(model["arch"], model["args"])
     except (json.JSONDecodeError, KeyError, TypeError, ConfigError) as e:
         raise CheckpointError(f"{path}: bad model arguments in metadata ({e})") from None
 

@@ -32,12 +32,15 @@ class Loss:
         return False
 
 
-def joint_scores(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                 y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """D's scores on real [B, ...] and on the detached fake [B, ...], in one forward pass
-    over [real; fake] (2B rows): the same maths for a per-sample D, and bigger matrix
-    products run faster. Fakes share the real batch's labels."""
-    B = real.shape[0]
+def joint_scores(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    """D's scores [2B]: on real [B, ...] (first B) and on the detached fake [B, ...] (last B),
+    in one forward pass: the same maths for a per-sample D, and bigger matrix products run
+    faster. Fakes share the real batch's labels."""
     yy = None if y is None else torch.cat([y, y])
-    scores = D(torch.cat([real, fake.detach()]), yy)  # [2B]
-    return scores[:B], scores[B:]
+    return D(torch.cat([real, fake.detach()]), yy)
+
+
+def critic_g_loss(D: nn.Module, fake: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+    """G's loss when D's raw score is the critic's (hinge, WGAN): -mean(D(G(z)))."""
+    loss = -D(fake, y).mean()
+    return loss, {"g_loss": loss.detach()}

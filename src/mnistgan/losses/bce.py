@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnistgan.losses.base import Loss, Stats
+from mnistgan.losses.base import Loss, Stats, joint_scores
 
 
 class BCELoss(Loss):
@@ -23,8 +23,7 @@ class BCELoss(Loss):
     def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         B = real.shape[0]
-        yy = None if y is None else torch.cat([y, y])
-        logits = D(torch.cat([real, fake.detach()]), yy)  # [2B]: one pass over [real; fake]
+        logits = joint_scores(D, real, fake, y)  # [2B]: real, then fake
         targets = torch.cat([torch.full((B,), self.real_target, device=logits.device),
                              torch.zeros(B, device=logits.device)])
         # mean over 2B rows, times 2 = BCE(D(x), t) + BCE(D(G(z)), 0), each a mean over B

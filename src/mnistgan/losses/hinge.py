@@ -10,19 +10,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnistgan.losses.base import Loss, Stats, joint_scores
+from mnistgan.losses.base import Loss, Stats, critic_g_loss, joint_scores
 
 
 class HingeLoss(Loss):
     def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
-        s_real, s_fake = joint_scores(D, real, fake, y)  # [B], [B]
+        s_real, s_fake = joint_scores(D, real, fake, y).chunk(2)  # [B], [B]
         loss = F.relu(1 - s_real).mean() + F.relu(1 + s_fake).mean()
         return loss, {"d_loss": loss.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean()}
 
-    def g_loss(self, D: nn.Module, fake: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
-        loss = -D(fake, y).mean()
-        return loss, {"g_loss": loss.detach()}
+    g_loss = staticmethod(critic_g_loss)
 
     def d_won(self, means: dict[str, float]) -> bool:
         # Every real and every fake is past its margin over the epoch: D's loss is ~0.

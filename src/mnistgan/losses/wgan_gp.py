@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mnistgan.losses.base import Loss, Stats, joint_scores
+from mnistgan.losses.base import Loss, Stats, critic_g_loss, joint_scores
 
 
 class WGANGPLoss(Loss):
@@ -22,7 +22,7 @@ class WGANGPLoss(Loss):
 
     def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
-        s_real, s_fake = joint_scores(D, real, fake, y)  # [B], [B]
+        s_real, s_fake = joint_scores(D, real, fake, y).chunk(2)  # [B], [B]
         eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device)  # [B, 1, 1, 1]
         x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
         (grad,) = torch.autograd.grad(D(x_hat, y).sum(), x_hat, create_graph=True)  # [B, 1, 28, 28]
@@ -31,6 +31,4 @@ class WGANGPLoss(Loss):
         return loss, {"d_loss": loss.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean(),
                       "gp": gp.detach()}
 
-    def g_loss(self, D: nn.Module, fake: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
-        loss = -D(fake, y).mean()
-        return loss, {"g_loss": loss.detach()}
+    g_loss = staticmethod(critic_g_loss)

@@ -14,12 +14,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from mnistgan.config import ModelConfig
 from mnistgan.errors import ConfigError
 from mnistgan.tensors import batched
 
 
 class Conditional(nn.Module):
-    """A module whose forward takes an optional label; keeps its constructor arguments."""
+    """A module whose forward takes an optional label; keeps its constructor arguments.
+    Each architecture also has from_config(ModelConfig), taking the fields it uses."""
 
     arch: str  # the registry name (mnistgan.models.ARCHS)
     num_classes: int = 0
@@ -28,6 +30,10 @@ class Conditional(nn.Module):
         super().__init__()
         self.args = args  # the constructor arguments: saved beside the weights, rebuild the model
         self.num_classes = int(args.get("num_classes", 0))
+
+    @classmethod
+    def from_config(cls, c: ModelConfig) -> Conditional:
+        raise NotImplementedError
 
     def check_labels(self, y: torch.Tensor | None, batch: int) -> None:
         if self.num_classes == 0 and y is not None:

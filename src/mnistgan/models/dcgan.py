@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mnistgan.config import ModelConfig
 from mnistgan.models.base import Discriminator, Generator
 from mnistgan.models.layers import maybe_sn
 
@@ -31,6 +32,10 @@ class DCGANGenerator(Generator):
             nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),  # -> 14x14
             nn.ConvTranspose2d(w, 1, 4, 2, 1), nn.Tanh(),  # -> 28x28
         )
+
+    @classmethod
+    def from_config(cls, c: ModelConfig) -> DCGANGenerator:
+        return cls(c.z_dim, c.channels, c.num_classes)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, z.shape[0])
@@ -55,6 +60,10 @@ class DCGANDiscriminator(Discriminator):
         )
         self.out = maybe_sn(nn.Linear(2 * w * 7 * 7, 1), sn)
         self.embed = maybe_sn(nn.Embedding(num_classes, 2 * w * 7 * 7), sn) if num_classes else None
+
+    @classmethod
+    def from_config(cls, c: ModelConfig) -> DCGANDiscriminator:
+        return cls(c.channels, c.leaky_slope, c.num_classes, c.spectral_norm)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, x.shape[0])

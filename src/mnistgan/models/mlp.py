@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mnistgan.config import ModelConfig
 from mnistgan.models.base import Discriminator, Generator
 from mnistgan.models.layers import maybe_sn
 
@@ -37,6 +38,10 @@ class MLPGenerator(Generator):
         )
         self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None  # label -> [C]
 
+    @classmethod
+    def from_config(cls, c: ModelConfig) -> MLPGenerator:
+        return cls(c.z_dim, c.hidden, c.num_classes)
+
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, z.shape[0])
         if self.embed is not None:
@@ -58,6 +63,10 @@ class MLPDiscriminator(Discriminator):
             maybe_sn(nn.Linear(hidden, 1), spectral_norm),
         )
         self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None
+
+    @classmethod
+    def from_config(cls, c: ModelConfig) -> MLPDiscriminator:
+        return cls(c.hidden, c.leaky_slope, c.num_classes, c.spectral_norm)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, x.shape[0])

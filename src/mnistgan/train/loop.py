@@ -11,7 +11,6 @@ continues from the exact step, with the same shuffle.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import time
@@ -30,13 +29,13 @@ from mnistgan.errors import CheckpointError, ConfigError, TrainingStopped
 from mnistgan.images import make_grid, save_png
 from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import save_generator
-from mnistgan.losses import build_loss, build_r1, check_loss
+from mnistgan.losses import check_loss
 from mnistgan.models import check_arch
 from mnistgan.tensors import as_images, as_input
 from mnistgan.train.callbacks import KeepBest
 from mnistgan.train.ema import ema_beta, update_ema
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
-from mnistgan.train.step import Amp, Objective, train_step
+from mnistgan.train.step import Objective, train_step
 from mnistgan.train.state import EpochProgress, TrainState, init_state
 from mnistgan.train.stop import Stopped, StopRequest
 
@@ -81,13 +80,6 @@ def grid_images(state: TrainState) -> torch.Tensor:
     return as_images(state.sampler.generate(state.fixed_noise, state.fixed_labels)).cpu()
 
 
-def autocast(cfg: RunConfig, device: torch.device) -> Amp:
-    """The forward passes' precision: bf16 autocast (weights and Adam stay fp32), or none."""
-    if cfg.train.precision == "bf16":
-        return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext
-
-
 def over_budget(state: TrainState, cfg: RunConfig) -> bool:
     return bool(cfg.train.minutes) and state.seconds >= cfg.train.minutes * 60
 
@@ -99,10 +91,6 @@ def default_callback(cfg: RunConfig, sources: Sources) -> EpochHook | None:
     from mnistgan.eval.evaluate import light_scorer  # eval/ never imports train/, so no cycle
 
     return KeepBest(light_scorer(cfg.data.name, sources, n=cfg.eval.n), cfg.eval.every)
-
-
-def objective(cfg: RunConfig, device: torch.device) -> Objective:
-    return Objective(build_loss(cfg.loss), build_r1(cfg.loss), cfg.loss.n_critic, autocast(cfg, device))
 
 
 def train(
@@ -132,13 +120,12 @@ def train(
     check_config(cfg)
     split = load_split(cfg.data.name, "train", sources)
     images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
-    obj = objective(cfg, device)
+    obj = Objective.from_config(cfg, device)
     hook = on_epoch_end or default_callback(cfg, sources)
     if rank == 0:
         for tmp in runfolder.clean(run_dir):
             log.info("removed %s, left by an interrupted write", tmp)
-    stats = len(obj.stat_names)
-    state = resume_newest(cfg, run_dir, device, stats) if resume else init_state(cfg, device, stats)
+    state = resume_newest(cfg, run_dir, device) if resume else init_state(cfg, device)
     if rank == 0:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
         runfolder.write_config(run_dir, cfg)
@@ -163,7 +150,7 @@ def train(
     return state
 
 
-def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device, stats: int = 4) -> TrainState:
+def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device) -> TrainState:
     """The newest state in run_dir that loads and verifies. Newer ones that do not are
     renamed to NAME.damaged (so nothing picks them again), each with a warning."""
     states = checkpoint.list_states(run_dir)
@@ -174,7 +161,7 @@ def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device, stats: in
         try:
             saved = checkpoint.load_state(path)
             check_resumable(checkpoint.config_of(saved, path), cfg)
-            state = init_state(cfg, device, stats)
+            state = init_state(cfg, device)
             state.load_state_dict(saved, path)
         except CheckpointError as e:
             skipped.append(str(e))
@@ -215,7 +202,7 @@ class MidEpochSaver:
         if self.stop.signum is None and not due:
             return
         path = None
-        if self.rank == 0 and nonfinite({}, modules(state)) is None:
+        if self.rank == 0 and nonfinite({}, state.networks()) is None:
             path = checkpoint.save_state(self.run_dir, state.state_dict(self.cfg),
                                          keep=self.cfg.train.keep_checkpoints, mid_epoch=True)
         self.saved_now()
@@ -223,16 +210,12 @@ class MidEpochSaver:
             raise Stopped(self.stop.signum, str(path) if path else None)
 
 
-def modules(state: TrainState) -> list[tuple[str, torch.nn.Module]]:
-    return [("G", state.G), ("D", state.D)] + ([("G_ema", state.G_ema)] if state.G_ema is not None else [])
-
-
 def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float],
               monitor: HealthMonitor, hook: EpochHook | None, *, rank: int, progress: bool, last: bool) -> None:
     """Check health, then (rank 0) write the grid, the weights, the health and callback
     lines, and last the checkpoint. A non-finite loss or weight stops the run before
     anything is written."""
-    bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, modules(state))
+    bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, state.networks())
     if bad:
         event = HealthEvent("nonfinite", state.epoch, f"epoch {state.epoch}: training diverged ({bad}); "
                             f"nothing of this epoch was saved; {newest_note(run_dir)}")

@@ -16,6 +16,7 @@ from mnistgan.config import RunConfig
 from mnistgan.errors import CheckpointError, first_line
 from mnistgan.models import Discriminator, Generator, build_discriminator, build_generator
 from mnistgan.train.ema import ema_copy
+from mnistgan.train.step import Objective
 
 
 @dataclass
@@ -55,7 +56,11 @@ class TrainState:
     step: int = 0  # optimizer steps completed
     seconds: float = 0.0  # training time so far, for train.minutes
     progress: EpochProgress | None = None  # inside an epoch; None between epochs
-    n_stats: int = 4  # K, how many stats the loss logs (the size of EpochProgress's sums)
+    n_stats: int = 4  # K, how many stats the run's Objective logs (the size of EpochProgress's sums)
+
+    def networks(self) -> list[tuple[str, torch.nn.Module]]:
+        """The named networks whose weights must stay finite."""
+        return [("G", self.G), ("D", self.D)] + ([("G_ema", self.G_ema)] if self.G_ema is not None else [])
 
     @property
     def sampler(self) -> Generator:
@@ -118,9 +123,8 @@ class TrainState:
             raise CheckpointError(f"{where}: does not match this model ({first_line(e)})") from None
 
 
-def init_state(cfg: RunConfig, device: torch.device, stats: int = 4) -> TrainState:
-    """Fresh models and optimizers, every random choice derived from cfg.train.seed.
-    `stats`: how many stats the loss logs (the size of EpochProgress's sums)."""
+def init_state(cfg: RunConfig, device: torch.device) -> TrainState:
+    """Fresh models and optimizers, every random choice derived from cfg.train.seed."""
     t = cfg.train
     torch.manual_seed(t.seed)
     G = build_generator(cfg.model).to(device)
@@ -136,5 +140,5 @@ def init_state(cfg: RunConfig, device: torch.device, stats: int = 4) -> TrainSta
         fixed_noise=G.noise(t.grid_size, t.seed + 3).to(device),
         fixed_labels=grid_labels(t.grid_size, cfg.model.num_classes),
         G_ema=ema_copy(G) if t.ema_halflife else None,
-        n_stats=stats,
+        n_stats=len(Objective.from_config(cfg, device).stat_names),
     )

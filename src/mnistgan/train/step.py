@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from mnistgan.losses import R1, Loss, Stats
+from mnistgan.config import RunConfig
+from mnistgan.losses import R1, Loss, Stats, build_loss, build_r1
 
 Amp = Callable[[], contextlib.AbstractContextManager]  # the autocast context, or a null one
 
@@ -28,6 +29,15 @@ class Objective:
     r1: R1 | None = None
     n_critic: int = 1
     amp: Amp = contextlib.nullcontext
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig, device: torch.device) -> Objective:
+        """The run's loss, R1 and n_critic; bf16 autocast for the forward passes when
+        train.precision is bf16 (weights and Adam's state stay fp32)."""
+        amp: Amp = contextlib.nullcontext
+        if cfg.train.precision == "bf16":
+            amp = lambda: torch.autocast(device.type, dtype=torch.bfloat16)  # noqa: E731
+        return cls(build_loss(cfg.loss), build_r1(cfg.loss), cfg.loss.n_critic, amp)
 
     @property
     def stat_names(self) -> tuple[str, ...]:
