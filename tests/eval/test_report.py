@@ -220,3 +220,12 @@ def test_health_events_and_the_best_generator_are_shown(tmp_path: Path) -> None:
 def test_a_healthy_run_says_so(tmp_path: Path) -> None:
     text = write_report(make_run(tmp_path)).read_text(encoding="utf-8")
     assert "No health events" in text and 'id="health-warning"' not in text
+
+
+def test_header_names_a_time_budget(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["train"]["minutes"] = 10
+    (run / "config.json").write_text(json.dumps(cfg))
+    assert "time budget 10 min" in write_report(run).read_text(encoding="utf-8")
+    assert "time budget" not in write_report(make_run(tmp_path / "plain")).read_text(encoding="utf-8")

@@ -262,9 +262,12 @@ def _evenly(n: int, k: int) -> list[int]:
 def _header(run: _Run) -> str:
     data = run.config.get("data") or {}
     dataset = data.get("name") or (run.evaluation or {}).get("dataset") or "unknown dataset"
-    planned = (run.config.get("train") or {}).get("epochs")
+    train = run.config.get("train") or {}
+    planned, minutes = train.get("epochs"), train.get("minutes")
     done = _epochs_completed(run)
     epochs = f"{fmt(done)} of {fmt(planned)}" if planned is not None else fmt(done)
+    if isinstance(minutes, (int, float)) and minutes > 0:  # a time budget ends the run first, as a rule
+        epochs += f", time budget {fmt(minutes)} min"
     preset = run.config.get("preset")
     meta = f"dataset <b>{_esc(dataset)}</b> · epochs completed <b>{_esc(epochs)}</b>"
     if preset:
