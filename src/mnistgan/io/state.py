@@ -58,7 +58,7 @@ def list_states(run_dir: Path) -> list[Path]:
 
 
 def write_state(path: Path, state: dict[str, Any]) -> Path:
-    """Write a training state (as state_to_save returns it) to `path`, atomically."""
+    """Write a training state (as TrainState.state_dict returns it) to `path`, atomically."""
     full = {"format": STATE_FORMAT, "format_version": FORMAT_VERSION,
             "package_version": __version__, **state}
     missing = _STATE_KEYS - full.keys()
