@@ -72,7 +72,6 @@ class GraphedStep:
         self.step, self.variant, self.warmup = step, variant, warmup
         self.graphs: dict[bool, tuple[torch.cuda.CUDAGraph, Stats]] = {}
         self.inputs: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor] | None = None
-        self.pool = None  # one memory pool shared by the variants' graphs
 
     def __call__(self, real: torch.Tensor, y: torch.Tensor | None, z: torch.Tensor, i: int) -> Stats:
         if self.warmup > 0:
@@ -92,10 +91,9 @@ class GraphedStep:
             static_y.copy_(y)
         static_z.copy_(z)
         if key not in self.graphs:
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, pool=self.pool):
+            graph = torch.cuda.CUDAGraph()  # its own memory pool: the variants replay in any order
+            with torch.cuda.graph(graph):
                 stats = self.step(static_real, static_y, static_z, i)
-            self.pool = graph.pool()
             self.graphs[key] = (graph, stats)
         graph, stats = self.graphs[key]
         graph.replay()

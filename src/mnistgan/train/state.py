@@ -100,8 +100,10 @@ class TrainState:
             self.D.load_state_dict(saved["D"])
             if self.G_ema is not None:
                 self.G_ema.load_state_dict(saved["G_ema"])
-            self.opt_g.load_state_dict(saved["opt_g"])
-            self.opt_d.load_state_dict(saved["opt_d"])
+            for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
+                opt.load_state_dict(saved[key])
+                for group in opt.param_groups:  # a runtime choice (train/fast.py), not the run's
+                    group["capturable"] = False
             rng = saved["rng"]
             self.data_gen.set_state(rng["data"])
             self.noise_gen.set_state(rng["noise"])
