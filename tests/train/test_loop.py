@@ -155,3 +155,19 @@ def test_timed_mid_epoch_checkpoints_resume_exactly_after_a_crash(tmp_path, tiny
     resumed, split_dir = _run(tmp_path, tiny, "split", 3, resume=True)
     _assert_same_state(whole, resumed)
     assert _metrics(whole_dir) == _metrics(split_dir)
+
+
+def test_a_run_resumes_only_on_its_kind_of_device_and_its_checkpoint_is_kept(tmp_path, tiny):
+    """A GPU run's noise generator is CUDA's: resuming it on the CPU is a one-line error
+    that names the device, and the checkpoint is left as it is (not marked damaged)."""
+    from mnistgan.io import state as checkpoint
+
+    _, run_dir = _run(tmp_path, tiny, "r", 1)
+    (path,) = checkpoint.list_states(run_dir)
+    saved = checkpoint.load_state(path)
+    assert saved["device"] == "cpu"
+    checkpoint.write_state(path, {k: v for k, v in saved.items() if not k.startswith(("format", "package"))}
+                           | {"device": "cuda"})
+    with pytest.raises(ConfigError, match=r"trained on cuda; resume it there \(--device cuda\)"):
+        _run(tmp_path, tiny, "r", 2, resume=True)
+    assert checkpoint.list_states(run_dir) == [path]

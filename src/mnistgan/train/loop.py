@@ -175,6 +175,7 @@ def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device, rename: b
         try:
             saved = checkpoint.load_state(path)
             check_resumable(checkpoint.config_of(saved, path), cfg)
+            check_device(saved, path, device)
             state = init_state(cfg, device)
             state.load_state_dict(saved, path)
         except CheckpointError as e:
@@ -189,6 +190,16 @@ def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device, rename: b
                  if skipped else "")
         return state
     raise CheckpointError(f"{run_dir}: no checkpoint loads and verifies ({'; '.join(skipped)})")
+
+
+def check_device(saved: dict, path: Path, device: torch.device) -> None:
+    """A run's noise comes from a generator of its device's kind (CPU and CUDA generators
+    draw different streams), so it resumes on that kind of device only. A ConfigError:
+    the checkpoint is fine, and stays as it is."""
+    kind = saved.get("device", device.type)
+    if kind != device.type:
+        raise ConfigError(f"{path}: this run trained on {kind}; resume it there (--device {kind}), "
+                          f"since its random streams are {kind}'s")
 
 
 def newest_note(run_dir: Path) -> str:

@@ -82,6 +82,7 @@ class TrainState:
             rng["cuda"] = torch.cuda.get_rng_state_all()
         saved: dict[str, Any] = {
             "config": cfg.to_json(), "epoch": self.epoch, "step": self.step, "seconds": self.seconds,
+            "device": self.fixed_noise.device.type,  # the noise generator's kind: resume on the same
             "G": self.G.state_dict(), "D": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "rng": rng, "fixed_noise": self.fixed_noise.cpu(),
