@@ -100,6 +100,9 @@ def join_world(device: str) -> tuple[World, str]:
         return World(), device
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if torch.device(device).type == "cuda":
+        if local >= torch.cuda.device_count():
+            raise ConfigError(f"{size} processes on this node but {torch.cuda.device_count()} GPU(s): "
+                              "NCCL takes one GPU per process")
         device = f"cuda:{local}"
         torch.cuda.set_device(local)
     if rank:
