@@ -87,8 +87,10 @@ def _validation_message(exc: RequestValidationError) -> str:
     what = first.get("msg", "invalid")
     if first.get("type") == "json_invalid":
         return f"the body is not valid JSON ({first.get('ctx', {}).get('error', 'parse error')})"
+    got = first.get("input")
+    got = f", got {got!r:.40}" if isinstance(got, (str, int, float)) and where else ""
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{where or 'request'}: {what}{more}"
+    return f"{where or 'request'}: {what}{got}{more}"
 
 
 class State:

@@ -264,8 +264,8 @@ function padToMnist() {
   for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) {
     const v = ink[(y * tw + x) * 4]; mass += v; cx += v * x; cy += v * y;
   }
-  const left = Math.min(28 - tw, Math.max(0, Math.round(13.5 - cx / mass)));
-  const top = Math.min(28 - th, Math.max(0, Math.round(13.5 - cy / mass)));
+  const left = Math.min(28 - tw, Math.max(0, Math.round(14 - cx / mass)));
+  const top = Math.min(28 - th, Math.max(0, Math.round(14 - cy / mass)));
   const pixels = new Array(784).fill(0);
   for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) pixels[(top + y) * 28 + left + x] = ink[(y * tw + x) * 4];
   return pixels;
