@@ -207,7 +207,7 @@ function setupPad() {
   };
   pad.addEventListener("pointerdown", (e) => {
     e.preventDefault();
-    pad.setPointerCapture(e.pointerId);
+    try { pad.setPointerCapture(e.pointerId); } catch (err) { /* a pointer the browser no longer tracks */ }
     last = point(e);
     stroke(last, last);
   });
