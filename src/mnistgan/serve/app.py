@@ -110,7 +110,8 @@ class State:
         path = self.catalog.path(name)
         if path is None:
             raise ApiError(404, f"unknown run {name[:80]!r} (see /api/runs)")
-        return await self.worker.run(self._load, name, path)
+        served = self._loaded.get(name)  # loaded already: no trip through the worker's queue
+        return served if served is not None and served.path == path else await self.worker.run(self._load, name, path)
 
     def _load(self, name: str, path: Path) -> Served:  # in the worker thread: one load at a time
         if name not in self._loaded:

@@ -136,6 +136,9 @@ async function walk() {
     digit: state.digit ?? "",
   }));
   animate(strip, steps);
+  const digit = state.info.conditional ? ` · all ${state.info.classes[state.digit ?? 0]}s` +
+    (state.digit === null ? " (press a digit above for another class)" : "") : "";
+  $("walk-caption").textContent = `${steps} frames from seed ${$("seed-a").value} to seed ${$("seed-b").value}${digit}`;
 }
 
 function animate(strip, steps) {
