@@ -203,3 +203,28 @@ def test_serve_binds_loopback_by_default_and_warns_elsewhere(runs, monkeypatch, 
     assert main(["serve", str(runs.root.parent / "data")]) == 2
     assert "no run folders here" in capsys.readouterr().err
     assert main(["serve", str(runs.root), "--port", "70000"]) == 2
+
+
+def test_a_weights_only_run_without_data_or_evaluator_says_what_is_missing(runs, tmp_path):
+    """No checkpoints (so no D), no dataset and no evaluator: the app still samples, and
+    the game and the judge say, in one line, what they lack."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from mnistgan.data.sources import Sources
+    from mnistgan.serve.app import create_app
+
+    run = tmp_path / "runs" / "weights-only"
+    run.mkdir(parents=True)
+    for name in ("config.json", "generator.safetensors", "metrics.jsonl"):
+        shutil.copy(runs.root / runs.classic / name, run / name)
+    app = create_app(tmp_path / "runs", Sources(data_dir=tmp_path / "no-data", cache_dir=tmp_path / "empty-cache"))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        assert c.get("/api/info").json()["discriminator"] is False
+        assert c.get("/api/sample", params={"n": 4}).status_code == 200
+        game = c.get("/api/game/round")
+        assert game.status_code == 409 and "test split is not available" in game.json()["error"]
+        judged = c.post("/api/judge", json={"pixels": [0] * 400 + [255] * 20 + [0] * 364}).json()
+        assert judged["d"] is None and "no discriminator" in judged["d_missing"]
+        assert judged["probabilities"] is None and "mnistgan evaluator build --dataset tiny" in judged["evaluator_missing"]
