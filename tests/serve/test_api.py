@@ -228,3 +228,23 @@ def test_a_weights_only_run_without_data_or_evaluator_says_what_is_missing(runs,
         judged = c.post("/api/judge", json={"pixels": [0] * 400 + [255] * 20 + [0] * 364}).json()
         assert judged["d"] is None and "no discriminator" in judged["d_missing"]
         assert judged["probabilities"] is None and "mnistgan evaluator build --dataset tiny" in judged["evaluator_missing"]
+
+
+def test_a_new_best_generator_is_served_without_a_restart(runs, tmp_path):
+    import os
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from mnistgan.serve.app import create_app
+
+    run = tmp_path / "run"
+    shutil.copytree(runs.root / runs.classic, run)
+    with TestClient(create_app(run, runs.sources), raise_server_exceptions=False) as c:
+        before = c.get("/api/sample", params={"n": 4}).content
+        assert c.get("/api/sample", params={"n": 4}).content == before
+        best = run / "generator-best.safetensors"
+        shutil.copy(runs.root / runs.cond / "generator-best.safetensors", best)  # as if training kept a new best
+        os.utime(best, (best.stat().st_mtime + 5, best.stat().st_mtime + 5))
+        assert c.get("/api/info").json()["conditional"] is True
+        assert c.get("/api/sample", params={"n": 4}).content != before

@@ -42,7 +42,7 @@ from mnistgan.eval.report import render_sections
 from mnistgan.serve.catalog import Catalog, grid_epochs, summary
 from mnistgan.serve.drawing import DrawingError, from_pixels, from_png, mnist_style
 from mnistgan.serve.limits import BodyLimit
-from mnistgan.serve.play import Games, NotFound, Resources, Served, Unavailable, judge
+from mnistgan.serve.play import Games, NotFound, Resources, Served, Unavailable, generator_stamp, judge
 from mnistgan.serve.worker import Busy, Worker
 
 log = logging.getLogger("mnistgan")
@@ -110,11 +110,14 @@ class State:
         path = self.catalog.path(name)
         if path is None:
             raise ApiError(404, f"unknown run {name[:80]!r} (see /api/runs)")
-        served = self._loaded.get(name)  # loaded already: no trip through the worker's queue
-        return served if served is not None and served.path == path else await self.worker.run(self._load, name, path)
+        served = self._loaded.get(name)  # loaded and current: no trip through the worker's queue
+        if served is not None and served.path == path and served.stamp == generator_stamp(path):
+            return served
+        return await self.worker.run(self._load, name, path)
 
     def _load(self, name: str, path: Path) -> Served:  # in the worker thread: one load at a time
-        if name not in self._loaded:
+        known = self._loaded.get(name)
+        if known is None or known.path != path or known.stamp != generator_stamp(path):  # new, or retrained
             try:
                 self._loaded[name] = Served.load(name, path)
             except MnistganError as e:
@@ -124,7 +127,7 @@ class State:
         self._loaded[name] = self._loaded.pop(name)  # most recently used last
         return self._loaded[name]
 
-    def sections(self, served: Served) -> dict[str, Any]:  # in the worker: plots take ~0.5 s each
+    def sections(self, served: Served) -> dict[str, Any]:  # in the worker: the plots take ~1 s
         mtime = max((p.stat().st_mtime for p in (served.path / "metrics.jsonl", served.path / "metrics.json")
                      if p.is_file()), default=0.0)
         key = (served.name, mtime)

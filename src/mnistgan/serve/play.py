@@ -28,7 +28,7 @@ from mnistgan.images import make_grid, png_bytes
 from mnistgan.losses import Loss, build_loss
 from mnistgan.models import Discriminator, Generator
 from mnistgan.runfolder import read_best
-from mnistgan.sample import describe, epoch_of, load_discriminator, load_generator_and_config
+from mnistgan.sample import describe, epoch_of, load_discriminator, load_generator_and_config, resolve
 from mnistgan.serve.catalog import read_json, summary
 from mnistgan.tensors import as_images, as_input
 
@@ -91,6 +91,16 @@ class Resources:
             return self._evaluators[dataset]
 
 
+def generator_stamp(run: Path) -> tuple[str, float]:
+    """Which generator file a run folder serves, and when it was written: a new best
+    generator (a run still training) changes it, and the run is loaded again."""
+    try:
+        src = resolve(run)
+        return src.name, src.stat().st_mtime
+    except (MnistganError, OSError):
+        return "", 0.0
+
+
 @dataclass
 class Served:
     """One run, loaded: G for use (best, EMA), its D and loss (for verdicts), its classes."""
@@ -103,14 +113,16 @@ class Served:
     loss: Loss
     classes: list[str]
     info: dict[str, Any] = field(default_factory=dict)
+    stamp: tuple[str, float] = ("", 0.0)  # generator_stamp() when loaded
 
     @classmethod
     def load(cls, name: str, path: Path) -> Served:
+        stamp = generator_stamp(path)
         G, cfg = load_generator_and_config(path)
         D = load_discriminator(path)
         spec = DATASETS.get(cfg.data.name)
         classes = list(spec.classes) if spec else [str(i) for i in range(10)]
-        served = cls(name, path, G, cfg, D, build_loss(cfg.loss), classes)
+        served = cls(name, path, G, cfg, D, build_loss(cfg.loss), classes, stamp=stamp)
         served.info = served.describe()
         return served
 
