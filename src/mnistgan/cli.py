@@ -27,7 +27,7 @@ log = logging.getLogger("mnistgan")
 
 
 def sources_from(args: argparse.Namespace) -> Sources:
-    data_dir = args.data_dir or os.environ.get("MNISTGAN_DATA") or None
+    data_dir = getattr(args, "data_dir", None) or os.environ.get("MNISTGAN_DATA") or None
     cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Sources(
         data_dir=Path(data_dir) if data_dir else None,
@@ -244,11 +244,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    source = Path(args.source)
+    here = source if source.is_dir() else source.parent
+    if args.format == "web":
+        from mnistgan.export.web import export_web
+
+        out, diff = export_web(source, Path(args.out) if args.out else here / "web", sources_from(args).cache_dir,
+                               ort=Path(args.ort) if args.ort else None, last=args.last)
+        print(f"wrote {out}: open it in a browser, no server needed (the ONNX graph matches torch within {diff:.2g})")
+        return 0
     from mnistgan.export.onnx import export_onnx
 
-    source = Path(args.source)
-    out = Path(args.out) if args.out else (source if source.is_dir() else source.parent) / "generator.onnx"
-    out, diff = export_onnx(source, out, last=args.last)
+    out, diff = export_onnx(source, Path(args.out) if args.out else here / "generator.onnx", last=args.last)
     print(f"wrote {out} (onnxruntime matches torch within {diff:.2g} on a seeded batch)")
     return 0
 
@@ -368,10 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="HTML file (default: RUN/report.html)")
     r.set_defaults(func=cmd_report)
 
-    x = sub.add_parser("export", help="write the generator as ONNX, to run without torch")
+    x = sub.add_parser("export", help="write the generator as ONNX, or as a web page that runs it, without torch")
     x.add_argument("source", metavar="RUN_OR_CHECKPOINT")
-    x.add_argument("--format", choices=("onnx",), default="onnx", help="onnx (the only format so far)")
-    x.add_argument("--out", help="output file (default: generator.onnx in the run folder)")
+    x.add_argument("--format", choices=("onnx", "web"), default="onnx",
+                   help="onnx: one .onnx file; web: a folder with index.html drawing digits in the browser")
+    x.add_argument("--out", help="output file for onnx (default: RUN/generator.onnx), folder for web (default: RUN/web)")
+    x.add_argument("--ort", metavar="TGZ_OR_DIR", help="web: onnxruntime-web from `npm pack onnxruntime-web@"
+                   "1.30.0` (default: the cache, else npm pack)")
     x.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
     x.set_defaults(func=cmd_export)
 

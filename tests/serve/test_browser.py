@@ -6,7 +6,6 @@ set), where a missing browser fails."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -14,28 +13,15 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("MNISTGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+from tests.browser_support import CHROMIUM, need_chromium
+
 SCREENSHOTS = os.environ.get("MNISTGAN_SCREENSHOTS")  # a folder: save desktop and phone screenshots there
-
-
-def _need_browser():
-    reason = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "the playwright package is not installed (pip install -e '.[test]')"
-    if reason is None and not Path(CHROMIUM).is_file():
-        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def server(runs):
     """The app under a real uvicorn, in this process (so the tiny dataset is registered)."""
-    _need_browser()
+    need_chromium()
     import uvicorn
 
     from mnistgan.serve.app import create_app

@@ -129,17 +129,24 @@ def metadata_of(G: Generator, cfg: RunConfig, epoch: int | None) -> dict[str, st
             "mnistgan.output": "images [N, 1, 28, 28] in [-1, 1]"}
 
 
-def export_onnx(source: Path, out: Path, last: bool = False) -> tuple[Path, float]:
-    """Write the generator of `source` (a run folder, weights or state file) to `out` as
-    ONNX, atomically; return the path and the max abs difference from torch (checked
-    against TOLERANCE: a larger one is an error and nothing is written)."""
+def export_model(source: Path, last: bool = False) -> tuple[bytes, dict[str, str], float]:
+    """The generator of `source` (a run folder, weights or state file) as ONNX bytes, its
+    metadata and its max abs difference from torch, checked against TOLERANCE."""
     _require("onnx")
     _require("onnxruntime")
-    if out.is_dir():
-        raise ConfigError(f"{out}: a folder; --out needs a file name")
     G, cfg = load_generator_and_config(source, last=last)
-    model = onnx_bytes(G, metadata_of(G, cfg, epoch_of(source, last)))
+    metadata = metadata_of(G, cfg, epoch_of(source, last))
+    model = onnx_bytes(G, metadata)
     diff = max_difference(model, G)
     if not diff <= TOLERANCE:
         raise ConfigError(f"the ONNX graph differs from torch by {diff:.3g} (more than {TOLERANCE:g}); nothing written")
+    return model, metadata, diff
+
+
+def export_onnx(source: Path, out: Path, last: bool = False) -> tuple[Path, float]:
+    """Write the generator of `source` to `out` as ONNX, atomically; return the path and
+    the max abs difference from torch (more than TOLERANCE is an error: nothing is written)."""
+    if out.is_dir():
+        raise ConfigError(f"{out}: a folder; --out needs a file name")
+    model, _, diff = export_model(source, last)
     return atomic_write_bytes(out, model), diff
