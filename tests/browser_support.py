@@ -23,7 +23,7 @@ def need(what: str | None) -> None:
 
 def need_chromium() -> None:
     try:
-        import playwright.sync_api  # noqa: F401
+        import playwright.sync_api  # noqa: F401  (only whether it imports)
     except ImportError:
         need("the playwright package is not installed (pip install -e '.[test]')")
     if not Path(CHROMIUM).is_file():

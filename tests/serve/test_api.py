@@ -14,7 +14,7 @@ from PIL import Image
 from mnistgan.images import make_grid
 from mnistgan.sample import load_discriminator, load_generator, sample_uint8
 from mnistgan.serve.play import slerp
-from mnistgan.tensors import as_images, as_input
+from mnistgan.tensors import as_input
 
 
 def png_array(data: bytes) -> np.ndarray:
