@@ -1,21 +1,22 @@
-"""Training throughput: the classic preset vs. a tutorial-style training loop, then every
-preset under each fast path.
+"""Training throughput of every preset, beside two references measured in the same run.
 
-    python benchmarks/train_throughput.py --data-dir ../shared/datasets/mnist [--epochs 1] [--threads N]
+    python benchmarks/train_throughput.py --data-dir ../shared/datasets/mnist [--device cuda]
+        [--presets classic,dcgan] [--steps 20] [--rounds 9] [--threads N]
 
-- mnistgan: the library's own path: the split held as one uint8 tensor, batches by
-  shuffled index scaled per batch, and train/step.py's train_step (fused Adam, one D
-  pass over [real; fake]).
-- tutorial: the way most tutorials write it: a Dataset returning one PIL image at a
-  time, per-item ToTensor and Normalize (re-implemented op for op, since torchvision
-  does not import beside this torch build), a DataLoader with batch 100, and the
-  textbook step (sigmoid + BCELoss, separate D passes, plain Adam).
-Same models, same initial weights, same batch size. Prints images/s over whole epochs
-and the median over 100-step windows, the ratio, and what the data pipelines alone cost.
-
-Then, for every preset, the library's step (--steps steps after 5 warm-up steps) in fp32
-and bf16 autocast, and for convolutional presets also with channels_last tensors; each
-row's ratio is against the same preset's fp32 row, measured in the same run.
+For each preset and each fast path of the library (fp32, bf16 autocast, channels_last,
+torch.compile, CUDA graphs), images/s of the library's own step, fed the way the loop
+feeds it (the split resident on the device, shuffled by index, noise from the run's
+generator, EMA when the preset has it), beside
+- the tutorial loop: the way most tutorials write it: a Dataset returning one PIL image at
+  a time, per-item ToTensor and Normalize (re-implemented op for op, since torchvision
+  does not import beside this torch build), a DataLoader, and the textbook step (sigmoid
+  + BCELoss, separate D passes, plain Adam); same models, same batch size;
+- the bound from the step's own matrix work (benchmarks/bound.py): every matrix product
+  and convolution of one step of that precision, replayed alone at its shapes (on a GPU,
+  captured in a CUDA graph, so launch overhead is not counted either).
+All rows of a preset are measured interleaved, window by window (--rounds windows of
+--steps steps each), and the median window is reported: on a noisy machine every row
+sees the same noise. Ratios: "x tutorial" and "of bound" (the bound's time over ours).
 """
 
 from __future__ import annotations
@@ -23,20 +24,27 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from bound import record, replayer
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from mnistgan.config import PRESETS, RunConfig, apply_overrides, load_config
-from mnistgan.data.datasets import batches, to_unit_range
+from mnistgan.config import PRESETS, RunConfig, apply_overrides
+from mnistgan.data.datasets import batches
 from mnistgan.data.sources import Sources, load_split
+from mnistgan.tensors import as_input
+from mnistgan.train.ema import ema_beta, update_ema
+from mnistgan.train.fast import FastPath, make_step
 from mnistgan.train.state import init_state
-from mnistgan.train.step import Objective, train_step
+from mnistgan.train.step import Objective
+
+Run = Callable[[int], None]  # runs n training steps
 
 
 def to_tensor(pic: Image.Image) -> torch.Tensor:
@@ -69,122 +77,177 @@ class TutorialMNIST(Dataset):
         return normalize(to_tensor(img), (0.5,), (0.5,)), int(self.labels[i])
 
 
-def tutorial_step(G: nn.Module, D: nn.Module, opt_g, opt_d, real: torch.Tensor, z: torch.Tensor) -> None:
+def tutorial_step(G: nn.Module, D: nn.Module, opt_g, opt_d, real: torch.Tensor, y: torch.Tensor | None,
+                  z: torch.Tensor) -> None:
     criterion = nn.BCELoss()
-    ones, zeros = torch.ones(real.shape[0]), torch.zeros(real.shape[0])
-    fake = G(z)
-    loss_d = criterion(torch.sigmoid(D(real)), ones) + criterion(torch.sigmoid(D(fake.detach())), zeros)
+    ones = torch.ones(real.shape[0], device=real.device)
+    zeros = torch.zeros(real.shape[0], device=real.device)
+    fake = G(z, y)
+    loss_d = criterion(torch.sigmoid(D(real, y)), ones) + criterion(torch.sigmoid(D(fake.detach(), y)), zeros)
     D.zero_grad()
     loss_d.backward()
     opt_d.step()
-    loss_g = criterion(torch.sigmoid(D(fake)), ones)
+    loss_g = criterion(torch.sigmoid(D(fake, y)), ones)
     G.zero_grad()
     loss_g.backward()
     opt_g.step()
 
 
-def timed(epoch_batches: Callable[[], Iterable[torch.Tensor]], step: Callable[[torch.Tensor], None] | None,
-          epochs: int, batch: int) -> tuple[float, float]:
-    """(img/s over all epochs, median img/s over 100-step windows)."""
-    windows, steps = [], 0
-    start = tick = time.perf_counter()
-    for _ in range(epochs):
-        for real in epoch_batches():
-            if step is not None:
-                step(real)
-            steps += 1
-            if steps % 100 == 0:
-                now = time.perf_counter()
-                windows.append(100 * batch / (now - tick))
-                tick = now
-    return steps * batch / (time.perf_counter() - start), statistics.median(windows)
+@dataclass(frozen=True)
+class Variant:
+    """One way to run the library's step: a row of the table."""
+
+    label: str
+    precision: str = "fp32"
+    fast: FastPath = FastPath()
+    channels_last: bool = False
+
+
+def variants(cfg: RunConfig, device: torch.device, compile_on_cpu: bool) -> list[Variant]:
+    rows = [Variant("fp32"), Variant("bf16", "bf16")]
+    if cfg.model.arch == "dcgan":
+        rows.append(Variant("bf16 channels_last", "bf16", channels_last=True))
+    if device.type == "cuda":
+        graphs = FastPath(cuda_graphs=True)
+        rows += [Variant("compile", fast=FastPath(compile=True)), Variant("cuda graphs", fast=graphs),
+                 Variant("bf16 cuda graphs", "bf16", fast=graphs),
+                 Variant("compile + cuda graphs", fast=FastPath(compile=True, cuda_graphs=True))]
+    elif compile_on_cpu:
+        rows.append(Variant("compile", fast=FastPath(compile=True)))
+    return rows
+
+
+def library_run(cfg: RunConfig, images: torch.Tensor, labels: torch.Tensor, path: Variant) -> Run:
+    """n steps of the library's step, fed as train/loop.py's run_epoch feeds it."""
+    cfg = apply_overrides(cfg, [f"train.precision='{path.precision}'"])
+    device = images.device
+    state, obj = init_state(cfg, device), Objective.from_config(cfg, device)
+    fmt = torch.channels_last if path.channels_last else torch.contiguous_format
+    state.G.to(memory_format=fmt)
+    state.D.to(memory_format=fmt)
+    step = make_step(state, obj, path.fast)
+    t, per_step = cfg.train, cfg.train.batch_size * obj.n_critic
+    index = torch.arange(images.shape[0], device=device)
+    feed = iter(())
+
+    def run(n: int) -> None:
+        nonlocal feed
+        for _ in range(n):
+            idx = next(feed, None)
+            if idx is None:
+                feed = batches(index, per_step, state.data_gen)
+                idx = next(feed)
+            real = as_input(images[idx]).contiguous(memory_format=fmt)
+            z = torch.randn(per_step, cfg.model.z_dim, generator=state.noise_gen, device=device)
+            step(real, labels[idx] if cfg.model.num_classes else None, z, state.step)
+            state.step += 1
+            if state.G_ema is not None:
+                update_ema(state.G_ema, state.G, ema_beta(t.batch_size, state.step * t.batch_size, t.ema_halflife,
+                                                          t.ema_rampup))
+
+    return run
+
+
+def tutorial_run(cfg: RunConfig, split, device: torch.device) -> Run:
+    """n steps of the tutorial loop (the preset's models; fp32, as tutorials run)."""
+    state = init_state(apply_overrides(cfg, ["train.precision='fp32'"]), device)
+    t = cfg.train
+    opt_g = torch.optim.Adam(state.G.parameters(), lr=t.lr_g, betas=(t.beta1_g, t.beta2_g))
+    opt_d = torch.optim.Adam(state.D.parameters(), lr=t.lr_d, betas=(t.beta1_d, t.beta2_d))
+    loader = DataLoader(TutorialMNIST(split.images, split.labels), batch_size=t.batch_size, shuffle=True,
+                        drop_last=True)
+    feed = iter(())
+
+    def run(n: int) -> None:
+        nonlocal feed
+        for _ in range(n):
+            batch = next(feed, None)
+            if batch is None:
+                feed = iter(loader)
+                batch = next(feed)
+            real, y = batch[0].to(device), batch[1].to(device)
+            z = torch.randn(t.batch_size, cfg.model.z_dim, device=device)
+            tutorial_step(state.G, state.D, opt_g, opt_d, real, y if cfg.model.num_classes else None, z)
+
+    return run
+
+
+def bound_run(cfg: RunConfig, images: torch.Tensor, labels: torch.Tensor, precision: str) -> Run:
+    """n replays of the matrix ops of one library step at `precision`."""
+    one = library_run(cfg, images, labels, Variant(precision, precision))
+    one(3)  # past the first steps (optimizer state made, autotuning done)
+    replay = replayer(record(lambda: one(1)))
+    if images.device.type == "cuda":
+        replay()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            replay()
+        replay = graph.replay
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            replay()
+
+    return run
+
+
+def interleaved(runs: dict[str, Run], steps: int, rounds: int, device: torch.device) -> dict[str, float]:
+    """Median seconds per step of each run, over `rounds` windows of `steps` steps,
+    the runs taking turns window by window."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for name, run in runs.items():  # warm-up: compilation, graph capture, first allocations
+        run(5)
+    for _ in range(rounds):
+        for name, run in runs.items():
+            sync()
+            start = time.perf_counter()
+            run(steps)
+            sync()
+            times[name].append((time.perf_counter() - start) / steps)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def preset_table(name: str, cfg: RunConfig, split, device: torch.device, steps: int, rounds: int,
+                 compile_on_cpu: bool) -> None:
+    images, labels = split.images.to(device), split.labels.to(device)
+    rows = variants(cfg, device, compile_on_cpu)
+    runs: dict[str, Run] = {"tutorial loop": tutorial_run(cfg, split, device)}
+    for precision in sorted({r.precision for r in rows}):
+        runs[f"bound {precision}"] = bound_run(cfg, images, labels, precision)
+    for row in rows:
+        runs[row.label] = library_run(cfg, images, labels, row)
+    sec = interleaved(runs, steps, rounds, device)
+    per_step = cfg.train.batch_size * cfg.loss.n_critic
+    speed = {k: per_step / v for k, v in sec.items()}
+    tut = speed["tutorial loop"]
+    print(f"\n{name} on {device.type}, batch {cfg.train.batch_size}, preset precision {cfg.train.precision}:")
+    print(f"  {'path':<24}{'img/s':>11}{'x tutorial':>12}{'of bound':>10}")
+    print(f"  {'tutorial loop':<24}{tut:>11,.0f}{1:>11.2f}x{'':>10}")
+    for row in rows:
+        bound = sec[f"bound {row.precision}"] / sec[row.label]
+        print(f"  {row.label:<24}{speed[row.label]:>11,.0f}{speed[row.label] / tut:>11.2f}x{bound:>9.0%}")
+    for precision in sorted({r.precision for r in rows}):
+        print(f"  {'(bound ' + precision + ': matmuls only)':<24}{speed[f'bound {precision}']:>11,.0f}")
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--data-dir", default="../shared/datasets/mnist")
-    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--presets", default=",".join(PRESETS), help="comma-separated (default: all)")
+    p.add_argument("--steps", type=int, default=20, help="steps per window (default: 20)")
+    p.add_argument("--rounds", type=int, default=9, help="windows per row (default: 9)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
-    p.add_argument("--steps", type=int, default=100, help="steps per preset row (default: 100)")
+    p.add_argument("--compile-on-cpu", action="store_true", help="add torch.compile rows on the CPU too")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-
-    cfg = load_config("classic")
-    B, z_dim = cfg.train.batch_size, cfg.model.z_dim
+    device = torch.device(args.device)
     split = load_split("mnist", "train", Sources(data_dir=Path(args.data_dir), download=False))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {B}, {args.epochs} epoch(s) each")
-
-    ours = init_state(cfg, torch.device("cpu"))
-    ours_batches = lambda: (to_unit_range(b).unsqueeze(1) for b in batches(split.images, B, ours.data_gen))  # noqa: E731
-
-    obj = Objective.from_config(cfg, torch.device("cpu"))
-
-    def ours_step(real: torch.Tensor) -> None:
-        z = torch.randn(B, z_dim, generator=ours.noise_gen)
-        train_step(ours.G, ours.D, ours.opt_g, ours.opt_d, obj, real, None, z)
-
-    tut = init_state(cfg, torch.device("cpu"))  # same initial weights
-    t = cfg.train
-    opt_g = torch.optim.Adam(tut.G.parameters(), lr=t.lr_g, betas=(t.beta1_g, t.beta2_g))
-    opt_d = torch.optim.Adam(tut.D.parameters(), lr=t.lr_d, betas=(t.beta1_d, t.beta2_d))
-    loader = DataLoader(TutorialMNIST(split.images, split.labels), batch_size=B, shuffle=True, drop_last=True)
-    tut_batches = lambda: (x for x, _ in loader)  # noqa: E731
-
-    def tut_step(real: torch.Tensor) -> None:
-        tutorial_step(tut.G, tut.D, opt_g, opt_d, real, torch.randn(B, z_dim))
-
-    rows = [
-        ("tutorial (training)", timed(tut_batches, tut_step, args.epochs, B)),
-        ("mnistgan (training)", timed(ours_batches, ours_step, args.epochs, B)),
-        ("tutorial data pipeline only", timed(tut_batches, None, 1, B)),
-        ("mnistgan data pipeline only", timed(ours_batches, None, 1, B)),
-    ]
-    print(f"{'':<30}{'img/s (overall)':>16}{'img/s (median)':>16}")
-    for name, (overall, med) in rows:
-        print(f"{name:<30}{overall:>16,.0f}{med:>16,.0f}")
-    (t_all, t_med), (o_all, o_med) = rows[0][1], rows[1][1]
-    print(f"training ratio mnistgan / tutorial: {o_all / t_all:.2f}x overall, {o_med / t_med:.2f}x median")
-    print(f"data pipeline ratio: {rows[3][1][0] / rows[2][1][0]:.0f}x")
-    preset_table(split, args.steps)
-
-
-def preset_speed(cfg: RunConfig, split, steps: int, channels_last: bool) -> float:
-    """Images/s of the library's step for `cfg`, median over windows of 10 steps."""
-    state, obj = init_state(cfg, torch.device("cpu")), Objective.from_config(cfg, torch.device("cpu"))
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    state.G.to(memory_format=fmt)
-    state.D.to(memory_format=fmt)
-    B, k = cfg.train.batch_size, obj.n_critic
-    index = torch.arange(split.images.shape[0])
-    conditional = cfg.model.num_classes > 0
-    times = []
-    for i, idx in enumerate(batches(index, B * k, state.data_gen)):
-        if i == steps + 5:
-            break
-        start = time.perf_counter()
-        real = to_unit_range(split.images[idx]).unsqueeze(1).contiguous(memory_format=fmt)
-        z = torch.randn(B * k, cfg.model.z_dim, generator=state.noise_gen)
-        train_step(state.G, state.D, state.opt_g, state.opt_d, obj, real, split.labels[idx] if conditional else None,
-                   z, step=i)
-        if i >= 5:
-            times.append(time.perf_counter() - start)
-    windows = [sum(times[j : j + 10]) for j in range(0, len(times) - 9, 10)]
-    return B * k * 10 / statistics.median(windows)
-
-
-def preset_table(split, steps: int) -> None:
-    print(f"\nevery preset: the library's step, {steps} steps, img/s (median of 10-step windows)")
-    print(f"{'preset':<14}{'precision':<11}{'memory':<15}{'img/s':>9}{'vs fp32':>9}")
-    for name, cfg in PRESETS.items():
-        conv = cfg.model.arch == "dcgan"
-        variants = [("fp32", False), ("bf16", False)] + ([("fp32", True), ("bf16", True)] if conv else [])
-        base = None
-        for precision, cl in variants:
-            speed = preset_speed(apply_overrides(cfg, [f"train.precision='{precision}'"]), split, steps, cl)
-            base = base or speed
-            mark = " (preset)" if precision == cfg.train.precision and not cl else ""
-            print(f"{name:<14}{precision:<11}{'channels_last' if cl else 'NCHW':<15}{speed:>9,.0f}"
-                  f"{speed / base:>8.2f}x{mark}")
+    where = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
+    print(f"torch {torch.__version__}, {where}; {args.rounds} windows of {args.steps} steps per row, medians")
+    for name in args.presets.split(","):
+        preset_table(name, PRESETS[name], split, device, args.steps, args.rounds, args.compile_on_cpu)
 
 
 if __name__ == "__main__":

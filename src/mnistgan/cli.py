@@ -11,17 +11,23 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mnistgan import runtime
 from mnistgan._version import __version__
-from mnistgan.config import ALIASES, PRESET_ABOUT, PRESETS, apply_overrides, load_config, read_config
+from mnistgan.config import ALIASES, PRESET_ABOUT, PRESETS, RunConfig, apply_overrides, load_config, read_config
 from mnistgan.data.datasets import DATASETS
 from mnistgan.data.sources import Sources, load_split, locate, verify_all
 from mnistgan.errors import ConfigError, FileSystemError, MnistganError, TrainingStopped, plain_os_error
 from mnistgan.train.stop import Stopped, StopRequest
+
+if TYPE_CHECKING:
+    from mnistgan.train.distributed import World
+    from mnistgan.train.fast import FastPath
 
 log = logging.getLogger("mnistgan")
 
@@ -66,11 +72,52 @@ def warn_if_oversubscribed() -> None:
         log.warning(warning)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from mnistgan.train.loop import check_config, newest_note, train
-    from mnistgan.runfolder import new_run_dir, read_best, remove_unstarted
+def launch_torchrun(nproc: int, argv: list[str]) -> int:
+    """`mnistgan train --nproc N ...` is `torchrun --standalone --nproc-per-node N -m
+    mnistgan train ...` (one machine, a free local port); signals are passed on."""
+    if not 1 <= nproc <= 1024:
+        raise ConfigError(f"--nproc must be between 1 and 1024, got {nproc}")
+    rest = [a for i, a in enumerate(argv) if not (a == "--nproc" or a.startswith("--nproc=")
+                                                  or i > 0 and argv[i - 1] == "--nproc")]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+           "-m", "mnistgan", *rest]
+    log.info("launching: torchrun --standalone --nproc-per-node=%d -m mnistgan %s", nproc, " ".join(rest))
+    proc = subprocess.Popen(cmd)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda n, _frame: proc.send_signal(n))
+    return proc.wait()
 
+
+def join_world(device: str) -> tuple[World, str]:
+    """Under torchrun (RANK, WORLD_SIZE, LOCAL_RANK set): this process's place in the
+    group and its own GPU; otherwise a world of one. Returns (World, device)."""
+    import torch
+
+    from mnistgan.train.distributed import World
+
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size == 1:
+        return World(), device
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.device(device).type == "cuda":
+        device = f"cuda:{local}"
+        torch.cuda.set_device(local)
+    if rank:
+        logging.getLogger().setLevel(logging.WARNING)  # rank 0 speaks for the run
+    return World.join(rank, size, torch.device(device)), device
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from mnistgan.train.fast import FastPath
+    from mnistgan.train.loop import check_config
+
+    if args.nproc is not None and "WORLD_SIZE" not in os.environ:
+        return launch_torchrun(args.nproc, args.argv)
     device = device_from(args.device)
+    fast = FastPath(compile=args.compile, cuda_graphs=args.cuda_graphs)
+    fast.check(torch.device(device))
     # --eval-every / --eval-n are short for --set eval.every=N / eval.n=N
     overrides = [*args.set, *([f"eval.every={args.eval_every}"] if args.eval_every is not None else []),
                  *([f"eval.n={args.eval_n}"] if args.eval_n is not None else [])]
@@ -87,17 +134,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         cfg = load_config(args.preset or "classic", args.config, overrides)
         check_config(cfg)  # before the run folder exists
+    world, device = join_world(device)
+    try:
+        return train_in(args, cfg, world, device, fast)
+    finally:
+        world.leave()
+
+
+def train_in(args: argparse.Namespace, cfg: RunConfig, world: World, device: str, fast: FastPath) -> int:
+    """cmd_train's second half: make the run folder (rank 0), train, say where things are."""
+    from mnistgan.runfolder import new_run_dir, read_best, remove_unstarted
+    from mnistgan.train.loop import newest_note, train
+
     stop = StopRequest()
     run_dir_made: Path | None = None
     run_dir = Path(args.resume) if args.resume else None
     try:
         with stop.installed():
             if not args.resume:
-                run_dir = run_dir_made = new_run_dir(Path(args.outdir), cfg, args.name)
+                if world.rank == 0:
+                    run_dir = run_dir_made = new_run_dir(Path(args.outdir), cfg, args.name)
+                run_dir = Path(world.broadcast_text(str(run_dir)))
             log.info("run folder: %s", run_dir)
             warn_if_oversubscribed()
-            state = train(cfg, run_dir, sources=sources_from(args), device=device, resume=bool(args.resume),
-                          progress=sys.stderr.isatty(), stop=stop)
+            state = train(cfg, run_dir, sources=sources_from(args), device=device, world=world, fast=fast,
+                          resume=bool(args.resume), progress=sys.stderr.isatty(), stop=stop)
     except BaseException as e:
         if run_dir_made is not None and remove_unstarted(run_dir_made):
             log.info("removed %s: the run did not start", run_dir_made)
@@ -110,6 +171,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if isinstance(e, OSError):
             raise FileSystemError(f"{plain_os_error(e)}; {note}") from None
         raise
+    if world.rank:
+        return 0
     print(f"trained {state.epoch} epochs ({state.step} steps) in {run_dir}")
     print(f"samples: {run_dir / 'samples' / f'epoch_{state.epoch:04d}.png'}")
     print(f"weights: {run_dir / 'generator.safetensors'}")
@@ -332,6 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="light evaluation every N epochs (0: off), logged to metrics.jsonl; keeps the best "
                         "generator by FID (same as --set eval.every=N; default: 5)")
     t.add_argument("--eval-n", type=int, metavar="N", help="samples per light evaluation (default: 2000)")
+    t.add_argument("--compile", action="store_true", help="torch.compile G and D (a GPU fast path; slower on "
+                   "small CPUs)")
+    t.add_argument("--cuda-graphs", action="store_true", help="capture the whole step as a CUDA graph (--device cuda)")
+    t.add_argument("--nproc", type=int, metavar="N", help="train with N processes (torchrun, data parallel; "
+                   "train.batch_size is the global batch)")
     data_opts(t)
     threads_opt(t)
     t.set_defaults(func=cmd_train)
@@ -404,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for --nproc, which relaunches under torchrun
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="mnistgan: %(message)s", stream=sys.stderr)
     try:

@@ -1,4 +1,4 @@
-"""The same loop on a GPU, where one is present (skipped on CPU-only machines)."""
+"""The same loop on a GPU, and its fast paths (skipped on CPU-only machines)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,63 @@ import torch
 from mnistgan.config import load_config
 from mnistgan.data.sources import Sources
 from mnistgan.sample import load_generator
+from mnistgan.train.fast import FastPath
 from mnistgan.train.loop import train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
-SETTINGS = ["data.name='tiny'", "train.batch_size=50", "train.log_every=3", "train.grid_size=16"]
+SETTINGS = ["data.name='tiny'", "train.batch_size=50", "train.log_every=3", "train.grid_size=16", "eval.every=0"]
+GRAPHS = FastPath(cuda_graphs=True)
+
+
+def _train(tmp_path, tiny, name: str, epochs: int, *extra: str, resume: bool = False, fast: FastPath = FastPath(),
+           preset: str = "classic"):
+    (tmp_path / name).mkdir(exist_ok=True)
+    cfg = load_config(preset, overrides=[*SETTINGS, f"train.epochs={epochs}", *extra])
+    return train(cfg, tmp_path / name, sources=Sources(data_dir=tiny[1], download=False), device="cuda",
+                 resume=resume, fast=fast)
+
+
+def _same(a, b) -> None:
+    for (name, x), y in zip(a.G.state_dict().items(), b.G.state_dict().values()):
+        assert torch.equal(x, y), name
+    for (name, x), y in zip(a.D.state_dict().items(), b.D.state_dict().values()):
+        assert torch.equal(x, y), name
 
 
 def test_cuda_training_resumes_exactly_and_its_weights_load_on_the_cpu(tmp_path, tiny):
-    _, folder = tiny
-    src = Sources(data_dir=folder, download=False)
-
-    def run(name: str, epochs: int, resume: bool = False):
-        (tmp_path / name).mkdir(exist_ok=True)
-        cfg = load_config(overrides=[*SETTINGS, f"train.epochs={epochs}"])
-        return train(cfg, tmp_path / name, sources=src, device="cuda", resume=resume)
-
-    whole = run("whole", 4)
-    run("split", 2)
-    resumed = run("split", 4, resume=True)
+    whole = _train(tmp_path, tiny, "whole", 4)
+    _train(tmp_path, tiny, "split", 2)
+    _same(whole, _train(tmp_path, tiny, "split", 4, resume=True))
     assert whole.G.net[0].weight.is_cuda
-    for a, b in zip(whole.G.state_dict().values(), resumed.G.state_dict().values()):
-        assert torch.equal(a, b)
     G = load_generator(tmp_path / "whole")  # saved from the GPU, loaded on the CPU
     assert torch.allclose(G.sample(8, seed=0), whole.G.cpu().sample(8, seed=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("extra", [[], ["train.precision='bf16'"], ["loss.name='hinge'", "loss.label_smoothing=0",
+                                                                     "loss.r1_gamma=1", "loss.r1_every=2"]])
+def test_cuda_graphs_train_the_eager_run_and_resume_exactly(tmp_path, tiny, extra):
+    """A graph replays the eager step's kernels: the same weights, bitwise; also across a
+    resume (which warms up eagerly again) and with R1 (a second graph for its steps)."""
+    eager = _train(tmp_path, tiny, "eager", 4, *extra)
+    graphed = _train(tmp_path, tiny, "graphs", 4, *extra, fast=GRAPHS)
+    _same(eager, graphed)
+    _train(tmp_path, tiny, "split", 2, *extra, fast=GRAPHS)
+    _same(eager, _train(tmp_path, tiny, "split", 4, *extra, resume=True, fast=GRAPHS))
+
+
+@pytest.mark.parametrize("preset", ["classic", "dcgan-cond"])
+def test_compiled_training_matches_eager_closely(tmp_path, tiny, preset):
+    """torch.compile fuses kernels, so floats may round differently: close, not equal."""
+    extra = ["model.channels=8"] if preset.startswith("dcgan") else []
+    eager = _train(tmp_path, tiny, "eager", 1, *extra, preset=preset)
+    compiled = _train(tmp_path, tiny, "compiled", 1, *extra, preset=preset, fast=FastPath(compile=True, cuda_graphs=True))
+    for x, y in zip(eager.G.state_dict().values(), compiled.G.state_dict().values()):
+        assert torch.allclose(x.float(), y.float(), atol=1e-3)
+
+
+def test_dcgan_resumes_exactly_on_the_gpu(tmp_path, tiny):
+    extra = ["model.channels=8"]
+    whole = _train(tmp_path, tiny, "whole", 3, *extra, preset="dcgan-cond")
+    _train(tmp_path, tiny, "split", 1, *extra, preset="dcgan-cond")
+    _same(whole, _train(tmp_path, tiny, "split", 3, *extra, resume=True, preset="dcgan-cond"))

@@ -100,9 +100,9 @@ def test_resume_without_checkpoint(tmp_path, tiny):
 
 def _stop_at(monkeypatch, step, signum):
     """Send `signum` to this process during optimizer step `step` (1-based)."""
-    from mnistgan.train import loop
+    from mnistgan.train import fast  # the loop calls train_step through fast.make_step
 
-    real, calls = loop.train_step, [0]
+    real, calls = fast.train_step, [0]
 
     def step_then_signal(*args, **kw):
         calls[0] += 1
@@ -110,8 +110,8 @@ def _stop_at(monkeypatch, step, signum):
             os.kill(os.getpid(), signum)
         return real(*args, **kw)
 
-    monkeypatch.setattr(loop, "train_step", step_then_signal)
-    return lambda: monkeypatch.setattr(loop, "train_step", real)
+    monkeypatch.setattr(fast, "train_step", step_then_signal)
+    return lambda: monkeypatch.setattr(fast, "train_step", real)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -135,10 +135,10 @@ def test_a_signal_saves_mid_epoch_and_resume_continues_from_that_step(tmp_path, 
 
 def test_timed_mid_epoch_checkpoints_resume_exactly_after_a_crash(tmp_path, tiny, monkeypatch):
     from mnistgan.io import state as checkpoint
-    from mnistgan.train import loop
+    from mnistgan.train import fast  # the loop calls train_step through fast.make_step
 
     whole, whole_dir = _run(tmp_path, tiny, "whole", 3)
-    real, calls = loop.train_step, [0]
+    real, calls = fast.train_step, [0]
 
     def crash_at_step_7(*args, **kw):
         calls[0] += 1
@@ -146,12 +146,28 @@ def test_timed_mid_epoch_checkpoints_resume_exactly_after_a_crash(tmp_path, tiny
             raise RuntimeError("power cut")
         return real(*args, **kw)
 
-    monkeypatch.setattr(loop, "train_step", crash_at_step_7)
+    monkeypatch.setattr(fast, "train_step", crash_at_step_7)
     with pytest.raises(RuntimeError, match="power cut"):  # a mid-epoch state before every step
         _run(tmp_path, tiny, "split", 3, "train.checkpoint_minutes=0.000001", "train.keep_checkpoints=3")
     assert [p.name for p in checkpoint.list_states(tmp_path / "split")] == [
         "state-000001.pt", "state-000001-step000000005.pt", "state-000001-step000000006.pt"]
-    monkeypatch.setattr(loop, "train_step", real)
+    monkeypatch.setattr(fast, "train_step", real)
     resumed, split_dir = _run(tmp_path, tiny, "split", 3, resume=True)
     _assert_same_state(whole, resumed)
     assert _metrics(whole_dir) == _metrics(split_dir)
+
+
+def test_a_run_resumes_only_on_its_kind_of_device_and_its_checkpoint_is_kept(tmp_path, tiny):
+    """A GPU run's noise generator is CUDA's: resuming it on the CPU is a one-line error
+    that names the device, and the checkpoint is left as it is (not marked damaged)."""
+    from mnistgan.io import state as checkpoint
+
+    _, run_dir = _run(tmp_path, tiny, "r", 1)
+    (path,) = checkpoint.list_states(run_dir)
+    saved = checkpoint.load_state(path)
+    assert saved["device"] == "cpu"
+    checkpoint.write_state(path, {k: v for k, v in saved.items() if not k.startswith(("format", "package"))}
+                           | {"device": "cuda"})
+    with pytest.raises(ConfigError, match=r"trained on cuda; resume it there \(--device cuda\)"):
+        _run(tmp_path, tiny, "r", 2, resume=True)
+    assert checkpoint.list_states(run_dir) == [path]

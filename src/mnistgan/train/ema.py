@@ -31,7 +31,6 @@ def ema_beta(batch: int, images_seen: int, halflife: int, rampup: float) -> floa
 def update_ema(G_ema: Generator, G: Generator, beta: float) -> None:
     """G_ema <- beta * G_ema + (1 - beta) * G for parameters; buffers (batch-norm
     statistics) are copied, as they are running averages already."""
-    for p_ema, p in zip(G_ema.parameters(), G.parameters()):
-        p_ema.lerp_(p, 1.0 - beta)
+    torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1.0 - beta)  # one kernel on a GPU
     for b_ema, b in zip(G_ema.buffers(), G.buffers()):
         b_ema.copy_(b)

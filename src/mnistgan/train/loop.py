@@ -1,9 +1,9 @@
 """The training loop: one place for the schedule, logging, sample grids and checkpoints.
 
 The maths of a step lives in the loss (mnistgan.losses), its phases in train/step.py;
-this file runs epochs of steps, the EMA, stats, callbacks and the time budget. The device
-and the process rank are passed in; only rank 0 writes files, so multi-process training
-can wrap this loop later.
+this file runs epochs of steps, the EMA, stats, callbacks and the time budget. The device,
+the fast path (train/fast.py) and the process group (train/distributed.py) are passed
+in; under torchrun every rank runs this loop on its shard and only rank 0 writes files.
 Besides each epoch's checkpoint, the state is saved mid-epoch every
 train.checkpoint_minutes and when a SIGINT or SIGTERM arrives (train/stop.py); a resume
 continues from the exact step, with the same shuffle.
@@ -33,9 +33,11 @@ from mnistgan.losses import check_loss
 from mnistgan.models import check_arch
 from mnistgan.tensors import as_images, as_input
 from mnistgan.train.callbacks import KeepBest
+from mnistgan.train.distributed import World
 from mnistgan.train.ema import ema_beta, update_ema
+from mnistgan.train.fast import FastPath, StepFn, make_step
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
-from mnistgan.train.step import Objective, train_step
+from mnistgan.train.step import Objective
 from mnistgan.train.state import EpochProgress, TrainState, init_state
 from mnistgan.train.stop import Stopped, StopRequest
 
@@ -99,7 +101,8 @@ def train(
     *,
     sources: Sources = Sources(),
     device: str | torch.device = "cpu",
-    rank: int = 0,
+    world: World = World(),
+    fast: FastPath = FastPath(),
     resume: bool = False,
     progress: bool = False,
     on_epoch_end: EpochHook | None = None,
@@ -112,12 +115,16 @@ def train(
     verifies: the result is bitwise the same as an uninterrupted run (on the CPU).
     Unless on_epoch_end is given, the light evaluation keeps the best generator every
     cfg.eval.every epochs (0: never). Everything is checked before the first file is
-    written. Raises TrainingStopped when the health monitor stops the run, and
+    written. With world.size > 1 every rank calls this, each with its own device; the
+    result is the single-process run at the same train.batch_size, up to floating-point
+    summation order. Raises TrainingStopped when the health monitor stops the run, and
     train.stop.Stopped (after saving the state) when `stop` has caught a signal.
     """
-    device = torch.device(device)
+    device, rank = torch.device(device), world.rank
     stop = stop or StopRequest()
     check_config(cfg)
+    world.check_batch(cfg.train.batch_size)
+    fast.check(device, world.size)
     split = load_split(cfg.data.name, "train", sources)
     images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
     obj = Objective.from_config(cfg, device)
@@ -125,7 +132,10 @@ def train(
     if rank == 0:
         for tmp in runfolder.clean(run_dir):
             log.info("removed %s, left by an interrupted write", tmp)
-    state = resume_newest(cfg, run_dir, device) if resume else init_state(cfg, device)
+    state = resume_newest(cfg, run_dir, device, rename=rank == 0) if resume else init_state(cfg, device)
+    for opt in (state.opt_g, state.opt_d):
+        world.average_gradients(opt)
+    step = make_step(state, obj, fast)
     if rank == 0:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
         runfolder.write_config(run_dir, cfg)
@@ -135,11 +145,14 @@ def train(
     monitor = HealthMonitor(mean_pairwise_distance(images[: cfg.train.grid_size].cpu()), obj.loss.d_won)
     if resume:
         monitor.replay(runfolder.read_metrics(run_dir))
-    saver = MidEpochSaver(cfg, run_dir, stop, rank)
+    saver = MidEpochSaver(cfg, run_dir, stop, rank, every_line=world.size > 1)
     while state.epoch < cfg.train.epochs and not over_budget(state, cfg):
         with stop.deferred():
-            means = run_epoch(state, cfg, obj, images, labels, run_dir, rank=rank, progress=progress, saver=saver)
+            means = run_epoch(state, cfg, obj, step, images, labels, run_dir, world=world, progress=progress,
+                              saver=saver)
         state.epoch += 1
+        for net in (state.G, state.G_ema):
+            world.average_buffers(net)
         last = state.epoch == cfg.train.epochs or over_budget(state, cfg)
         end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress, last=last)
         saver.saved_now()
@@ -150,9 +163,10 @@ def train(
     return state
 
 
-def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device) -> TrainState:
+def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device, rename: bool = True) -> TrainState:
     """The newest state in run_dir that loads and verifies. Newer ones that do not are
-    renamed to NAME.damaged (so nothing picks them again), each with a warning."""
+    renamed to NAME.damaged (so nothing picks them again; rank 0 alone renames), each
+    with a warning."""
     states = checkpoint.list_states(run_dir)
     if not states:
         raise ConfigError(f"{run_dir}: no checkpoint to resume from")
@@ -161,19 +175,31 @@ def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device) -> TrainS
         try:
             saved = checkpoint.load_state(path)
             check_resumable(checkpoint.config_of(saved, path), cfg)
+            check_device(saved, path, device)
             state = init_state(cfg, device)
             state.load_state_dict(saved, path)
         except CheckpointError as e:
             skipped.append(str(e))
             damaged = path.with_name(path.name + ".damaged")
-            path.rename(damaged)
-            log.warning("skipping %s; renamed it to %s", e, damaged.name)
+            if rename:
+                path.rename(damaged)
+                log.warning("skipping %s; renamed it to %s", e, damaged.name)
             continue
         log.info("resumed %s at epoch %d, step %d from %s%s", run_dir, state.epoch, state.step, path.name,
                  f" (skipped {len(skipped)} newer checkpoint{'s' * (len(skipped) > 1)} that did not verify)"
                  if skipped else "")
         return state
     raise CheckpointError(f"{run_dir}: no checkpoint loads and verifies ({'; '.join(skipped)})")
+
+
+def check_device(saved: dict, path: Path, device: torch.device) -> None:
+    """A run's noise comes from a generator of its device's kind (CPU and CUDA generators
+    draw different streams), so it resumes on that kind of device only. A ConfigError:
+    the checkpoint is fine, and stays as it is."""
+    kind = saved.get("device", device.type)
+    if kind != device.type:
+        raise ConfigError(f"{path}: this run trained on {kind}; resume it there (--device {kind}), "
+                          f"since its random streams are {kind}'s")
 
 
 def newest_note(run_dir: Path) -> str:
@@ -187,10 +213,12 @@ def newest_note(run_dir: Path) -> str:
 
 class MidEpochSaver:
     """Saves the state inside an epoch every train.checkpoint_minutes, and when `stop`
-    has caught a signal (then raises Stopped)."""
+    has caught a signal (then raises Stopped). With every_line (multi-process training)
+    it acts only right after a metrics line, when the logged sums are the ranks' mean:
+    the state rank 0 saves is then the same on every rank."""
 
-    def __init__(self, cfg: RunConfig, run_dir: Path, stop: StopRequest, rank: int) -> None:
-        self.cfg, self.run_dir, self.stop, self.rank = cfg, run_dir, stop, rank
+    def __init__(self, cfg: RunConfig, run_dir: Path, stop: StopRequest, rank: int, every_line: bool = False) -> None:
+        self.cfg, self.run_dir, self.stop, self.rank, self.every_line = cfg, run_dir, stop, rank, every_line
         self.every = cfg.train.checkpoint_minutes * 60
         self.last = time.monotonic()
 
@@ -199,7 +227,7 @@ class MidEpochSaver:
 
     def before_step(self, state: TrainState) -> None:
         due = self.every and time.monotonic() - self.last >= self.every
-        if self.stop.signum is None and not due:
+        if self.stop.signum is None and not due or self.every_line and state.progress and state.progress.count:
             return
         path = None
         if self.rank == 0 and nonfinite({}, state.networks()) is None:
@@ -223,9 +251,19 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
             runfolder.append_metrics(run_dir, event.record(state.step))
         raise TrainingStopped(event.message)
     grid = grid_images(state)
-    events = monitor.check(state.epoch, means, grid)
-    if rank != 0:
-        return
+    events = monitor.check(state.epoch, means, grid)  # the same on every rank: same weights, same means
+    if rank == 0:
+        write_epoch(state, cfg, run_dir, means, monitor.last_share, grid, events, hook, progress=progress, last=last)
+    failures = [e for e in events if e.event != "recovered"]
+    if failures and cfg.train.on_failure == "stop":
+        raise TrainingStopped(f"{failures[0].message} (stopped: train.on_failure is 'stop')")
+
+
+def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float], diversity: float | None,
+                grid: torch.Tensor, events: list[HealthEvent], hook: EpochHook | None, *, progress: bool,
+                last: bool) -> None:
+    """Rank 0's files for an epoch: the grid, the weights, the health and callback lines,
+    and last the checkpoint."""
     if not progress:  # without a bar, one log line per epoch
         log.info("epoch %d/%d: d_loss %.3f, g_loss %.3f, D(x) %.3f, D(G(z)) %.3f, %.0f img/s",
                  state.epoch, cfg.train.epochs, means["d_loss"], means["g_loss"], means["d_real"],
@@ -233,7 +271,7 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
     save_png(run_dir / "samples" / f"epoch_{state.epoch:04d}.png", make_grid(grid.numpy()))
     save_generator(run_dir / "generator.safetensors", state.sampler, cfg, state.epoch)
     runfolder.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, "health": {
-        "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": monitor.last_share}})
+        "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": diversity}})
     extra = hook(state, cfg, run_dir, last) if hook else None
     if extra:
         runfolder.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, **extra})
@@ -243,16 +281,15 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
     # Last: the epoch counts as done once its state is on disk. A crash before this
     # repeats the whole epoch on resume, and the lines above are logged again.
     checkpoint.save_state(run_dir, state.state_dict(cfg), keep=cfg.train.keep_checkpoints)
-    failures = [e for e in events if e.event != "recovered"]
-    if failures and cfg.train.on_failure == "stop":
-        raise TrainingStopped(f"{failures[0].message} (stopped: train.on_failure is 'stop')")
 
 
-def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, images: torch.Tensor, labels: torch.Tensor,
-              run_dir: Path, *, rank: int, progress: bool, saver: MidEpochSaver | None = None) -> dict[str, float]:
+def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, images: torch.Tensor,
+              labels: torch.Tensor, run_dir: Path, *, world: World = World(), progress: bool,
+              saver: MidEpochSaver | None = None) -> dict[str, float]:
     """One pass over the shuffled training set (or the rest of it, after a mid-epoch
     resume), logging every cfg.train.log_every steps; returns the epoch's mean stats
-    (obj.stat_names) and its img/s. A step takes n_critic batches."""
+    (obj.stat_names, averaged over the ranks) and its img/s (all ranks together). A step
+    takes n_critic global batches, of which this rank trains on its shard."""
     t, names = cfg.train, obj.stat_names
     per_step = t.batch_size * obj.n_critic  # real images per step
     steps = images.shape[0] // per_step
@@ -264,16 +301,17 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, images: torch.T
     index = torch.arange(images.shape[0], device=images.device)
     conditional = cfg.model.num_classes > 0
     bar = tqdm(total=steps * per_step, initial=done * per_step, unit="img", unit_scale=True,
-               disable=not progress or rank != 0, desc=f"epoch {state.epoch + 1}/{t.epochs}",
+               disable=not progress or world.rank != 0, desc=f"epoch {state.epoch + 1}/{t.epochs}",
                dynamic_ncols=True, leave=True)
     tick = start = time.perf_counter()
     for i, idx in enumerate(batches(index, per_step, state.data_gen, skip=done), start=done + 1):
         if saver and p.batch:
             saver.before_step(state)
-        real = as_input(images[idx])  # uint8 [kB, 28, 28] -> [kB, 1, 28, 28] in [-1, 1]
-        y = labels[idx] if conditional else None  # [kB]
+        idx = world.shard(idx, obj.n_critic)  # [kB] global -> [kB / ranks], this rank's rows
+        real = as_input(images[idx])  # uint8 [kb, 28, 28] -> [kb, 1, 28, 28] in [-1, 1]
+        y = labels[idx] if conditional else None  # [kb]
         z = torch.randn(per_step, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
-        s = train_step(state.G, state.D, state.opt_g, state.opt_d, obj, real, y, z, step=state.step)
+        s = step(real, y, world.shard(z, obj.n_critic), state.step)
         state.step += 1
         if state.G_ema is not None:
             update_ema(state.G_ema, state.G, ema_beta(t.batch_size, state.step * t.batch_size, t.ema_halflife,
@@ -284,18 +322,18 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, images: torch.T
         bar.update(per_step)
         if p.count == t.log_every or i == steps:
             now = time.perf_counter()
-            p.epoch_sums += p.sums
+            p.epoch_sums += world.mean_(p.sums)
             record = {"epoch": state.epoch + 1, "step": state.step,
                       **dict(zip(names, (p.sums / p.count).tolist())),
                       "img_per_s": p.count * per_step / (now - tick)}
             bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}", refresh=False)
-            if rank == 0:
+            if world.rank == 0:
                 runfolder.append_metrics(run_dir, record)
             p.sums.zero_()
             p.count, tick = 0, now
     bar.close()
     means = dict(zip(names, (p.epoch_sums / steps).tolist()))
     state.progress = None
-    elapsed = time.perf_counter() - start
+    elapsed = world.max(time.perf_counter() - start)  # one clock for train.minutes on every rank
     state.seconds += elapsed
     return means | {"img_per_s": (steps - done) * per_step / elapsed}

@@ -82,6 +82,7 @@ class TrainState:
             rng["cuda"] = torch.cuda.get_rng_state_all()
         saved: dict[str, Any] = {
             "config": cfg.to_json(), "epoch": self.epoch, "step": self.step, "seconds": self.seconds,
+            "device": self.fixed_noise.device.type,  # the noise generator's kind: resume on the same
             "G": self.G.state_dict(), "D": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "rng": rng, "fixed_noise": self.fixed_noise.cpu(),
@@ -100,8 +101,10 @@ class TrainState:
             self.D.load_state_dict(saved["D"])
             if self.G_ema is not None:
                 self.G_ema.load_state_dict(saved["G_ema"])
-            self.opt_g.load_state_dict(saved["opt_g"])
-            self.opt_d.load_state_dict(saved["opt_d"])
+            for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
+                opt.load_state_dict(saved[key])
+                for group in opt.param_groups:  # a runtime choice (train/fast.py), not the run's
+                    group["capturable"] = False
             rng = saved["rng"]
             self.data_gen.set_state(rng["data"])
             self.noise_gen.set_state(rng["noise"])

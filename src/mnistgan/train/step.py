@@ -33,10 +33,12 @@ class Objective:
     @classmethod
     def from_config(cls, cfg: RunConfig, device: torch.device) -> Objective:
         """The run's loss, R1 and n_critic; bf16 autocast for the forward passes when
-        train.precision is bf16 (weights and Adam's state stay fp32)."""
+        train.precision is bf16 (weights and Adam's state stay fp32). The autocast cache
+        is off, as CUDA graph capture requires; it would save few casts here, as a region
+        mostly runs a network once (WGAN-GP's penalty pass is the exception)."""
         amp: Amp = contextlib.nullcontext
         if cfg.train.precision == "bf16":
-            amp = lambda: torch.autocast(device.type, dtype=torch.bfloat16)  # noqa: E731
+            amp = lambda: torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)  # noqa: E731
         return cls(build_loss(cfg.loss), build_r1(cfg.loss), cfg.loss.n_critic, amp)
 
     @property

@@ -1,0 +1,80 @@
+"""The bound a training step's own matrix work sets: record every matrix product and
+convolution one step runs (forward and backward, with their exact shapes, strides and
+dtypes), then time only those, replayed back to back on random tensors of the same
+layout. A step can run no faster than its GEMMs; everything above this time is
+per-op overhead, elementwise work, the optimizer and Python.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_map
+
+aten = torch.ops.aten
+MATRIX_OPS = {aten.mm.default, aten.addmm.default, aten.bmm.default, aten.baddbmm.default,
+              aten.convolution.default, aten.convolution_backward.default}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A recorded tensor argument: what a random stand-in must look like."""
+
+    shape: tuple[int, ...]
+    stride: tuple[int, ...]
+    dtype: torch.dtype
+    device: torch.device
+
+    def random(self) -> torch.Tensor:
+        return torch.empty_strided(self.shape, self.stride, dtype=self.dtype, device=self.device).normal_()
+
+
+class _Record(TorchDispatchMode):
+    """Records (op, args, kwargs) of every matrix op, tensors replaced by their layout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[Any, Any, Any]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in MATRIX_OPS:
+            layout = lambda a: _Layout(tuple(a.shape), a.stride(), a.dtype, a.device) if isinstance(a, torch.Tensor) else a  # noqa: E731
+            self.calls.append((func, tree_map(layout, args), tree_map(layout, kwargs)))
+        return func(*args, **kwargs)
+
+
+def record(step: Callable[[], None]) -> list[tuple[Any, Any, Any]]:
+    """The matrix ops of one call of `step` (run once under the recorder)."""
+    with _Record() as rec:
+        step()
+    return rec.calls
+
+
+def replayer(calls: list[tuple[Any, Any, Any]]) -> Callable[[], None]:
+    """A function that runs exactly `calls` on fresh random tensors (made once)."""
+    tensor = lambda a: a.random() if isinstance(a, _Layout) else a  # noqa: E731
+    bound = [(func, tree_map(tensor, args), tree_map(tensor, kwargs)) for func, args, kwargs in calls]
+
+    @torch.no_grad()
+    def replay() -> None:
+        for func, args, kwargs in bound:
+            func(*args, **kwargs)
+
+    return replay
+
+
+def seconds_per_call(fn: Callable[[], None], n: int, device: torch.device) -> float:
+    """Wall time of n calls of fn, per call (the GPU waited for at both ends)."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    sync()
+    return (time.perf_counter() - start) / n
