@@ -31,6 +31,9 @@ def test_runs_info_and_health(client, runs):
     info = client.get("/api/info", params={"run": runs.classic}).json()
     assert info["conditional"] is False and info["z_dim"] == 64 and info["discriminator"] is True
     assert info["d_score"] == {"name": "probability real", "threshold": 0.5}
+    assert info["generator"] == "generator-best.safetensors" and info["generator_epoch"] == 2
+    for path in ("/api/runs", f"/api/info?run={runs.classic}"):
+        assert str(runs.root.parent) not in client.get(path).text  # no server paths in answers
     cond = client.get("/api/info").json()  # the default: the newest run
     assert cond["name"] == runs.cond and cond["conditional"] is True and cond["classes"] == [str(i) for i in range(10)]
     schema = client.get("/openapi.json").json()

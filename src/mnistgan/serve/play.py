@@ -28,7 +28,7 @@ from mnistgan.images import make_grid, png_bytes
 from mnistgan.losses import Loss, build_loss
 from mnistgan.models import Discriminator, Generator
 from mnistgan.runfolder import read_best
-from mnistgan.sample import describe, epoch_of, load_discriminator, load_generator_and_config, resolve
+from mnistgan.sample import epoch_of, load_discriminator, load_generator_and_config, resolve
 from mnistgan.serve.catalog import read_json, summary
 from mnistgan.tensors import as_images, as_input
 
@@ -135,7 +135,9 @@ class Served:
         best = read_best(self.path)
         return {
             **summary(self.name, self.path),
-            "generator": describe(self.path), "generator_epoch": epoch_of(self.path), "best": best,
+            # the file within the run: the server's own paths are none of a client's business
+            "generator": resolve(self.path).relative_to(self.path).as_posix(), "generator_epoch": epoch_of(self.path),
+            "best": best,
             "z_dim": self.G.z_dim, "classes": self.classes, "conditional": self.num_classes > 0,
             "loss": self.cfg.loss.name, "ema": self.cfg.train.ema_halflife > 0,
             "discriminator": self.D is not None,
