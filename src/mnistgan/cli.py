@@ -33,7 +33,7 @@ log = logging.getLogger("mnistgan")
 
 
 def sources_from(args: argparse.Namespace) -> Sources:
-    data_dir = args.data_dir or os.environ.get("MNISTGAN_DATA") or None
+    data_dir = getattr(args, "data_dir", None) or os.environ.get("MNISTGAN_DATA") or None
     cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Sources(
         data_dir=Path(data_dir) if data_dir else None,
@@ -309,6 +309,45 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    source = Path(args.source)
+    here = source if source.is_dir() else source.parent
+    if args.format == "web":
+        from mnistgan.export.web import export_web
+
+        out, diff = export_web(source, Path(args.out) if args.out else here / "web", sources_from(args).cache_dir,
+                               ort=Path(args.ort) if args.ort else None, last=args.last)
+        print(f"wrote {out}: open it in a browser, no server needed (the ONNX graph matches torch within {diff:.2g})")
+        return 0
+    from mnistgan.export.onnx import export_onnx
+
+    out, diff = export_onnx(source, Path(args.out) if args.out else here / "generator.onnx", last=args.last)
+    print(f"wrote {out} (onnxruntime matches torch within {diff:.2g} on a seeded batch)")
+    return 0
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from mnistgan.serve.app import create_app
+    except ImportError as e:
+        raise ConfigError(f"serve needs {e.name}: pip install 'mnistgan[serve]'") from None
+    if not 1 <= args.port <= 65535:
+        raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
+    app = create_app(Path(args.runs), sources_from(args), threads=runtime.check_threads(args.threads or 1))
+    if args.host not in LOOPBACK:
+        log.warning("serving on %s: anyone who can reach this address can use the app (it has no authentication)",
+                    args.host)
+    runs = app.state.mnistgan.catalog.names()
+    print(f"serving {len(runs)} run(s) from {args.runs} at http://{args.host}:{args.port}/ (API: /docs); Ctrl-C stops")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     sources = sources_from(args)
     names = [args.name] if args.name else sorted(DATASETS)
@@ -406,6 +445,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run", metavar="RUN")
     r.add_argument("--out", help="HTML file (default: RUN/report.html)")
     r.set_defaults(func=cmd_report)
+
+    x = sub.add_parser("export", help="write the generator as ONNX, or as a web page that runs it, without torch")
+    x.add_argument("source", metavar="RUN_OR_CHECKPOINT")
+    x.add_argument("--format", choices=("onnx", "web"), default="onnx",
+                   help="onnx: one .onnx file; web: a folder with index.html drawing digits in the browser")
+    x.add_argument("--out", help="output file for onnx (default: RUN/generator.onnx), folder for web (default: RUN/web)")
+    x.add_argument("--ort", metavar="TGZ_OR_DIR", help="web: onnxruntime-web from `npm pack onnxruntime-web@"
+                   "1.30.0` (default: the cache, else npm pack)")
+    x.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
+    x.set_defaults(func=cmd_export)
+
+    sv = sub.add_parser("serve", help="a local web app to play with trained runs (samples, latent walk, a game "
+                        "against D, judge a drawing)")
+    sv.add_argument("runs", metavar="RUN_OR_RUNS_DIR", help="a run folder, or a folder of run folders")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument("--threads", type=int, metavar="N", help="torch threads for the model worker (default: 1)")
+    data_opts(sv)
+    sv.set_defaults(func=cmd_serve)
 
     d = sub.add_parser("data", help="fetch, verify or describe datasets")
     d.add_argument("action", choices=("fetch", "verify", "info"))
