@@ -18,7 +18,7 @@ from pathlib import Path
 from mnistgan import runtime
 from mnistgan._version import __version__
 from mnistgan.config import ALIASES, PRESET_ABOUT, PRESETS, apply_overrides, load_config, read_config
-from mnistgan.data.datasets import DATASETS
+from mnistgan.data.datasets import DATASETS, get_spec
 from mnistgan.data.sources import Sources, load_split, locate, verify_all
 from mnistgan.errors import ConfigError, FileSystemError, MnistganError, TrainingStopped, plain_os_error
 from mnistgan.train.stop import Stopped, StopRequest
@@ -86,7 +86,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = apply_overrides(read_config(saved), overrides)
     else:
         cfg = load_config(args.preset or "classic", args.config, overrides)
-        check_config(cfg)  # before the run folder exists
+        check_config(cfg, sources_from(args))  # before the run folder exists
     stop = StopRequest()
     run_dir_made: Path | None = None
     run_dir = Path(args.resume) if args.resume else None
@@ -158,7 +158,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     log.info("%s", describe(source, args.last))
     sources = sources_from(args)
     ev = get_evaluator(cfg.data.name, sources)
-    result, pairs = evaluate(G, ev, sources, n=args.n, seed=args.seed, D=load_discriminator(source, last=args.last))
+    result, pairs = evaluate(G, ev, sources, n=args.n, seed=args.seed, D=load_discriminator(source, last=args.last),
+                             dataset=cfg.data.name)
     result = {"source": str(resolve(source, args.last)), "epoch": epoch_of(source, args.last), **result}
     out = Path(args.out) if args.out else (source if source.is_dir() else source.parent) / "metrics.json"
     pairs_path = out.with_name("nearest_pairs.png")
@@ -177,17 +178,21 @@ def format_table(result: dict) -> str:
     """The metrics beside the real floor, then classes (and, for a conditional G, its
     accuracy and per-class FID), memorisation and D's report."""
     lines = [f"{result['dataset']}: {result['n']} samples vs {result['n']} real training images "
-             f"(evaluator test accuracy {result['evaluator']['test_accuracy']:.2%})", "",
+             f"({result['evaluator'].get('dataset', result['dataset'])} evaluator, test accuracy "
+             f"{result['evaluator']['test_accuracy']:.2%})", "",
              f"{'metric':<34}{'generated':>18}{'real floor':>18}  better"]
     for m in result["metrics"].values():
         def fmt(v, s):
             return f"{v:.4g}" + (f" ± {s:.2g}" if s is not None else "")
         lines.append(f"{m['label']:<34}{fmt(m['value'], m['std']):>18}{fmt(m['real'], m['real_std']):>18}  {m['better']}")
     c = result["classes"]
-    lines += ["", "classes: " + " ".join(f"{n}:{f:.1%}" for n, f in zip(c["names"], c["fractions"])),
-              f"classes covered {c['classes_covered']}/{len(c['names'])} (real {c['real']['classes_covered']}), "
-              f"KL to real {c['kl_to_real']:.3f} (real {c['real']['kl_to_real']:.3f})"
-              + ("  ** MODE COLLAPSE **" if c["collapsed"] else "")]
+    if c is None:  # an unlabelled set
+        lines += ["", f"{result['dataset']} has {result['unlabelled']}"]
+    else:
+        lines += ["", "classes: " + " ".join(f"{n}:{f:.1%}" for n, f in zip(c["names"], c["fractions"])),
+                  f"classes covered {c['classes_covered']}/{len(c['names'])} (real {c['real']['classes_covered']}), "
+                  f"KL to real {c['kl_to_real']:.3f} (real {c['real']['kl_to_real']:.3f})"
+                  + ("  ** MODE COLLAPSE **" if c["collapsed"] else "")]
     cond = result.get("conditional")
     if cond:  # a class-conditional generator
         lines.append(f"conditional accuracy {cond['accuracy']:.2%} (real {cond['floor_accuracy']:.2%}): "
@@ -211,6 +216,7 @@ def cmd_evaluator(args: argparse.Namespace) -> int:
     from mnistgan.eval.evaluator import EvaluatorRecipe, build_evaluator, load_evaluator, load_shipped
 
     sources = sources_from(args)
+    get_spec(args.dataset, sources.cache_dir)  # an unknown name: one line naming the choices
     recipe = EvaluatorRecipe(dataset=args.dataset)
     shipped = load_shipped(recipe)
     cached = None if args.action == "build" and args.force else load_evaluator(recipe, sources.cache_dir)
@@ -244,8 +250,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
+    from mnistgan.data.datasets import imported_names
+
     sources = sources_from(args)
-    names = [args.name] if args.name else sorted(DATASETS)
+    if args.action == "import":
+        return cmd_data_import(args, sources)
+    if args.name:
+        get_spec(args.name, sources.cache_dir)  # an unknown name: one line naming the choices
+    names = [args.name] if args.name else sorted(DATASETS) + imported_names(sources.cache_dir)
     status = 0
     for name in names:
         if args.action == "fetch":
@@ -258,11 +270,24 @@ def cmd_data(args: argparse.Namespace) -> int:
                 print(f"{name}: no verified copy found (try: mnistgan data fetch {name})")
                 status = 1
         else:  # info
-            for split in DATASETS[name].files:
+            spec = get_spec(name, sources.cache_dir)
+            for split in spec.files:
                 s = load_split(name, split, Sources(sources.data_dir, sources.cache_dir, download=False))
-                counts = s.labels.bincount(minlength=10).tolist()
+                counts = s.labels.bincount(minlength=len(spec.classes)).tolist() if spec.labelled else "no labels"
                 print(f"{name} {split}: {tuple(s.images.shape)} uint8 from {s.source}; per class {counts}")
     return status
+
+
+def cmd_data_import(args: argparse.Namespace, sources: Sources) -> int:
+    from mnistgan.data.importer import describe, import_dataset
+
+    if not args.name or not args.import_name:
+        raise ConfigError("usage: mnistgan data import SRC --name NAME [--labels auto|none] [--invert] [--force]")
+    manifest = import_dataset(Path(args.name), args.import_name, sources.cache_dir, labels=args.labels,
+                              invert=args.invert, force=args.force, test_share=args.holdout)
+    for line in describe(manifest, get_spec(args.import_name, sources.cache_dir).home):
+        print(line)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -326,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluator", help="rebuild the evaluator classifier, or say which one is in use (shipped or cached)")
     ev.add_argument("action", choices=("build", "info"))
-    ev.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    ev.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist or an imported set (default: mnist)")
     ev.add_argument("--force", action="store_true", help="rebuild even if the cache holds one")
     data_opts(ev)
     ev.set_defaults(func=cmd_evaluator)
@@ -336,9 +361,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="HTML file (default: RUN/report.html)")
     r.set_defaults(func=cmd_report)
 
-    d = sub.add_parser("data", help="fetch, verify or describe datasets")
-    d.add_argument("action", choices=("fetch", "verify", "info"))
-    d.add_argument("name", nargs="?", choices=sorted(DATASETS), help="dataset (default: all)")
+    d = sub.add_parser("data", help="fetch, verify or describe datasets; import your own")
+    d.add_argument("action", choices=("fetch", "verify", "info", "import"))
+    d.add_argument("name", nargs="?", metavar="NAME|SRC",
+                   help="dataset (default: all); for import: the source (IDX folder, .npz, or image folder)")
+    d.add_argument("--name", dest="import_name", metavar="NAME", help="import: the name to train with (data.name=NAME)")
+    d.add_argument("--labels", choices=("auto", "none"), default="auto",
+                   help="import: use the source's labels (auto) or drop them (none)")
+    d.add_argument("--invert", action="store_true", help="import: the source is dark on light (MNIST is white on black)")
+    d.add_argument("--force", action="store_true", help="import: replace a set of the same name")
+    d.add_argument("--holdout", type=float, default=0.1, metavar="SHARE",
+                   help="import: the share held out as the test split when the source has none (default: 0.1, seeded)")
     data_opts(d)
     d.set_defaults(func=cmd_data)
     return p

@@ -47,12 +47,16 @@ log = logging.getLogger(__name__)
 EpochHook = Callable[[TrainState, RunConfig, Path, bool], dict[str, Any] | None]
 
 
-def check_config(cfg: RunConfig) -> None:
+def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
     """What can be checked before a run folder exists, without the data: the dataset,
-    model and loss names, the classes, and a step's images against the dataset's size."""
-    spec = get_spec(cfg.data.name)
+    model and loss names, the classes, and a step's images against the dataset's size.
+    `sources` says where imported datasets are (its cache)."""
+    spec = get_spec(cfg.data.name, sources.cache_dir)
     check_arch(cfg.model)
     check_loss(cfg.loss)
+    if not spec.labelled and cfg.model.num_classes:
+        raise ConfigError(f"model.num_classes must be 0: {spec.name} has no labels, so a conditional model "
+                          f"cannot train on it; got {cfg.model.num_classes}")
     if cfg.model.num_classes not in (0, len(spec.classes)):
         raise ConfigError(f"model.num_classes must be 0 (unconditional) or {len(spec.classes)}, the classes of "
                           f"{spec.name}; got {cfg.model.num_classes}")
@@ -117,7 +121,7 @@ def train(
     """
     device = torch.device(device)
     stop = stop or StopRequest()
-    check_config(cfg)
+    check_config(cfg, sources)
     split = load_split(cfg.data.name, "train", sources)
     images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
     obj = Objective.from_config(cfg, device)
