@@ -241,6 +241,23 @@ def cmd_evaluator(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_runs(args: argparse.Namespace) -> int:
+    from mnistgan.runtable import as_json, list_runs, table
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: {'a file, not a folder' if root.exists() else 'no such folder'} (give the folder "
+                          "that holds the run folders, e.g. runs)")
+    rows = list_runs(root)
+    if args.json:
+        print(as_json(rows))
+    elif not rows:
+        print(f"no run folders in {root}")
+    else:
+        print(table(rows))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from mnistgan.eval.report import write_report
 
@@ -355,6 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--force", action="store_true", help="rebuild even if the cache holds one")
     data_opts(ev)
     ev.set_defaults(func=cmd_evaluator)
+
+    ru = sub.add_parser("runs", help="one line per run folder, newest first: status, epochs, best FID, wall time")
+    ru.add_argument("dir", nargs="?", default="runs", metavar="DIR", help="folder of run folders (default: runs)")
+    ru.add_argument("--json", action="store_true", help="the same as a JSON list, for scripts")
+    ru.set_defaults(func=cmd_runs)
 
     r = sub.add_parser("report", help="one self-contained HTML report of a run")
     r.add_argument("run", metavar="RUN")

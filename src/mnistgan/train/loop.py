@@ -37,6 +37,7 @@ from mnistgan.train.ema import ema_beta, update_ema
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
 from mnistgan.train.step import Objective, train_step
 from mnistgan.train.state import EpochProgress, TrainState, init_state
+from mnistgan.train import status as run_status
 from mnistgan.train.stop import Stopped, StopRequest
 
 log = logging.getLogger(__name__)
@@ -140,15 +141,17 @@ def train(
     if resume:
         monitor.replay(runfolder.read_metrics(run_dir))
     saver = MidEpochSaver(cfg, run_dir, stop, rank)
-    while state.epoch < cfg.train.epochs and not over_budget(state, cfg):
-        with stop.deferred():
-            means = run_epoch(state, cfg, obj, images, labels, run_dir, rank=rank, progress=progress, saver=saver)
-        state.epoch += 1
-        last = state.epoch == cfg.train.epochs or over_budget(state, cfg)
-        end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress, last=last)
-        saver.saved_now()
-        if stop.signum is not None:
-            raise Stopped(stop.signum, str(checkpoint.state_path(run_dir, state.epoch)))
+    ended_by = lambda: "epochs" if state.epoch >= cfg.train.epochs else "budget"  # noqa: E731
+    with run_status.recorded(run_dir, ended_by, enabled=rank == 0):  # status.json: running, then how it ended
+        while state.epoch < cfg.train.epochs and not over_budget(state, cfg):
+            with stop.deferred():
+                means = run_epoch(state, cfg, obj, images, labels, run_dir, rank=rank, progress=progress, saver=saver)
+            state.epoch += 1
+            last = state.epoch == cfg.train.epochs or over_budget(state, cfg)
+            end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress, last=last)
+            saver.saved_now()
+            if stop.signum is not None:
+                raise Stopped(stop.signum, str(checkpoint.state_path(run_dir, state.epoch)))
     if over_budget(state, cfg) and rank == 0:
         log.info("stopped after epoch %d: the time budget, train.minutes=%g, is spent", state.epoch, cfg.train.minutes)
     return state
