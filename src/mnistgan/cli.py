@@ -148,6 +148,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from mnistgan.atomic import atomic_write_bytes
+    from mnistgan.card import write_card
     from mnistgan.eval.evaluate import evaluate
     from mnistgan.eval.evaluator import get_evaluator
     from mnistgan.images import png_bytes, upscale
@@ -168,9 +169,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         atomic_write_bytes(pairs_path, png_bytes(upscale(pairs, 2)))
         atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())
+        card = write_card(source, sources.cache_dir) if source.is_dir() and out.parent == source else None
     except OSError as e:
         raise FileSystemError(f"{plain_os_error(e)}; the results are printed above") from None
-    print(f"wrote {out} and {pairs_path}")
+    print(f"wrote {out} and {pairs_path}" + (f"; refreshed {card}" if card else ""))
     return 0
 
 
@@ -200,9 +202,12 @@ def format_table(result: dict) -> str:
         lines.append("per-class FID (generated / real floor): " + "  ".join(
             f"{name}: {g:.4g} / {f:.4g}" for name, g, f in zip(c["names"], cond["per_class_fid"], cond["per_class_floor"])))
     mem = result["memorisation"]
-    lines.append(f"memorisation: nearest-train distance ratio {mem['ratio']:.3f} (generated "
-                 f"{mem['gen_to_train_median']:.3f} / test {mem['test_to_train_median']:.3f}; < 0.5 means copying)"
-                 + ("  ** MEMORISED **" if mem["memorised"] else ""))
+    if mem["ratio"] is None:
+        lines.append(f"memorisation: {mem['note']}")
+    else:
+        lines.append(f"memorisation: nearest-train distance ratio {mem['ratio']:.3f} (generated "
+                     f"{mem['gen_to_train_median']:.3f} / test {mem['test_to_train_median']:.3f}; < 0.5 means copying)"
+                     + ("  ** MEMORISED **" if mem["memorised"] else ""))
     d = result.get("discriminator")
     if d:
         lines.append(f"discriminator: accuracy {d['accuracy']:.3f}, ROC AUC {d['roc_auc']:.3f}, mean D(x) "

@@ -358,7 +358,10 @@ def _write_set(folder: Path, parts: dict[str, Part], classes: tuple[str, ...], a
     preview = make_grid(parts["train"].images[:PREVIEW], nrow=8)
     atomic_write_bytes(folder / "preview.png", png_bytes(upscale(preview, 2)))
     counts = {s: np.bincount(parts[s].labels, minlength=len(classes)).tolist() for s in SPLITS} if classes else None
+    train_rows = {row.tobytes() for row in parts["train"].images}
+    copies = sum(row.tobytes() in train_rows for row in parts["test"].images)  # exact duplicates across splits
     manifest = {"format": MANIFEST_FORMAT, **about, "count": {s: splits[s]["count"] for s in SPLITS},
+                "test_copies_of_train": copies,
                 "classes": list(classes), "per_class": counts, "splits": splits, "files": files,
                 "preview": "preview.png"}
     atomic_write_bytes(folder / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
@@ -406,6 +409,10 @@ def describe(manifest: dict[str, Any], folder: Path) -> list[str]:
         lines.append("no labels: runs on it are scored with FID, KID, precision/recall and density/coverage on the "
                      "MNIST evaluator's features, memorisation in pixels and D's report; the classifier score, "
                      "class histogram and conditional models need labels")
+    copies = manifest.get("test_copies_of_train", 0)
+    if copies:
+        lines.append(f"warning: {copies} of the {c['test']} test images are exact copies of training images; the "
+                     "real floor and the memorisation check are then too optimistic")
     lines.append(f"check the converted images: {folder / manifest['preview']}")
     lines.append(f"train on it: mnistgan train --set data.name={manifest['name']}")
     return lines

@@ -190,12 +190,16 @@ def memorisation(gen_images: torch.Tensor, real: RealReference) -> tuple[dict[st
     train_px = pixels(real.train_images)
     d_gen, i_gen = M.nearest_distances(pixels(gen_images[:m]), train_px)
     d_test, _ = M.nearest_distances(pixels(real.test_images[:m]), train_px)
-    ratio = M.memorisation_ratio(d_gen, d_test)
+    # A set whose test images mostly copy training images (an imported one can) has no yardstick.
+    ratio = M.memorisation_ratio(d_gen, d_test) if np.median(d_test) > 0 else None
     closest = np.argsort(d_gen)[:PAIRS_SHOWN]
     tiles = np.stack([t for j in closest for t in (gen_images[j].numpy(), real.train_images[i_gen[j]].numpy())])
     summary = {"gen_to_train_median": float(np.median(d_gen)), "test_to_train_median": float(np.median(d_test)),
-               "ratio": ratio, "memorised": M.is_memorised(ratio), "n": m,
+               "ratio": ratio, "memorised": ratio is not None and M.is_memorised(ratio), "n": m,
                "closest_distances": [float(d_gen[j]) for j in closest]}
+    if ratio is None:
+        summary["note"] = ("not measurable: most test images are copies of training images (median distance 0), "
+                           "so there is no yardstick for novelty")
     return summary, make_grid(tiles, nrow=8)
 
 

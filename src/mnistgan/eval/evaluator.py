@@ -140,13 +140,15 @@ def train_evaluator(recipe: EvaluatorRecipe, sources: Sources) -> tuple[Evaluato
     train, test = load_split(recipe.dataset, "train", sources), load_split(recipe.dataset, "test", sources)
     net = EvaluatorNet(len(spec.classes))
     opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=1e-4)
-    steps = recipe.epochs * (train.images.shape[0] // recipe.batch_size)
+    # A set smaller than one batch (an imported one can be) trains on whole-set batches.
+    batch_size = min(recipe.batch_size, train.images.shape[0])
+    steps = recipe.epochs * (train.images.shape[0] // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=steps)
     index = torch.arange(train.images.shape[0])
     for epoch in range(recipe.epochs):
         net.train()
         start = time.perf_counter()
-        for idx in batches(index, recipe.batch_size, gen):
+        for idx in batches(index, batch_size, gen):
             x = random_shift(as_input(train.images[idx]), recipe.max_shift, gen)
             loss = F.cross_entropy(net(x), train.labels[idx])
             opt.zero_grad(set_to_none=True)

@@ -25,7 +25,7 @@ from mnistgan import runfolder
 from mnistgan.config import RunConfig
 from mnistgan.data.datasets import batches, get_spec
 from mnistgan.data.sources import Sources, load_split
-from mnistgan.errors import CheckpointError, ConfigError, TrainingStopped
+from mnistgan.errors import CheckpointError, ConfigError, MnistganError, TrainingStopped, first_line
 from mnistgan.images import make_grid, save_png
 from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import save_generator
@@ -154,7 +154,20 @@ def train(
                 raise Stopped(stop.signum, str(checkpoint.state_path(run_dir, state.epoch)))
     if over_budget(state, cfg) and rank == 0:
         log.info("stopped after epoch %d: the time budget, train.minutes=%g, is spent", state.epoch, cfg.train.minutes)
+    if rank == 0:
+        write_card_or_warn(run_dir, sources)
     return state
+
+
+def write_card_or_warn(run_dir: Path, sources: Sources) -> None:
+    """MODEL_CARD.md at the end of training; a failure to write it is a warning, since the
+    training itself is complete and saved."""
+    from mnistgan.card import write_card
+
+    try:
+        write_card(run_dir, sources.cache_dir)
+    except (MnistganError, OSError) as e:
+        log.warning("could not write %s: %s", run_dir / "MODEL_CARD.md", first_line(e))
 
 
 def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device) -> TrainState:
