@@ -97,7 +97,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             log.info("run folder: %s", run_dir)
             warn_if_oversubscribed()
             state = train(cfg, run_dir, sources=sources_from(args), device=device, resume=bool(args.resume),
-                          progress=sys.stderr.isatty(), stop=stop)
+                          progress=sys.stderr.isatty(), stop=stop, tensorboard=args.tensorboard)
     except BaseException as e:
         if run_dir_made is not None and remove_unstarted(run_dir_made):
             log.info("removed %s: the run did not start", run_dir_made)
@@ -113,6 +113,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"trained {state.epoch} epochs ({state.step} steps) in {run_dir}")
     print(f"samples: {run_dir / 'samples' / f'epoch_{state.epoch:04d}.png'}")
     print(f"weights: {run_dir / 'generator.safetensors'}")
+    if args.tensorboard:
+        print(f"tensorboard: tensorboard --logdir {run_dir / 'tensorboard'}")
     best = read_best(run_dir)
     if best:
         print(f"best:    {run_dir / 'generator-best.safetensors'} (epoch {best['epoch']}, FID {best['fid_lenet']:.4g}); "
@@ -340,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="light evaluation every N epochs (0: off), logged to metrics.jsonl; keeps the best "
                         "generator by FID (same as --set eval.every=N; default: 5)")
     t.add_argument("--eval-n", type=int, metavar="N", help="samples per light evaluation (default: 2000)")
+    t.add_argument("--tensorboard", action="store_true",
+                   help="also log to TensorBoard event files in RUN/tensorboard/ (needs the tensorboard extra)")
     data_opts(t)
     threads_opt(t)
     t.set_defaults(func=cmd_train)

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from mnistgan.train.step import Objective, train_step
 from mnistgan.train.state import EpochProgress, TrainState, init_state
 from mnistgan.train import status as run_status
 from mnistgan.train.stop import Stopped, StopRequest
+from mnistgan.train.tensorboard import RunLog
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ def train(
     progress: bool = False,
     on_epoch_end: EpochHook | None = None,
     stop: StopRequest | None = None,
+    tensorboard: bool = False,
 ) -> TrainState:
     """Train `cfg` in `run_dir` until cfg.train.epochs epochs are complete, or the first
     epoch end after cfg.train.minutes of training.
@@ -119,6 +122,8 @@ def train(
     cfg.eval.every epochs (0: never). Everything is checked before the first file is
     written. Raises TrainingStopped when the health monitor stops the run, and
     train.stop.Stopped (after saving the state) when `stop` has caught a signal.
+    With tensorboard=True, what goes to metrics.jsonl and the grids also go to TensorBoard
+    event files in run_dir/tensorboard/ (train/tensorboard.py).
     """
     device = torch.device(device)
     stop = stop or StopRequest()
@@ -141,14 +146,17 @@ def train(
     if resume:
         monitor.replay(runfolder.read_metrics(run_dir))
     saver = MidEpochSaver(cfg, run_dir, stop, rank)
+    log_to = RunLog(run_dir, rank=rank, tensorboard=tensorboard, resume_step=state.step if resume else None)
     ended_by = lambda: "epochs" if state.epoch >= cfg.train.epochs else "budget"  # noqa: E731
-    with run_status.recorded(run_dir, ended_by, enabled=rank == 0):  # status.json: running, then how it ended
+    # status.json says "running", then how the run ended; the TensorBoard files are closed either way.
+    with run_status.recorded(run_dir, ended_by, enabled=rank == 0), closing(log_to):
         while state.epoch < cfg.train.epochs and not over_budget(state, cfg):
             with stop.deferred():
-                means = run_epoch(state, cfg, obj, images, labels, run_dir, rank=rank, progress=progress, saver=saver)
+                means = run_epoch(state, cfg, obj, images, labels, run_dir, rank=rank, progress=progress, saver=saver,
+                                  log_to=log_to)
             state.epoch += 1
             last = state.epoch == cfg.train.epochs or over_budget(state, cfg)
-            end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress, last=last)
+            end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress, last=last, log_to=log_to)
             saver.saved_now()
             if stop.signum is not None:
                 raise Stopped(stop.signum, str(checkpoint.state_path(run_dir, state.epoch)))
@@ -231,16 +239,17 @@ class MidEpochSaver:
 
 
 def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float],
-              monitor: HealthMonitor, hook: EpochHook | None, *, rank: int, progress: bool, last: bool) -> None:
+              monitor: HealthMonitor, hook: EpochHook | None, *, rank: int, progress: bool, last: bool,
+              log_to: RunLog | None = None) -> None:
     """Check health, then (rank 0) write the grid, the weights, the health and callback
     lines, and last the checkpoint. A non-finite loss or weight stops the run before
     anything is written."""
+    log_to = log_to or RunLog(run_dir, rank=rank)
     bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, state.networks())
     if bad:
         event = HealthEvent("nonfinite", state.epoch, f"epoch {state.epoch}: training diverged ({bad}); "
                             f"nothing of this epoch was saved; {newest_note(run_dir)}")
-        if rank == 0:
-            runfolder.append_metrics(run_dir, event.record(state.step))
+        log_to.line(event.record(state.step))
         raise TrainingStopped(event.message)
     grid = grid_images(state)
     events = monitor.check(state.epoch, means, grid)
@@ -250,15 +259,17 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
         log.info("epoch %d/%d: d_loss %.3f, g_loss %.3f, D(x) %.3f, D(G(z)) %.3f, %.0f img/s",
                  state.epoch, cfg.train.epochs, means["d_loss"], means["g_loss"], means["d_real"],
                  means["d_fake"], means["img_per_s"])
-    save_png(run_dir / "samples" / f"epoch_{state.epoch:04d}.png", make_grid(grid.numpy()))
+    grid_png = make_grid(grid.numpy())  # uint8 [H, W]
+    save_png(run_dir / "samples" / f"epoch_{state.epoch:04d}.png", grid_png)
+    log_to.grid(state.step, grid_png)
     save_generator(run_dir / "generator.safetensors", state.sampler, cfg, state.epoch)
-    runfolder.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, "health": {
+    log_to.line({"epoch": state.epoch, "step": state.step, "health": {
         "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": monitor.last_share}})
     extra = hook(state, cfg, run_dir, last) if hook else None
     if extra:
-        runfolder.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, **extra})
+        log_to.line({"epoch": state.epoch, "step": state.step, **extra})
     for event in events:
-        runfolder.append_metrics(run_dir, event.record(state.step))
+        log_to.line(event.record(state.step))
         (log.info if event.event == "recovered" else log.warning)("%s", event.message)
     # Last: the epoch counts as done once its state is on disk. A crash before this
     # repeats the whole epoch on resume, and the lines above are logged again.
@@ -269,11 +280,13 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
 
 
 def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, images: torch.Tensor, labels: torch.Tensor,
-              run_dir: Path, *, rank: int, progress: bool, saver: MidEpochSaver | None = None) -> dict[str, float]:
+              run_dir: Path, *, rank: int, progress: bool, saver: MidEpochSaver | None = None,
+              log_to: RunLog | None = None) -> dict[str, float]:
     """One pass over the shuffled training set (or the rest of it, after a mid-epoch
     resume), logging every cfg.train.log_every steps; returns the epoch's mean stats
     (obj.stat_names) and its img/s. A step takes n_critic batches."""
     t, names = cfg.train, obj.stat_names
+    log_to = log_to or RunLog(run_dir, rank=rank)
     per_step = t.batch_size * obj.n_critic  # real images per step
     steps = images.shape[0] // per_step
     if state.progress is None:
@@ -309,8 +322,7 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, images: torch.T
                       **dict(zip(names, (p.sums / p.count).tolist())),
                       "img_per_s": p.count * per_step / (now - tick)}
             bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}", refresh=False)
-            if rank == 0:
-                runfolder.append_metrics(run_dir, record)
+            log_to.line(record)
             p.sums.zero_()
             p.count, tick = 0, now
     bar.close()
