@@ -273,6 +273,38 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from mnistgan.export.onnx import export_onnx
+
+    source = Path(args.source)
+    out = Path(args.out) if args.out else (source if source.is_dir() else source.parent) / "generator.onnx"
+    out, diff = export_onnx(source, out, last=args.last)
+    print(f"wrote {out} (onnxruntime matches torch within {diff:.2g} on a seeded batch)")
+    return 0
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from mnistgan.serve.app import create_app
+    except ImportError as e:
+        raise ConfigError(f"serve needs {e.name}: pip install 'mnistgan[serve]'") from None
+    if not 1 <= args.port <= 65535:
+        raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
+    app = create_app(Path(args.runs), sources_from(args), threads=runtime.check_threads(args.threads or 1))
+    if args.host not in LOOPBACK:
+        log.warning("serving on %s: anyone who can reach this address can use the app (it has no authentication)",
+                    args.host)
+    runs = app.state.mnistgan.catalog.names()
+    print(f"serving {len(runs)} run(s) from {args.runs} at http://{args.host}:{args.port}/ (API: /docs); Ctrl-C stops")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from mnistgan.data.datasets import imported_names
 
@@ -391,6 +423,22 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run", metavar="RUN")
     r.add_argument("--out", help="HTML file (default: RUN/report.html)")
     r.set_defaults(func=cmd_report)
+
+    x = sub.add_parser("export", help="write the generator as ONNX, to run without torch")
+    x.add_argument("source", metavar="RUN_OR_CHECKPOINT")
+    x.add_argument("--format", choices=("onnx",), default="onnx", help="onnx (the only format so far)")
+    x.add_argument("--out", help="output file (default: generator.onnx in the run folder)")
+    x.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
+    x.set_defaults(func=cmd_export)
+
+    sv = sub.add_parser("serve", help="a local web app to play with trained runs (samples, latent walk, a game "
+                        "against D, judge a drawing)")
+    sv.add_argument("runs", metavar="RUN_OR_RUNS_DIR", help="a run folder, or a folder of run folders")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument("--threads", type=int, metavar="N", help="torch threads for the model worker (default: 1)")
+    data_opts(sv)
+    sv.set_defaults(func=cmd_serve)
 
     d = sub.add_parser("data", help="fetch, verify or describe datasets; import your own")
     d.add_argument("action", choices=("fetch", "verify", "info", "import"))

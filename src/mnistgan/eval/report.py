@@ -583,14 +583,26 @@ def _discriminator_section(run: _Run) -> str:
 # public
 
 
+# Sections by name, in report order. The web app (mnistgan.serve) shows some of them too.
+SECTIONS = {
+    "health": _health_section, "grids": _grids_section, "gif": _gif_section, "losses": _loss_section,
+    "d_outputs": _d_outputs_section, "eval_curves": _eval_curves_section, "metrics": _metrics_table_section,
+    "classes": _classes_section, "conditional": _conditional_section, "memorisation": _memorisation_section,
+    "discriminator": _discriminator_section,
+}
+
+
+def render_sections(run_dir: Path, names: Sequence[str]) -> dict[str, str]:
+    """The named sections of `run_dir`'s report, each an HTML fragment (a <section>, or
+    "" for one that does not apply, such as "conditional" for an unconditional run)."""
+    run = _load_run(Path(run_dir))
+    return {name: SECTIONS[name](run) for name in names}
+
+
 def render_report(run_dir: Path) -> str:
     """The report of `run_dir` as one HTML string."""
     run = _load_run(Path(run_dir))
-    sections = [
-        _header(run), _health_section(run), _grids_section(run), _gif_section(run), _loss_section(run),
-        _d_outputs_section(run), _eval_curves_section(run), _metrics_table_section(run),
-        _classes_section(run), _conditional_section(run), _memorisation_section(run), _discriminator_section(run),
-    ]
+    sections = [_header(run), *(section(run) for section in SECTIONS.values())]
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

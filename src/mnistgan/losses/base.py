@@ -26,6 +26,15 @@ class Loss:
     def g_loss(self, D: nn.Module, fake: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         raise NotImplementedError
 
+    # How to read one score of D: what it is called, and the value above which D calls an
+    # image real. A critic's raw score (hinge, WGAN) has 0 between its two sides.
+    SCORE_NAME = "raw score"
+    THRESHOLD = 0.0
+
+    def verdict(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's raw scores [B] -> (scores in this loss's scale [B], called real [B] bool)."""
+        return scores, scores > self.THRESHOLD
+
     def d_won(self, means: dict[str, float]) -> bool:
         """Whether D has saturated (separates the epoch's real and fake perfectly, so G's
         gradients vanish), from the epoch's mean stats. False where a loss has no such state."""

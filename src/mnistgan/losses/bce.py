@@ -17,8 +17,15 @@ from mnistgan.losses.base import Loss, Stats, joint_scores
 
 
 class BCELoss(Loss):
+    SCORE_NAME = "probability real"
+    THRESHOLD = 0.5  # sigmoid(score) > 0.5: D says real
+
     def __init__(self, label_smoothing: float = 0.0) -> None:
         self.real_target = 1.0 - label_smoothing
+
+    def verdict(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        probs = torch.sigmoid(scores)  # D's "probability real"
+        return probs, probs > self.THRESHOLD
 
     def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:

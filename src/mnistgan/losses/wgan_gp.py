@@ -16,6 +16,9 @@ from mnistgan.losses.base import Loss, Stats, critic_g_loss, joint_scores
 
 class WGANGPLoss(Loss):
     STATS = Loss.STATS + ("gp",)
+    # A Wasserstein critic's scores have no fixed offset (only differences mean anything),
+    # so 0 as the real/fake line is a convention, not the model's own threshold.
+    SCORE_NAME = "critic score (no fixed threshold; 0 used)"
 
     def __init__(self, gp_weight: float = 10.0) -> None:
         self.gp_weight = gp_weight

@@ -1,0 +1,168 @@
+"""The page in a real headless Chromium (Playwright, Debian's chromium): new samples, a
+digit, a drawing judged, three rounds of the game, switching runs; no console errors,
+and no sideways scrolling on a phone. Skips without Chromium, except under CI (env CI
+set), where a missing browser fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("MNISTGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = os.environ.get("MNISTGAN_SCREENSHOTS")  # a folder: save desktop and phone screenshots there
+
+
+def _need_browser():
+    reason = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "the playwright package is not installed (pip install -e '.[test]')"
+    if reason is None and not Path(CHROMIUM).is_file():
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def server(runs):
+    """The app under a real uvicorn, in this process (so the tiny dataset is registered)."""
+    _need_browser()
+    import uvicorn
+
+    from mnistgan.serve.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(runs.root, runs.sources), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str, width: int = 1280):
+    phone = width < 500
+    page = browser.new_page(viewport={"width": width, "height": 900}, has_touch=phone, is_mobile=phone)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_function("document.querySelector('#report section') !== null && "
+                           "document.querySelector('#game-image').src.startsWith('data:')", timeout=30_000)
+    return page, errors
+
+
+def draw_seven(page, pointer: str = "mouse") -> None:
+    pad = page.locator("#pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    x, y, w = box["x"], box["y"], box["width"]
+    points = [(0.25, 0.2), (0.5, 0.2), (0.75, 0.2), (0.65, 0.45), (0.55, 0.65), (0.45, 0.85)]
+    if pointer == "mouse":
+        page.mouse.move(x + w * points[0][0], y + w * points[0][1])
+        page.mouse.down()
+        for px, py in points[1:]:
+            page.mouse.move(x + w * px, y + w * py, steps=4)
+        page.mouse.up()
+    else:  # a finger: touch events through the browser's input pipeline (CDP), as a phone sends them
+        cdp = page.context.new_cdp_session(page)
+        at = [{"x": x + w * px, "y": y + w * py} for px, py in points]  # the box is viewport-relative
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at[0]]})
+        for p in at[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [p]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_samples_digits_drawing_and_three_rounds(browser, server, runs):
+    page, errors = open_page(browser, f"{server}/?run={runs.cond}")
+    assert page.locator("#run-select").input_value() == runs.cond
+    # "New": a fresh seed, a different grid
+    before = page.locator("#grid").get_attribute("src")
+    seed_before = page.locator("#seed").input_value()
+    page.click("#new-btn")
+    page.wait_for_function(f"document.querySelector('#grid').src !== {before!r}")
+    assert page.locator("#seed").input_value() != seed_before
+    assert f"seed {page.locator('#seed').input_value()}" in page.locator("#grid-caption").inner_text()
+    # a digit: only that class
+    src = page.locator("#grid").get_attribute("src")
+    page.click("#digit-buttons button[data-digit='3']")
+    page.wait_for_function(f"document.querySelector('#grid').src !== {src!r}")
+    assert "only 3s" in page.locator("#grid-caption").inner_text()
+    assert page.locator("#digits-reason").is_hidden()
+    # judge a drawing
+    draw_seven(page)
+    page.wait_for_function("document.querySelectorAll('#judge-probs .bar').length === 10", timeout=15_000)
+    verdict = page.locator("#judge-verdict").inner_text()
+    assert "D judges it" in verdict and ("real" in verdict or "fake" in verdict) and "The evaluator reads" in verdict
+    # three rounds of the game
+    for i in range(1, 4):
+        page.click("#guess-real" if i % 2 else "#guess-fake")
+        page.wait_for_function(f"document.querySelector('#score-person').textContent.endsWith('/{i}')")
+        assert "D said" in page.locator("#game-result").inner_text()
+        assert page.locator("#score-d").inner_text().endswith(f"/{i}")
+        image = page.locator("#game-image").get_attribute("src")
+        page.click("#next-round")
+        page.wait_for_function(f"document.querySelector('#game-image').src !== {image!r}")
+    # the run: the epoch slider shows the grid of the epoch chosen
+    assert page.locator("#epoch-label").inner_text() == "2 of 2"
+    grid = page.locator("#epoch-grid").get_attribute("src")
+    page.locator("#epoch-slider").fill("0")
+    page.wait_for_function(f"document.querySelector('#epoch-grid').src !== {grid!r}")
+    assert page.locator("#epoch-label").inner_text() == "1 of 2"
+    assert page.locator("#report #losses img").count() == 1 and page.locator("#report #health").count() == 1
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / "desktop.png"), full_page=True)
+    assert errors == []
+    page.close()
+
+
+def test_an_unconditional_run_greys_the_digits_and_runs_switch(browser, server, runs):
+    page, errors = open_page(browser, f"{server}/?run={runs.classic}")
+    buttons = page.locator("#digit-buttons button")
+    assert buttons.count() == 10 and all(buttons.nth(i).is_disabled() for i in range(10))
+    assert "unconditional" in page.locator("#digits-reason").inner_text()
+    page.select_option("#run-select", runs.cond)
+    page.wait_for_function("!document.querySelector('#digit-buttons button').disabled")
+    assert "conditional" in page.locator("#run-info").inner_text()
+    assert page.locator("#runs-body tr.current").get_attribute("data-run") == runs.cond
+    assert errors == []
+    page.close()
+
+
+def test_a_phone_draws_with_a_finger_and_nothing_scrolls_sideways(browser, server, runs):
+    page, errors = open_page(browser, f"{server}/?run={runs.cond}", width=390)
+    draw_seven(page, pointer="touch")
+    page.wait_for_function("document.querySelectorAll('#judge-probs .bar').length === 10", timeout=15_000)
+    page.click("#guess-fake")
+    page.wait_for_function("document.querySelector('#score-person').textContent.endsWith('/1')")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / "phone.png"), full_page=True)
+    assert errors == []
+    page.close()
