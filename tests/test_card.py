@@ -48,6 +48,14 @@ def test_training_writes_the_card(run):
     assert f"mnistgan export {run} --format onnx" in text and "--digit" not in text
 
 
+
+def test_the_cards_onnx_command_works(run, capsys):
+    pytest.importorskip("onnxruntime")
+    command = next(line for line in (run / "MODEL_CARD.md").read_text().splitlines() if line.startswith("mnistgan export"))
+    assert main(command.split()[1:]) == 0
+    assert (run / "generator.onnx").is_file()
+
+
 def test_evaluate_refreshes_it_with_the_metrics_beside_the_floor_and_the_limits(run, tiny, capsys):
     _, folder = tiny
     with (run / "metrics.jsonl").open("a") as f:  # a health event the card must name
