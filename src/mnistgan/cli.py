@@ -21,6 +21,7 @@ from mnistgan.config import ALIASES, PRESET_ABOUT, PRESETS, apply_overrides, loa
 from mnistgan.data.datasets import DATASETS, get_spec
 from mnistgan.data.sources import Sources, load_split, locate, verify_all
 from mnistgan.errors import ConfigError, FileSystemError, MnistganError, TrainingStopped, plain_os_error
+from mnistgan.eval.table import format_table
 from mnistgan.train.stop import Stopped, StopRequest
 
 log = logging.getLogger("mnistgan")
@@ -151,19 +152,14 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from mnistgan.atomic import atomic_write_bytes
     from mnistgan.card import write_card
-    from mnistgan.eval.evaluate import evaluate
-    from mnistgan.eval.evaluator import get_evaluator
+    from mnistgan.eval.evaluate import evaluate_source
     from mnistgan.images import png_bytes, upscale
-    from mnistgan.sample import describe, epoch_of, load_discriminator, load_generator_and_config, resolve
+    from mnistgan.sample import describe
 
     source = Path(args.source)
-    G, cfg = load_generator_and_config(source, last=args.last)
     log.info("%s", describe(source, args.last))
     sources = sources_from(args)
-    ev = get_evaluator(cfg.data.name, sources)
-    result, pairs = evaluate(G, ev, sources, n=args.n, seed=args.seed, D=load_discriminator(source, last=args.last),
-                             dataset=cfg.data.name)
-    result = {"source": str(resolve(source, args.last)), "epoch": epoch_of(source, args.last), **result}
+    result, pairs = evaluate_source(source, sources, n=args.n, seed=args.seed, last=args.last)
     out = Path(args.out) if args.out else (source if source.is_dir() else source.parent) / "metrics.json"
     pairs_path = out.with_name("nearest_pairs.png")
     result["memorisation"]["pairs_png"] = pairs_path.name
@@ -176,47 +172,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise FileSystemError(f"{plain_os_error(e)}; the results are printed above") from None
     print(f"wrote {out} and {pairs_path}" + (f"; refreshed {card}" if card else ""))
     return 0
-
-
-def format_table(result: dict) -> str:
-    """The metrics beside the real floor, then classes (and, for a conditional G, its
-    accuracy and per-class FID), memorisation and D's report."""
-    lines = [f"{result['dataset']}: {result['n']} samples vs {result['n']} real training images "
-             f"({result['evaluator'].get('dataset', result['dataset'])} evaluator, test accuracy "
-             f"{result['evaluator']['test_accuracy']:.2%})", "",
-             f"{'metric':<34}{'generated':>18}{'real floor':>18}  better"]
-    for m in result["metrics"].values():
-        def fmt(v, s):
-            return f"{v:.4g}" + (f" ± {s:.2g}" if s is not None else "")
-        lines.append(f"{m['label']:<34}{fmt(m['value'], m['std']):>18}{fmt(m['real'], m['real_std']):>18}  {m['better']}")
-    c = result["classes"]
-    if c is None:  # an unlabelled set
-        lines += ["", f"{result['dataset']} has {result['unlabelled']}"]
-    else:
-        lines += ["", "classes: " + " ".join(f"{n}:{f:.1%}" for n, f in zip(c["names"], c["fractions"])),
-                  f"classes covered {c['classes_covered']}/{len(c['names'])} (real {c['real']['classes_covered']}), "
-                  f"KL to real {c['kl_to_real']:.3f} (real {c['real']['kl_to_real']:.3f})"
-                  + ("  ** MODE COLLAPSE **" if c["collapsed"] else "")]
-    cond = result.get("conditional")
-    if cond:  # a class-conditional generator
-        lines.append(f"conditional accuracy {cond['accuracy']:.2%} (real {cond['floor_accuracy']:.2%}): "
-                     "share of samples the evaluator labels as the class asked for")
-        lines.append("per-class FID (generated / real floor): " + "  ".join(
-            f"{name}: {g:.4g} / {f:.4g}" for name, g, f in zip(c["names"], cond["per_class_fid"], cond["per_class_floor"])))
-    mem = result["memorisation"]
-    if mem["ratio"] is None:
-        lines.append(f"memorisation: {mem['note']}")
-    else:
-        lines.append(f"memorisation: nearest-train distance ratio {mem['ratio']:.3f} (generated "
-                     f"{mem['gen_to_train_median']:.3f} / test {mem['test_to_train_median']:.3f}; < 0.5 means copying)"
-                     + ("  ** MEMORISED **" if mem["memorised"] else ""))
-    d = result.get("discriminator")
-    if d:
-        lines.append(f"discriminator: accuracy {d['accuracy']:.3f}, ROC AUC {d['roc_auc']:.3f}, mean D(x) "
-                     f"{d['mean_d_real']:.3f}, mean D(G(z)) {d['mean_d_fake']:.3f}, train-test gap {d['train_test_gap']:+.4f}")
-    else:
-        lines.append("discriminator: not in this file (evaluate a run folder or a training-state .pt)")
-    return "\n".join(lines)
 
 
 def cmd_evaluator(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ from mnistgan.eval.conditional import conditional_accuracy, conditional_section
 from mnistgan.eval.evaluator import Evaluator, get_evaluator
 from mnistgan.images import make_grid
 from mnistgan.models import Discriminator, Generator
-from mnistgan.sample import sample_uint8
+from mnistgan.sample import epoch_of, load_discriminator, load_generator_and_config, resolve, sample_uint8
 from mnistgan.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -298,3 +299,16 @@ def light_scorer(dataset: str, sources: Sources, n: int = 2000,
         return evaluate_light(G, ev, sources, n=n, real=real)
 
     return score
+
+
+def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int = 10_000, seed: int = 0,
+                    last: bool = False) -> tuple[dict[str, Any], np.ndarray]:
+    """Evaluate a run folder (its best generator unless `last`), a weights file or a
+    training state against its own dataset, with D's report when D is there. Returns the
+    metrics.json dict (with "source" and "epoch") and the nearest-pairs grid."""
+    source = Path(source)
+    G, cfg = load_generator_and_config(source, last=last)
+    ev = get_evaluator(cfg.data.name, sources)
+    result, pairs = evaluate(G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last),
+                             dataset=cfg.data.name)
+    return {"source": str(resolve(source, last)), "epoch": epoch_of(source, last), **result}, pairs
