@@ -66,3 +66,27 @@ def test_unlabelled_set_is_scored_on_mnist_features_and_says_so(tmp_path, capsys
     assert result["classes"] is None and "mnist_score" not in result["metrics"]
     assert result["evaluator"]["dataset"] == "mnist"
 
+
+
+def test_the_report_of_an_unlabelled_run_says_what_is_missing_and_why(tmp_path, capsys):
+    from mnistgan.eval.report import render_report
+
+    images, _ = tiny_arrays(330, 0)
+    np.savez(tmp_path / "u.npz", images=images)
+    assert main(["data", "import", str(tmp_path / "u.npz"), "--name", "unlab"]) == 0
+    assert main(["train", *TINY, "--set", "data.name=unlab", "--outdir", str(tmp_path / "runs")]) == 0
+    run = tmp_path / "runs" / "00000-classic-unlab"
+    assert main(["evaluate", str(run), "-n", "20"]) == 0
+    page = render_report(run)
+    assert "unlab has no labels: FID, KID, precision/recall and density/coverage are on the MNIST" in page
+
+
+def test_a_set_whose_test_images_copy_its_training_images(tmp_path, capsys):
+    images, _ = tiny_arrays(20, 0)
+    np.savez(tmp_path / "dup.npz", images=np.tile(images, (15, 1, 1)))  # every image 15 times
+    assert main(["data", "import", str(tmp_path / "dup.npz"), "--name", "dup"]) == 0
+    assert "warning: 30 of the 30 test images are exact copies of training images" in capsys.readouterr().out
+    assert main(["train", *TINY, "--set", "data.name=dup", "--outdir", str(tmp_path / "runs")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "runs" / "00000-classic-dup"), "-n", "20"]) == 0
+    assert "memorisation: not measurable: most test images are copies of training images" in capsys.readouterr().out
