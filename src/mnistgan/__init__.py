@@ -5,6 +5,10 @@
     state = mnistgan.train(cfg, mnistgan.new_run_dir(Path("runs"), cfg))
     G = mnistgan.load_generator("runs/00000-classic-mnist")
     images = G.sample(16, seed=0)  # [16, 1, 28, 28] in [-1, 1]; digit=7 for a conditional G
+    result, _ = mnistgan.evaluate("runs/00000-classic-mnist", n=2000)
+    print(mnistgan.format_table(result))
+
+examples/tour.ipynb walks through this API.
 """
 
 from mnistgan._version import __version__
@@ -15,10 +19,17 @@ from mnistgan.models import Discriminator, Generator
 from mnistgan.sample import load_discriminator, load_generator, sample_uint8
 from mnistgan.train.loop import train
 from mnistgan.runfolder import new_run_dir
+from mnistgan.eval.evaluate import evaluate_source as evaluate
+from mnistgan.eval.table import format_table
+from mnistgan.data.importer import import_dataset
+from mnistgan.runtable import list_runs
+from mnistgan.card import write_card
+from mnistgan.export.onnx import export_onnx
 
 __all__ = [
     "__version__", "PRESETS", "DataConfig", "EvalConfig", "LossConfig", "ModelConfig", "RunConfig", "TrainConfig",
     "load_config",
     "Sources", "load_split", "CheckpointError", "ConfigError", "DataError", "MnistganError",
     "Generator", "Discriminator", "load_generator", "load_discriminator", "sample_uint8", "train", "new_run_dir",
+    "evaluate", "format_table", "import_dataset", "list_runs", "write_card", "export_onnx",
 ]

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 from mnistgan import runtime
 from mnistgan._version import __version__
 from mnistgan.config import ALIASES, PRESET_ABOUT, PRESETS, RunConfig, apply_overrides, load_config, read_config
-from mnistgan.data.datasets import DATASETS
+from mnistgan.data.datasets import DATASETS, get_spec
 from mnistgan.data.sources import Sources, load_split, locate, verify_all
 from mnistgan.errors import ConfigError, FileSystemError, MnistganError, TrainingStopped, plain_os_error
+from mnistgan.eval.table import format_table
 from mnistgan.train.stop import Stopped, StopRequest
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = apply_overrides(read_config(saved), overrides)
     else:
         cfg = load_config(args.preset or "classic", args.config, overrides)
-        check_config(cfg)  # before the run folder exists
+        check_config(cfg, sources_from(args))  # before the run folder exists
     world, device = join_world(device)
     try:
         return train_in(args, cfg, world, device, fast)
@@ -161,7 +162,8 @@ def train_in(args: argparse.Namespace, cfg: RunConfig, world: World, device: str
             log.info("run folder: %s", run_dir)
             warn_if_oversubscribed()
             state = train(cfg, run_dir, sources=sources_from(args), device=device, world=world, fast=fast,
-                          resume=bool(args.resume), progress=sys.stderr.isatty(), stop=stop)
+                          resume=bool(args.resume), progress=sys.stderr.isatty(), stop=stop,
+                          tensorboard=args.tensorboard)
     except BaseException as e:
         if run_dir_made is not None and remove_unstarted(run_dir_made):
             log.info("removed %s: the run did not start", run_dir_made)
@@ -179,6 +181,8 @@ def train_in(args: argparse.Namespace, cfg: RunConfig, world: World, device: str
     print(f"trained {state.epoch} epochs ({state.step} steps) in {run_dir}")
     print(f"samples: {run_dir / 'samples' / f'epoch_{state.epoch:04d}.png'}")
     print(f"weights: {run_dir / 'generator.safetensors'}")
+    if args.tensorboard:
+        print(f"tensorboard: tensorboard --logdir {run_dir / 'tensorboard'}")
     best = read_best(run_dir)
     if best:
         print(f"best:    {run_dir / 'generator-best.safetensors'} (epoch {best['epoch']}, FID {best['fid_lenet']:.4g}); "
@@ -214,18 +218,15 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from mnistgan.atomic import atomic_write_bytes
-    from mnistgan.eval.evaluate import evaluate
-    from mnistgan.eval.evaluator import get_evaluator
+    from mnistgan.card import write_card
+    from mnistgan.eval.evaluate import evaluate_source
     from mnistgan.images import png_bytes, upscale
-    from mnistgan.sample import describe, epoch_of, load_discriminator, load_generator_and_config, resolve
+    from mnistgan.sample import describe
 
     source = Path(args.source)
-    G, cfg = load_generator_and_config(source, last=args.last)
     log.info("%s", describe(source, args.last))
     sources = sources_from(args)
-    ev = get_evaluator(cfg.data.name, sources)
-    result, pairs = evaluate(G, ev, sources, n=args.n, seed=args.seed, D=load_discriminator(source, last=args.last))
-    result = {"source": str(resolve(source, args.last)), "epoch": epoch_of(source, args.last), **result}
+    result, pairs = evaluate_source(source, sources, n=args.n, seed=args.seed, last=args.last)
     out = Path(args.out) if args.out else (source if source.is_dir() else source.parent) / "metrics.json"
     pairs_path = out.with_name("nearest_pairs.png")
     result["memorisation"]["pairs_png"] = pairs_path.name
@@ -233,50 +234,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         atomic_write_bytes(pairs_path, png_bytes(upscale(pairs, 2)))
         atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())
+        card = write_card(source, sources.cache_dir) if source.is_dir() and out.parent == source else None
     except OSError as e:
         raise FileSystemError(f"{plain_os_error(e)}; the results are printed above") from None
-    print(f"wrote {out} and {pairs_path}")
+    print(f"wrote {out} and {pairs_path}" + (f"; refreshed {card}" if card else ""))
     return 0
-
-
-def format_table(result: dict) -> str:
-    """The metrics beside the real floor, then classes (and, for a conditional G, its
-    accuracy and per-class FID), memorisation and D's report."""
-    lines = [f"{result['dataset']}: {result['n']} samples vs {result['n']} real training images "
-             f"(evaluator test accuracy {result['evaluator']['test_accuracy']:.2%})", "",
-             f"{'metric':<34}{'generated':>18}{'real floor':>18}  better"]
-    for m in result["metrics"].values():
-        def fmt(v, s):
-            return f"{v:.4g}" + (f" ± {s:.2g}" if s is not None else "")
-        lines.append(f"{m['label']:<34}{fmt(m['value'], m['std']):>18}{fmt(m['real'], m['real_std']):>18}  {m['better']}")
-    c = result["classes"]
-    lines += ["", "classes: " + " ".join(f"{n}:{f:.1%}" for n, f in zip(c["names"], c["fractions"])),
-              f"classes covered {c['classes_covered']}/{len(c['names'])} (real {c['real']['classes_covered']}), "
-              f"KL to real {c['kl_to_real']:.3f} (real {c['real']['kl_to_real']:.3f})"
-              + ("  ** MODE COLLAPSE **" if c["collapsed"] else "")]
-    cond = result.get("conditional")
-    if cond:  # a class-conditional generator
-        lines.append(f"conditional accuracy {cond['accuracy']:.2%} (real {cond['floor_accuracy']:.2%}): "
-                     "share of samples the evaluator labels as the class asked for")
-        lines.append("per-class FID (generated / real floor): " + "  ".join(
-            f"{name}: {g:.4g} / {f:.4g}" for name, g, f in zip(c["names"], cond["per_class_fid"], cond["per_class_floor"])))
-    mem = result["memorisation"]
-    lines.append(f"memorisation: nearest-train distance ratio {mem['ratio']:.3f} (generated "
-                 f"{mem['gen_to_train_median']:.3f} / test {mem['test_to_train_median']:.3f}; < 0.5 means copying)"
-                 + ("  ** MEMORISED **" if mem["memorised"] else ""))
-    d = result.get("discriminator")
-    if d:
-        lines.append(f"discriminator: accuracy {d['accuracy']:.3f}, ROC AUC {d['roc_auc']:.3f}, mean D(x) "
-                     f"{d['mean_d_real']:.3f}, mean D(G(z)) {d['mean_d_fake']:.3f}, train-test gap {d['train_test_gap']:+.4f}")
-    else:
-        lines.append("discriminator: not in this file (evaluate a run folder or a training-state .pt)")
-    return "\n".join(lines)
 
 
 def cmd_evaluator(args: argparse.Namespace) -> int:
     from mnistgan.eval.evaluator import EvaluatorRecipe, build_evaluator, load_evaluator, load_shipped
 
     sources = sources_from(args)
+    get_spec(args.dataset, sources.cache_dir)  # an unknown name: one line naming the choices
     recipe = EvaluatorRecipe(dataset=args.dataset)
     shipped = load_shipped(recipe)
     cached = None if args.action == "build" and args.force else load_evaluator(recipe, sources.cache_dir)
@@ -298,6 +267,23 @@ def cmd_evaluator(args: argparse.Namespace) -> int:
     else:
         print(f"differs from the shipped weights (sha256 {ev.sha256[:12]} vs {shipped.sha256[:12]}, shipped test "
               f"accuracy {shipped.test_accuracy:.2%}); the shipped ones stay in use")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from mnistgan.runtable import as_json, list_runs, table
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: {'a file, not a folder' if root.exists() else 'no such folder'} (give the folder "
+                          "that holds the run folders, e.g. runs)")
+    rows = list_runs(root)
+    if args.json:
+        print(as_json(rows))
+    elif not rows:
+        print(f"no run folders in {root}")
+    else:
+        print(table(rows))
     return 0
 
 
@@ -349,8 +335,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
+    from mnistgan.data.datasets import imported_names
+
     sources = sources_from(args)
-    names = [args.name] if args.name else sorted(DATASETS)
+    if args.action == "import":
+        return cmd_data_import(args, sources)
+    if args.name:
+        get_spec(args.name, sources.cache_dir)  # an unknown name: one line naming the choices
+    names = [args.name] if args.name else sorted(DATASETS) + imported_names(sources.cache_dir)
     status = 0
     for name in names:
         if args.action == "fetch":
@@ -363,11 +355,24 @@ def cmd_data(args: argparse.Namespace) -> int:
                 print(f"{name}: no verified copy found (try: mnistgan data fetch {name})")
                 status = 1
         else:  # info
-            for split in DATASETS[name].files:
+            spec = get_spec(name, sources.cache_dir)
+            for split in spec.files:
                 s = load_split(name, split, Sources(sources.data_dir, sources.cache_dir, download=False))
-                counts = s.labels.bincount(minlength=10).tolist()
+                counts = s.labels.bincount(minlength=len(spec.classes)).tolist() if spec.labelled else "no labels"
                 print(f"{name} {split}: {tuple(s.images.shape)} uint8 from {s.source}; per class {counts}")
     return status
+
+
+def cmd_data_import(args: argparse.Namespace, sources: Sources) -> int:
+    from mnistgan.data.importer import describe, import_dataset
+
+    if not args.name or not args.import_name:
+        raise ConfigError("usage: mnistgan data import SRC --name NAME [--labels auto|none] [--invert] [--force]")
+    manifest = import_dataset(Path(args.name), args.import_name, sources.cache_dir, labels=args.labels,
+                              invert=args.invert, force=args.force, test_share=args.holdout)
+    for line in describe(manifest, get_spec(args.import_name, sources.cache_dir).home):
+        print(line)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -403,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cuda-graphs", action="store_true", help="capture the whole step as a CUDA graph (--device cuda)")
     t.add_argument("--nproc", type=int, metavar="N", help="train with N processes (torchrun, data parallel; "
                    "train.batch_size is the global batch)")
+    t.add_argument("--tensorboard", action="store_true",
+                   help="also log to TensorBoard event files in RUN/tensorboard/ (needs the tensorboard extra)")
     data_opts(t)
     threads_opt(t)
     t.set_defaults(func=cmd_train)
@@ -436,10 +443,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluator", help="rebuild the evaluator classifier, or say which one is in use (shipped or cached)")
     ev.add_argument("action", choices=("build", "info"))
-    ev.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    ev.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist or an imported set (default: mnist)")
     ev.add_argument("--force", action="store_true", help="rebuild even if the cache holds one")
     data_opts(ev)
     ev.set_defaults(func=cmd_evaluator)
+
+    ru = sub.add_parser("runs", help="one line per run folder, newest first: status, epochs, best FID, wall time")
+    ru.add_argument("dir", nargs="?", default="runs", metavar="DIR", help="folder of run folders (default: runs)")
+    ru.add_argument("--json", action="store_true", help="the same as a JSON list, for scripts")
+    ru.set_defaults(func=cmd_runs)
 
     r = sub.add_parser("report", help="one self-contained HTML report of a run")
     r.add_argument("run", metavar="RUN")
@@ -465,9 +477,17 @@ def build_parser() -> argparse.ArgumentParser:
     data_opts(sv)
     sv.set_defaults(func=cmd_serve)
 
-    d = sub.add_parser("data", help="fetch, verify or describe datasets")
-    d.add_argument("action", choices=("fetch", "verify", "info"))
-    d.add_argument("name", nargs="?", choices=sorted(DATASETS), help="dataset (default: all)")
+    d = sub.add_parser("data", help="fetch, verify or describe datasets; import your own")
+    d.add_argument("action", choices=("fetch", "verify", "info", "import"))
+    d.add_argument("name", nargs="?", metavar="NAME|SRC",
+                   help="dataset (default: all); for import: the source (IDX folder, .npz, or image folder)")
+    d.add_argument("--name", dest="import_name", metavar="NAME", help="import: the name to train with (data.name=NAME)")
+    d.add_argument("--labels", choices=("auto", "none"), default="auto",
+                   help="import: use the source's labels (auto) or drop them (none)")
+    d.add_argument("--invert", action="store_true", help="import: the source is dark on light (MNIST is white on black)")
+    d.add_argument("--force", action="store_true", help="import: replace a set of the same name")
+    d.add_argument("--holdout", type=float, default=0.1, metavar="SHARE",
+                   help="import: the share held out as the test split when the source has none (default: 0.1, seeded)")
     data_opts(d)
     d.set_defaults(func=cmd_data)
     return p

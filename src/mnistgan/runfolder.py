@@ -8,6 +8,9 @@
     generator-best.safetensors, checkpoints/best.pt, checkpoints/best.json
                            the best generator by the light evaluation, its training state,
                            and {"epoch": E, "fid_lenet": F}
+    status.json            running / finished / stopped / interrupted / failed, and wall time
+                           (train/status.py)
+    MODEL_CARD.md          what the model is, its data, training, metrics and limits (card.py)
 """
 
 from __future__ import annotations
@@ -55,8 +58,9 @@ def remove_unstarted(run_dir: Path) -> bool:
         except OSError:
             pass
     left = {p.name for p in run_dir.iterdir()} if run_dir.is_dir() else {"?"}
-    if left <= {"config.json"}:
+    if left <= {"config.json", "status.json"}:
         (run_dir / "config.json").unlink(missing_ok=True)
+        (run_dir / "status.json").unlink(missing_ok=True)
         run_dir.rmdir()
         return True
     return False

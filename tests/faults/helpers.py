@@ -47,6 +47,10 @@ def check_run_folder(run: Path) -> list[Path]:
             lines = path.read_text().splitlines(keepends=True)
             for line in lines[:-1]:
                 json.loads(line)
+        elif path.name == "status.json":
+            json.loads(path.read_text())
+        elif path.name == "MODEL_CARD.md":
+            path.read_text()
         elif path.name != "best.json":
             raise AssertionError(f"unexpected file {path}")
     return temps

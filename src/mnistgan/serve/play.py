@@ -121,7 +121,8 @@ class Served:
         G, cfg = load_generator_and_config(path)
         D = load_discriminator(path)
         spec = DATASETS.get(cfg.data.name)
-        classes = list(spec.classes) if spec else [str(i) for i in range(10)]
+        # An imported set (not in DATASETS): its classes by number, as many as G has.
+        classes = list(spec.classes) if spec else [str(i) for i in range(G.num_classes or 10)]
         served = cls(name, path, G, cfg, D, build_loss(cfg.loss), classes, stamp=stamp)
         served.info = served.describe()
         return served

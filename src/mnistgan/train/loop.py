@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from mnistgan import runfolder
 from mnistgan.config import RunConfig
 from mnistgan.data.datasets import batches, get_spec
 from mnistgan.data.sources import Sources, load_split
-from mnistgan.errors import CheckpointError, ConfigError, TrainingStopped
+from mnistgan.errors import CheckpointError, ConfigError, MnistganError, TrainingStopped, first_line
 from mnistgan.images import make_grid, save_png
 from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import save_generator
@@ -39,7 +40,9 @@ from mnistgan.train.fast import FastPath, StepFn, make_step
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
 from mnistgan.train.step import Objective
 from mnistgan.train.state import EpochProgress, TrainState, init_state
+from mnistgan.train import status as run_status
 from mnistgan.train.stop import Stopped, StopRequest
+from mnistgan.train.tensorboard import RunLog
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +52,16 @@ log = logging.getLogger(__name__)
 EpochHook = Callable[[TrainState, RunConfig, Path, bool], dict[str, Any] | None]
 
 
-def check_config(cfg: RunConfig) -> None:
+def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
     """What can be checked before a run folder exists, without the data: the dataset,
-    model and loss names, the classes, and a step's images against the dataset's size."""
-    spec = get_spec(cfg.data.name)
+    model and loss names, the classes, and a step's images against the dataset's size.
+    `sources` says where imported datasets are (its cache)."""
+    spec = get_spec(cfg.data.name, sources.cache_dir)
     check_arch(cfg.model)
     check_loss(cfg.loss)
+    if not spec.labelled and cfg.model.num_classes:
+        raise ConfigError(f"model.num_classes must be 0: {spec.name} has no labels, so a conditional model "
+                          f"cannot train on it; got {cfg.model.num_classes}")
     if cfg.model.num_classes not in (0, len(spec.classes)):
         raise ConfigError(f"model.num_classes must be 0 (unconditional) or {len(spec.classes)}, the classes of "
                           f"{spec.name}; got {cfg.model.num_classes}")
@@ -107,6 +114,7 @@ def train(
     progress: bool = False,
     on_epoch_end: EpochHook | None = None,
     stop: StopRequest | None = None,
+    tensorboard: bool = False,
 ) -> TrainState:
     """Train `cfg` in `run_dir` until cfg.train.epochs epochs are complete, or the first
     epoch end after cfg.train.minutes of training.
@@ -119,10 +127,12 @@ def train(
     result is the single-process run at the same train.batch_size, up to floating-point
     summation order. Raises TrainingStopped when the health monitor stops the run, and
     train.stop.Stopped (after saving the state) when `stop` has caught a signal.
+    With tensorboard=True, what goes to metrics.jsonl and the grids also go to TensorBoard
+    event files in run_dir/tensorboard/ (train/tensorboard.py).
     """
     device, rank = torch.device(device), world.rank
     stop = stop or StopRequest()
-    check_config(cfg)
+    check_config(cfg, sources)
     world.check_batch(cfg.train.batch_size)
     fast.check(device, world.size)
     split = load_split(cfg.data.name, "train", sources)
@@ -146,21 +156,38 @@ def train(
     if resume:
         monitor.replay(runfolder.read_metrics(run_dir))
     saver = MidEpochSaver(cfg, run_dir, stop, rank, every_line=world.size > 1)
-    while state.epoch < cfg.train.epochs and not over_budget(state, cfg):
-        with stop.deferred():
-            means = run_epoch(state, cfg, obj, step, images, labels, run_dir, world=world, progress=progress,
-                              saver=saver)
-        state.epoch += 1
-        for net in (state.G, state.G_ema):
-            world.average_buffers(net)
-        last = state.epoch == cfg.train.epochs or over_budget(state, cfg)
-        end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress, last=last)
-        saver.saved_now()
-        if stop.signum is not None:
-            raise Stopped(stop.signum, str(checkpoint.state_path(run_dir, state.epoch)))
+    log_to = RunLog(run_dir, rank=rank, tensorboard=tensorboard, resume_step=state.step if resume else None)
+    ended_by = lambda: "epochs" if state.epoch >= cfg.train.epochs else "budget"  # noqa: E731
+    # status.json says "running", then how the run ended; the TensorBoard files are closed either way.
+    with run_status.recorded(run_dir, ended_by, enabled=rank == 0), closing(log_to):
+        while state.epoch < cfg.train.epochs and not over_budget(state, cfg):
+            with stop.deferred():
+                means = run_epoch(state, cfg, obj, step, images, labels, run_dir, world=world, progress=progress,
+                                  saver=saver, log_to=log_to)
+            state.epoch += 1
+            for net in (state.G, state.G_ema):
+                world.average_buffers(net)
+            last = state.epoch == cfg.train.epochs or over_budget(state, cfg)
+            end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress, last=last, log_to=log_to)
+            saver.saved_now()
+            if stop.signum is not None:
+                raise Stopped(stop.signum, str(checkpoint.state_path(run_dir, state.epoch)))
     if over_budget(state, cfg) and rank == 0:
         log.info("stopped after epoch %d: the time budget, train.minutes=%g, is spent", state.epoch, cfg.train.minutes)
+    if rank == 0:
+        write_card_or_warn(run_dir, sources)
     return state
+
+
+def write_card_or_warn(run_dir: Path, sources: Sources) -> None:
+    """MODEL_CARD.md at the end of training; a failure to write it is a warning, since the
+    training itself is complete and saved."""
+    from mnistgan.card import write_card
+
+    try:
+        write_card(run_dir, sources.cache_dir)
+    except (MnistganError, OSError) as e:
+        log.warning("could not write %s: %s", run_dir / "MODEL_CARD.md", first_line(e))
 
 
 def resume_newest(cfg: RunConfig, run_dir: Path, device: torch.device, rename: bool = True) -> TrainState:
@@ -239,44 +266,48 @@ class MidEpochSaver:
 
 
 def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float],
-              monitor: HealthMonitor, hook: EpochHook | None, *, rank: int, progress: bool, last: bool) -> None:
+              monitor: HealthMonitor, hook: EpochHook | None, *, rank: int, progress: bool, last: bool,
+              log_to: RunLog | None = None) -> None:
     """Check health, then (rank 0) write the grid, the weights, the health and callback
     lines, and last the checkpoint. A non-finite loss or weight stops the run before
     anything is written."""
+    log_to = log_to or RunLog(run_dir, rank=rank)
     bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, state.networks())
     if bad:
         event = HealthEvent("nonfinite", state.epoch, f"epoch {state.epoch}: training diverged ({bad}); "
                             f"nothing of this epoch was saved; {newest_note(run_dir)}")
-        if rank == 0:
-            runfolder.append_metrics(run_dir, event.record(state.step))
+        log_to.line(event.record(state.step))
         raise TrainingStopped(event.message)
     grid = grid_images(state)
     events = monitor.check(state.epoch, means, grid)  # the same on every rank: same weights, same means
     if rank == 0:
-        write_epoch(state, cfg, run_dir, means, monitor.last_share, grid, events, hook, progress=progress, last=last)
+        write_epoch(state, cfg, run_dir, means, monitor.last_share, grid, events, hook, log_to, progress=progress,
+                    last=last)
     failures = [e for e in events if e.event != "recovered"]
     if failures and cfg.train.on_failure == "stop":
         raise TrainingStopped(f"{failures[0].message} (stopped: train.on_failure is 'stop')")
 
 
-def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float], diversity: float | None,
-                grid: torch.Tensor, events: list[HealthEvent], hook: EpochHook | None, *, progress: bool,
-                last: bool) -> None:
+def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float], diversity: float,
+                grid: torch.Tensor, events: list[HealthEvent], hook: EpochHook | None, log_to: RunLog, *,
+                progress: bool, last: bool) -> None:
     """Rank 0's files for an epoch: the grid, the weights, the health and callback lines,
     and last the checkpoint."""
     if not progress:  # without a bar, one log line per epoch
         log.info("epoch %d/%d: d_loss %.3f, g_loss %.3f, D(x) %.3f, D(G(z)) %.3f, %.0f img/s",
                  state.epoch, cfg.train.epochs, means["d_loss"], means["g_loss"], means["d_real"],
                  means["d_fake"], means["img_per_s"])
-    save_png(run_dir / "samples" / f"epoch_{state.epoch:04d}.png", make_grid(grid.numpy()))
+    grid_png = make_grid(grid.numpy())  # uint8 [H, W]
+    save_png(run_dir / "samples" / f"epoch_{state.epoch:04d}.png", grid_png)
+    log_to.grid(state.step, grid_png)
     save_generator(run_dir / "generator.safetensors", state.sampler, cfg, state.epoch)
-    runfolder.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, "health": {
+    log_to.line({"epoch": state.epoch, "step": state.step, "health": {
         "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": diversity}})
     extra = hook(state, cfg, run_dir, last) if hook else None
     if extra:
-        runfolder.append_metrics(run_dir, {"epoch": state.epoch, "step": state.step, **extra})
+        log_to.line({"epoch": state.epoch, "step": state.step, **extra})
     for event in events:
-        runfolder.append_metrics(run_dir, event.record(state.step))
+        log_to.line(event.record(state.step))
         (log.info if event.event == "recovered" else log.warning)("%s", event.message)
     # Last: the epoch counts as done once its state is on disk. A crash before this
     # repeats the whole epoch on resume, and the lines above are logged again.
@@ -285,12 +316,13 @@ def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[st
 
 def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, images: torch.Tensor,
               labels: torch.Tensor, run_dir: Path, *, world: World = World(), progress: bool,
-              saver: MidEpochSaver | None = None) -> dict[str, float]:
+              saver: MidEpochSaver | None = None, log_to: RunLog | None = None) -> dict[str, float]:
     """One pass over the shuffled training set (or the rest of it, after a mid-epoch
     resume), logging every cfg.train.log_every steps; returns the epoch's mean stats
     (obj.stat_names, averaged over the ranks) and its img/s (all ranks together). A step
     takes n_critic global batches, of which this rank trains on its shard."""
     t, names = cfg.train, obj.stat_names
+    log_to = log_to or RunLog(run_dir, rank=world.rank)
     per_step = t.batch_size * obj.n_critic  # real images per step
     steps = images.shape[0] // per_step
     if state.progress is None:
@@ -327,8 +359,7 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, i
                       **dict(zip(names, (p.sums / p.count).tolist())),
                       "img_per_s": p.count * per_step / (now - tick)}
             bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}", refresh=False)
-            if world.rank == 0:
-                runfolder.append_metrics(run_dir, record)
+            log_to.line(record)
             p.sums.zero_()
             p.count, tick = 0, now
     bar.close()

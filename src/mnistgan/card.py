@@ -1,0 +1,231 @@
+"""MODEL_CARD.md: the file that goes with a run's weights when someone shares them.
+
+    write_card(Path("runs/00000-classic-mnist"))  ->  runs/00000-classic-mnist/MODEL_CARD.md
+
+Written at the end of training and refreshed by `mnistgan evaluate`. Everything comes from
+the run folder (config.json, metrics.jsonl, metrics.json, status.json, best.json, the
+weights' sha256, an imported dataset's manifest); a missing piece is said to be missing,
+with the command that produces it. The models are built from the config only to count
+their parameters; no weights are loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from mnistgan._version import __version__
+from mnistgan.atomic import atomic_write_bytes
+from mnistgan.config import RunConfig, read_config
+from mnistgan.data.datasets import CUSTOM_DIR, DATASETS, read_manifest
+from mnistgan.errors import MnistganError
+from mnistgan.models import build_discriminator, build_generator
+from mnistgan.runfolder import BEST_GENERATOR, read_best, read_metrics
+from mnistgan.train.status import read_status
+
+CARD = "MODEL_CARD.md"
+SKEW = 2.0  # a class drawn this many times more (or less) often than in the real data is called skewed
+LIGHT_LABELS = {"fid_lenet": "FID", "mnist_score": "classifier score", "precision": "precision", "recall": "recall",
+                "classes_covered": "classes covered", "cond_accuracy": "conditional accuracy"}
+DATA_ABOUT = {
+    "mnist": "MNIST handwritten digits (Yann LeCun, Corinna Cortes, Christopher J. C. Burges; CC BY-SA 3.0): "
+             "60,000 training and 10,000 test images, 10 classes",
+    "fashion-mnist": "Fashion-MNIST (Zalando Research; MIT): 60,000 training and 10,000 test images of clothing, "
+                     "10 classes",
+}
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _g(x: Any) -> str:
+    """A number, briefly."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return "—" if x is None else str(x)
+    return f"{x:,}" if isinstance(x, int) else f"{x:.4g}"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _params(module: Any) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _what(run: Path, cfg: RunConfig, best: dict[str, Any] | None) -> list[str]:
+    m = cfg.model
+    arch = {"mlp": f"MLP (hidden {m.hidden})", "dcgan": f"DCGAN (convolutional, {m.channels} channels)"}.get(m.arch, m.arch)
+    cond = (f"conditional on {m.num_classes} classes: it draws the class you ask for" if m.num_classes
+            else "unconditional: it draws from the whole data distribution")
+    lines = ["## What it is", "",
+             f"- A GAN generator of 28×28 grayscale images, preset `{cfg.preset}`: {arch}, {m.z_dim}-d noise, {cond}.",
+             f"- Parameters: generator {_params(build_generator(m)):,}; discriminator {_params(build_discriminator(m)):,} "
+             "(used in training and in `evaluate`'s D report; not needed to sample)."]
+    for name, about in ((BEST_GENERATOR.name, f"the best generator by the light evaluation (epoch {best['epoch']}, "
+                         f"FID {_g(best['fid_lenet'])}); what `sample` and `evaluate` use" if best else None),
+                        ("generator.safetensors", "the final generator (`--last`)")):
+        sha = _sha256(run / name) if about else None
+        if sha:
+            lines.append(f"- `{name}`: {about}; sha256 `{sha}`.")
+    lines += ["", "<details><summary>The full config (config.json)</summary>", "", "```json", cfg.to_json(), "```",
+              "", "</details>"]
+    return lines
+
+
+def _data(cfg: RunConfig, cache_dir: Path | None) -> list[str]:
+    name = cfg.data.name
+    lines = ["## Data", ""]
+    if name in DATASETS:
+        return lines + [f"- `{name}`: {DATA_ABOUT.get(name, name)}. Trained on the training split; scored "
+                        "against it, with the test split as the real floor."]
+    folder = cache_dir / CUSTOM_DIR / name if cache_dir else None
+    try:
+        man = read_manifest(folder) if folder else None
+    except MnistganError:
+        man = None
+    if man is None:
+        return lines + [f"- `{name}`: a dataset imported with `mnistgan data import`; its manifest was not found on "
+                        "this machine, so its details are not recorded here."]
+    split = man["split"]
+    how = ("the source's own train/test split" if split.get("kind") == "source" else
+           f"a seeded holdout of {split.get('test_share')} as the test split (seed {split.get('seed')})")
+    classes = man["classes"]
+    return lines + [
+        f"- `{name}`: imported on {man.get('imported', '?')} from `{man.get('source', '?')}` "
+        f"({man.get('source_kind', '?')}{', inverted' if man.get('invert') else ''}).",
+        f"- {man['count']['train']:,} training and {man['count']['test']:,} test images, {how}.",
+        f"- Classes: {', '.join(classes)}." if classes else
+        "- No labels: scored on the MNIST evaluator's features (FID, KID, precision/recall, density/coverage); "
+        "no classifier score or class histogram.",
+        f"- Files verified by sha256 on every load: {', '.join(f'`{k}`' for k in man['files'])}."]
+
+
+def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]]) -> list[str]:
+    t, status = cfg.train, read_status(run)
+    steps = max((r["step"] for r in rows if isinstance(r.get("step"), int)), default=None)
+    epochs = max((r["epoch"] for r in rows if "health" in r and isinstance(r.get("epoch"), int)), default=None)
+    length = f"{_g(epochs)} epochs" + (f" (time budget {t.minutes:g} min)" if t.minutes else f" of {t.epochs}")
+    ema = f"EMA of G (half-life {t.ema_halflife:,} images)" if t.ema_halflife else "no EMA"
+    lines = ["## Training", "",
+             f"- {length}, {_g(steps)} steps of batch {t.batch_size}; loss `{cfg.loss.name}`"
+             + (f" (label smoothing {cfg.loss.label_smoothing:g})" if cfg.loss.name == "bce" else "")
+             + (f", R1 γ={cfg.loss.r1_gamma:g}" if cfg.loss.r1_gamma else "") + ".",
+             f"- Adam: G lr {t.lr_g:g} (β {t.beta1_g:g}, {t.beta2_g:g}), D lr {t.lr_d:g} (β {t.beta1_d:g}, "
+             f"{t.beta2_d:g}); {t.precision}; {ema}; seed {t.seed}."]
+    if status:
+        wall = status.get("wall_s")
+        lines.append(f"- Status: {status.get('state')}"
+                     + (f" ({status.get('reason') or status.get('message')})" if status.get("reason") or status.get("message") else "")
+                     + (f"; wall time {_duration(wall)} over all sessions" if isinstance(wall, (int, float)) else "") + ".")
+    lines.append(f"- Trained with mnistgan {__version__} (`mnistgan runs {run.parent}` lists it beside other runs).")
+    return lines
+
+
+def _metrics(run: Path, rows: list[dict[str, Any]], best: dict[str, Any] | None) -> list[str]:
+    lines = ["## Metrics", ""]
+    ev = _json(run / "metrics.json")
+    if ev and isinstance(ev.get("metrics"), dict):
+        lines.append(f"`mnistgan evaluate`: {_g(ev.get('n'))} samples (epoch {_g(ev.get('epoch'))}) against as many "
+                     f"real training images of {ev.get('dataset')}; the real floor is what real test images score. "
+                     "Judge each number by its distance from the floor.")
+        lines += ["", "| metric | this model | real floor | better |", "|---|---|---|---|"]
+        for key, m in ev["metrics"].items():
+            if isinstance(m, dict):
+                lines.append(f"| {m.get('label', key)} | {_g(m.get('value'))} | {_g(m.get('real'))} | {m.get('better')} |")
+        cond = ev.get("conditional")
+        if isinstance(cond, dict):
+            lines.append(f"| conditional accuracy | {_g(cond.get('accuracy'))} | {_g(cond.get('floor_accuracy'))} | higher |")
+        return lines
+    at = [r for r in rows if isinstance(r.get("eval"), dict) and isinstance(r.get("floor"), dict)
+          and (best is None or r.get("epoch") == best.get("epoch"))]
+    if not at:
+        return lines + [f"Not evaluated yet: run `mnistgan evaluate {run}` (this card is refreshed by it)."]
+    r = at[-1]
+    lines += [f"The light evaluation during training at epoch {r.get('epoch')} ({_g(r.get('eval_n'))} samples; "
+              f"`mnistgan evaluate {run}` gives the full table):", "",
+              "| metric | this model | real floor |", "|---|---|---|"]
+    lines += [f"| {LIGHT_LABELS.get(k, k)} | {_g(v)} | {_g(r['floor'].get(k))} |" for k, v in r["eval"].items()]
+    return lines
+
+
+def _limits(run: Path, cfg: RunConfig, rows: list[dict[str, Any]]) -> list[str]:
+    found: list[str] = []
+    ev = _json(run / "metrics.json") or {}
+    c = ev.get("classes")
+    if isinstance(c, dict) and isinstance(c.get("fractions"), list) and isinstance(c.get("real_fractions"), list):
+        skewed = [f"{n} ({g:.1%} vs {r:.1%} real)" for n, g, r in zip(c.get("names", []), c["fractions"], c["real_fractions"])
+                  if r > 0 and (g / r > SKEW or g / r < 1 / SKEW)]
+        if skewed:
+            found.append(f"Class skew: it draws these classes more than {SKEW:g}× or less than 1/{SKEW:g} of their real "
+                         f"share: {', '.join(skewed)}.")
+        if c.get("collapsed"):
+            found.append(f"Flagged as mode collapse: {c.get('classes_covered')} classes covered, KL to the real class mix "
+                         f"{_g(c.get('kl_to_real'))}.")
+    mem = ev.get("memorisation")
+    if isinstance(mem, dict) and mem.get("memorised"):
+        found.append(f"It may copy training images (nearest-neighbour distance ratio {_g(mem.get('ratio'))} < 0.5).")
+    cond = ev.get("conditional")
+    if isinstance(cond, dict) and isinstance(cond.get("accuracy"), (int, float)):
+        found.append(f"Asked for a class, it draws that class {cond['accuracy']:.1%} of the time (by the evaluator).")
+    for e in rows:
+        if isinstance(e.get("event"), str):
+            found.append(f"Health event `{e['event']}` at epoch {e.get('epoch')}: {e.get('message', '')}")
+    if not ev:
+        found.append("Its class balance and memorisation are unknown until `mnistgan evaluate` has run.")
+    found.append("It draws 28×28 grayscale images like its training data and nothing else; FID here is computed on a "
+                 "small classifier's features, comparable only between runs scored by the same evaluator.")
+    return ["## Known limits", ""] + [f"- {line}" for line in found]
+
+
+def _how_to_load(run: Path, cfg: RunConfig) -> list[str]:
+    digit = cfg.model.num_classes > 0
+    return ["## How to load it", "",
+            "Command line (the best generator unless `--last`):", "", "```bash",
+            f"mnistgan sample {run} -n 64 --out samples.png" + (f"\nmnistgan sample {run} --digit 7 -n 16" if digit else ""),
+            f"mnistgan evaluate {run}", "```", "", "Python:", "", "```python", "import mnistgan",
+            f'G = mnistgan.load_generator("{run}")  # or the .safetensors file alone',
+            "images = G.sample(16, seed=0" + (", digit=7" if digit else "") + ")  # [16, 1, 28, 28] in [-1, 1]",
+            "```", "", "ONNX (for onnxruntime and other runtimes):", "", "```bash",
+            f"mnistgan export {run} --format onnx", "```", "",
+            "Weights are safetensors: loading them runs no code. The file's metadata holds the model's constructor "
+            "arguments and config, so it rebuilds the generator on its own."]
+
+
+def render_card(run: Path, cache_dir: Path | None = None) -> str:
+    """The card's Markdown. `cache_dir` locates an imported dataset's manifest."""
+    cfg = read_config(run / "config.json")
+    rows, best = read_metrics(run), read_best(run)
+    grid_epoch = best["epoch"] if best else max((r["epoch"] for r in rows if "health" in r), default=None)
+    grid = run / "samples" / f"epoch_{grid_epoch:04d}.png" if isinstance(grid_epoch, int) else None
+    samples = (["## Samples", "", f"![the fixed-noise grid at epoch {grid_epoch}](samples/{grid.name})", "",
+                f"*The fixed-noise grid at epoch {grid_epoch}" + (", the best generator's" if best else "")
+                + (": one row per class." if cfg.model.num_classes else ".") + "*"]
+               if grid is not None and grid.is_file() else ["## Samples", "", "No sample grid yet."])
+    parts = [[f"# Model card: {run.name}", "",
+              f"*Written by mnistgan {__version__} on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; refreshed "
+              "at the end of training and by `mnistgan evaluate`.*"],
+             _what(run, cfg, best), _data(cfg, cache_dir), _training(run, cfg, rows), _metrics(run, rows, best),
+             samples, _limits(run, cfg, rows), _how_to_load(run, cfg)]
+    return "\n\n".join("\n".join(p) for p in parts) + "\n"
+
+
+def write_card(run: Path, cache_dir: Path | None = None) -> Path:
+    path = run / CARD
+    atomic_write_bytes(path, render_card(run, cache_dir).encode())
+    return path

@@ -1,0 +1,74 @@
+"""status.json in a run folder: whether the run is running, finished, stopped or
+interrupted, for `mnistgan runs` (and anyone looking at the folder).
+
+    {"state": "running", "pid": 1234, "host": "box", "started": 1764284000.0, "wall_s": 0.0}
+    {"state": "finished", "reason": "epochs" | "budget", "ended": ..., "wall_s": 131.9, ...}
+    {"state": "stopped" | "interrupted" | "failed", "message": "...", ...}
+
+`wall_s` adds up the wall-clock time of every session of the run (resumes included). A
+process killed with SIGKILL cannot write its end: the file still says "running", and
+the runs table checks whether that pid is still alive on this host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mnistgan.atomic import atomic_write_bytes
+from mnistgan.errors import TrainingStopped, first_line
+
+STATUS = "status.json"
+
+
+def read_status(run_dir: Path) -> dict[str, Any] | None:
+    """The run's status.json, or None if it has none or it is unreadable."""
+    try:
+        status = json.loads((run_dir / STATUS).read_text())
+    except (OSError, ValueError):
+        return None
+    return status if isinstance(status, dict) and isinstance(status.get("state"), str) else None
+
+
+def _write(run_dir: Path, status: dict[str, Any]) -> None:
+    atomic_write_bytes(run_dir / STATUS, (json.dumps(status) + "\n").encode())
+
+
+@contextmanager
+def recorded(run_dir: Path, finished_reason: Callable[[], str], enabled: bool = True) -> Iterator[None]:
+    """Mark the run as running for the duration of the block, then record how it ended.
+    `finished_reason()` says why a block that returned normally ended ("epochs" or
+    "budget"). The end is recorded on a best-effort basis: a full disk must not hide the
+    error that ended the run."""
+    if not enabled:
+        yield
+        return
+    before = read_status(run_dir) or {}
+    prior = float(before.get("wall_s", 0.0)) if isinstance(before.get("wall_s"), (int, float)) else 0.0
+    start = time.time()
+    base = {"pid": os.getpid(), "host": socket.gethostname(), "started": start}
+    _write(run_dir, {"state": "running", **base, "wall_s": prior})
+    end: dict[str, Any]
+    try:
+        yield
+        end = {"state": "finished", "reason": finished_reason()}
+    except TrainingStopped as e:
+        end = {"state": "stopped", "message": str(e)}
+        raise
+    except KeyboardInterrupt as e:  # SIGINT, and SIGTERM through train.stop
+        end = {"state": "interrupted", "message": type(e).__name__}
+        raise
+    except BaseException as e:
+        end = {"state": "failed", "message": first_line(e, 200)}
+        raise
+    finally:
+        try:
+            _write(run_dir, {**end, **base, "ended": time.time(), "wall_s": round(prior + time.time() - start, 3)})
+        except OSError:
+            pass
