@@ -236,7 +236,7 @@ def main() -> None:
     p.add_argument("--data-dir", default="../shared/datasets/mnist")
     p.add_argument("--device", default="cpu")
     p.add_argument("--presets", default=",".join(PRESETS), help="comma-separated (default: all)")
-    p.add_argument("--steps", type=int, default=20, help="steps per window (default: 20)")
+    p.add_argument("--steps", type=int, default=50, help="steps per window (default: 50)")
     p.add_argument("--rounds", type=int, default=9, help="windows per row (default: 9)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--compile-on-cpu", action="store_true", help="add torch.compile rows on the CPU too")
