@@ -29,7 +29,9 @@ def test_the_tour_runs_and_shows_what_it_says(tmp_path, monkeypatch):
     data = os.environ.get("MNISTGAN_DATA") or (str(SHARED_MNIST) if SHARED_MNIST.is_dir() else None)
     if data is None:
         pytest.skip("the tour trains on MNIST: set MNISTGAN_DATA")
-    monkeypatch.setenv("MNISTGAN_DATA", data)  # the kernel inherits the environment (and the private cache)
+    # The kernel inherits the environment (and the private cache) but runs in tmp_path: a
+    # relative MNISTGAN_DATA (CI's ../shared/datasets/mnist) must be made absolute first.
+    monkeypatch.setenv("MNISTGAN_DATA", str(Path(data).resolve()))
     nb = nbformat.read(TOUR, as_version=4)
     for cell in nb.cells:  # the committed outputs are not what is checked
         if cell.cell_type == "code":
