@@ -12,7 +12,6 @@ their parameters; no weights are loaded.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from mnistgan.config import RunConfig, read_config
 from mnistgan.data.datasets import CUSTOM_DIR, DATASETS, read_manifest
 from mnistgan.errors import MnistganError
 from mnistgan.models import build_discriminator, build_generator
-from mnistgan.runfolder import BEST_GENERATOR, read_best, read_metrics
+from mnistgan.runfolder import BEST_GENERATOR, read_best, read_json, read_metrics
 from mnistgan.train.status import read_status
 
 CARD = "MODEL_CARD.md"
@@ -36,14 +35,6 @@ DATA_ABOUT = {
     "fashion-mnist": "Fashion-MNIST (Zalando Research; MIT): 60,000 training and 10,000 test images of clothing, "
                      "10 classes",
 }
-
-
-def _json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _g(x: Any) -> str:
@@ -139,7 +130,7 @@ def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]]) -> list[str
 
 def _metrics(run: Path, rows: list[dict[str, Any]], best: dict[str, Any] | None) -> list[str]:
     lines = ["## Metrics", ""]
-    ev = _json(run / "metrics.json")
+    ev = read_json(run / "metrics.json")
     if ev and isinstance(ev.get("metrics"), dict):
         lines.append(f"`mnistgan evaluate`: {_g(ev.get('n'))} samples (epoch {_g(ev.get('epoch'))}) against as many "
                      f"real training images of {ev.get('dataset')}; the real floor is what real test images score. "
@@ -166,7 +157,7 @@ def _metrics(run: Path, rows: list[dict[str, Any]], best: dict[str, Any] | None)
 
 def _limits(run: Path, cfg: RunConfig, rows: list[dict[str, Any]]) -> list[str]:
     found: list[str] = []
-    ev = _json(run / "metrics.json") or {}
+    ev = read_json(run / "metrics.json") or {}
     c = ev.get("classes")
     if isinstance(c, dict) and isinstance(c.get("fractions"), list) and isinstance(c.get("real_fractions"), list):
         skewed = [f"{n} ({g:.1%} vs {r:.1%} real)" for n, g, r in zip(c.get("names", []), c["fractions"], c["real_fractions"])

@@ -132,10 +132,16 @@ def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
     append_line(run_dir / "metrics.jsonl", json.dumps(record))
 
 
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object from a run folder's file, or None if it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def read_best(run_dir: Path) -> dict[str, Any] | None:
     """The best generator's {"epoch", "fid_lenet"}, or None if the run has not kept one."""
-    try:
-        best = json.loads((run_dir / BEST_INFO).read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return best if isinstance(best, dict) and "epoch" in best and "fid_lenet" in best else None
+    best = read_json(run_dir / BEST_INFO)
+    return best if best is not None and "epoch" in best and "fid_lenet" in best else None

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mnistgan.config import MAX_EPOCHS  # train.epochs' bound: what a run with only a time budget sets
-from mnistgan.runfolder import read_best, read_metrics
+from mnistgan.runfolder import read_best, read_json, read_metrics
 from mnistgan.train.status import read_status
 
 RECENT_S = 600  # a run without status.json whose log changed this recently counts as running
@@ -57,14 +57,6 @@ class RunRow:
     wall_s: float | None
     wall_estimated: bool  # from file times (no status.json)
     started: float | None  # unix time, for the order
-
-
-def _json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _num(v: Any) -> float | None:
@@ -153,7 +145,7 @@ def read_run(run: Path) -> RunRow:
 
 
 def _fill(run: Path, row: RunRow) -> None:
-    config = _json(run / "config.json")
+    config = read_json(run / "config.json")
     train = (config or {}).get("train") if isinstance((config or {}).get("train"), dict) else {}
     data = (config or {}).get("data") if isinstance((config or {}).get("data"), dict) else {}
     row.preset = (config or {}).get("preset") if isinstance((config or {}).get("preset"), str) else None
