@@ -38,7 +38,7 @@ def test_training_writes_the_card(run):
     n_d = sum(p.numel() for p in build_discriminator(model).parameters())
     assert f"generator {n_g:,}; discriminator {n_d:,}" in text
     sha = hashlib.sha256((run / "generator-best.safetensors").read_bytes()).hexdigest()
-    assert f"`generator-best.safetensors`: the best generator by the light evaluation (epoch 2" in text and sha in text
+    assert "`generator-best.safetensors`: the best generator by the light evaluation (epoch 2" in text and sha in text
     assert '"batch_size": 50' in text  # the full config
     assert "2 epochs of 2, 8 steps of batch 50" in text and "Status: finished (epochs)" in text
     assert "The light evaluation during training at epoch 2" in text and "| FID |" in text
@@ -84,7 +84,7 @@ def test_a_conditional_run_on_an_imported_set(tmp_path):
     run = tmp_path / "runs" / "00000-classic-cond-kmnist-like"
     text = (run / "MODEL_CARD.md").read_text()
     assert "conditional on 10 classes" in text and f"mnistgan sample {run} --digit 7" in text
-    assert f"`kmnist-like`: imported on" in text and f"from `{src.resolve()}` (idx)" in text
+    assert "`kmnist-like`: imported on" in text and f"from `{src.resolve()}` (idx)" in text
     assert "200 training and 50 test images, the source's own train/test split" in text
     assert "one row per class" in text
     assert render_card(run).count("imported with `mnistgan data import`; its manifest was not found") == 1
