@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,18 +74,26 @@ def warn_if_oversubscribed() -> None:
 
 def launch_torchrun(nproc: int, argv: list[str]) -> int:
     """`mnistgan train --nproc N ...` is `torchrun --standalone --nproc-per-node N -m
-    mnistgan train ...` (one machine, a free local port); signals are passed on."""
+    mnistgan train ...` (one machine, a free local port), run in this process so that a
+    worker's failure or a signal ends with the workers' own one-line messages and their
+    exit code, not torchrun's traceback."""
     if not 1 <= nproc <= 1024:
         raise ConfigError(f"--nproc must be between 1 and 1024, got {nproc}")
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
     rest = [a for i, a in enumerate(argv) if not (a == "--nproc" or a.startswith("--nproc=")
                                                   or i > 0 and argv[i - 1] == "--nproc")]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-           "-m", "mnistgan", *rest]
     log.info("launching: torchrun --standalone --nproc-per-node=%d -m mnistgan %s", nproc, " ".join(rest))
-    proc = subprocess.Popen(cmd)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda n, _frame: proc.send_signal(n))
-    return proc.wait()
+    try:
+        run(parse_args(["--standalone", f"--nproc-per-node={nproc}", "-m", "mnistgan", *rest]))
+    except SignalException as e:  # the workers were told, saved and said so
+        return 128 + int(e.sigval)
+    except ChildFailedError as e:  # the failed worker printed its error; pass its exit code on
+        code = next(iter(e.failures.values())).exitcode
+        return code if code > 0 else 128 - code
+    return 0
 
 
 def join_world(device: str) -> tuple[World, str]:
@@ -140,6 +147,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_config(cfg, sources_from(args))  # before the run folder exists
     world, device = join_world(device)
     try:
+        world.check_batch(cfg.train.batch_size)  # before the run folder exists
         return train_in(args, cfg, world, device, fast)
     finally:
         world.leave()
@@ -496,23 +504,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for --nproc, which relaunches under torchrun
+    # A torchrun worker other than rank 0 names itself; rank 0 speaks for the run.
+    rank = int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else 0
+    me = f"mnistgan (rank {rank})" if rank else "mnistgan"
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="mnistgan: %(message)s", stream=sys.stderr)
+                        format=f"{me}: %(message)s", stream=sys.stderr)
     try:
         with StopRequest().installed():  # SIGTERM, like SIGINT, stops with one line
             apply_runtime(args)
             return args.func(args)
     except TrainingStopped as e:
-        print(f"mnistgan: stopped: {e}", file=sys.stderr)
+        print(f"{me}: stopped: {e}", file=sys.stderr)
         return 3
     except MnistganError as e:
-        print(f"mnistgan: error: {e}", file=sys.stderr)
+        print(f"{me}: error: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # files are written atomically: nothing was left half-written
-        print(f"mnistgan: error: {plain_os_error(e)} (nothing was left half-written)", file=sys.stderr)
+        print(f"{me}: error: {plain_os_error(e)} (nothing was left half-written)", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         stopped = e if isinstance(e, Stopped) else Stopped(signal.SIGINT)
-        print(f"mnistgan: interrupted by {stopped.name}" + (f"; {stopped.saved}" if stopped.saved else ""),
-              file=sys.stderr)
+        if not rank:  # rank 0 saved the state, and says where
+            print(f"{me}: interrupted by {stopped.name}" + (f"; {stopped.saved}" if stopped.saved else ""),
+                  file=sys.stderr)
         return 128 + stopped.signum

@@ -76,21 +76,23 @@ def test_a_two_process_checkpoint_resumes_in_one_process(tmp_path, tiny):
         assert abs(d1 - d2) < TOL and abs(g1 - g2) < TOL
 
 
-def test_nproc_relaunches_the_same_command_under_torchrun(monkeypatch):
+def test_nproc_runs_the_same_command_under_torchrun_and_passes_its_exit_code_on(monkeypatch, tmp_path):
+    import torch.distributed.run as torchrun
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
+
     launched = []
-
-    class Proc:
-        def __init__(self, cmd):
-            launched.append(cmd)
-
-        def wait(self):
-            return 0
-
     monkeypatch.delenv("WORLD_SIZE", raising=False)
-    monkeypatch.setattr(cli.subprocess, "Popen", Proc)
+    monkeypatch.setattr(torchrun, "run", launched.append)
     assert cli.main(["train", "--nproc", "2", "--set", "train.epochs=1", "--threads", "1"]) == 0
-    assert launched == [[sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-                         "-m", "mnistgan", "train", "--set", "train.epochs=1", "--threads", "1"]]
+    (args,) = launched
+    assert (args.standalone, args.nproc_per_node, args.module, args.training_script) == (True, "2", True, "mnistgan")
+    assert args.training_script_args == ["train", "--set", "train.epochs=1", "--threads", "1"]
+
+    def fail(args):  # a worker exited with 2 (it printed its one-line error itself)
+        raise ChildFailedError("mnistgan", {1: ProcessFailure(1, 123, 2, str(tmp_path / "none.json"))})
+
+    monkeypatch.setattr(torchrun, "run", fail)
+    assert cli.main(["train", "--nproc=2"]) == 2
 
 
 def test_bad_process_counts_are_one_line_errors(tmp_path, tiny):
