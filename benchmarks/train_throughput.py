@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +117,12 @@ def variants(cfg: RunConfig, device: torch.device, compile_on_cpu: bool) -> list
     return rows
 
 
+def endless(epoch: Callable[[], Iterable]) -> Iterator:
+    """Batches from epoch() after epoch(), for as long as asked."""
+    while True:
+        yield from epoch()
+
+
 def library_run(cfg: RunConfig, images: torch.Tensor, labels: torch.Tensor, path: Variant) -> Run:
     """n steps of the library's step, fed as train/loop.py's run_epoch feeds it."""
     cfg = apply_overrides(cfg, [f"train.precision='{path.precision}'"])
@@ -128,15 +134,11 @@ def library_run(cfg: RunConfig, images: torch.Tensor, labels: torch.Tensor, path
     step = make_step(state, obj, path.fast)
     t, per_step = cfg.train, cfg.train.batch_size * obj.n_critic
     index = torch.arange(images.shape[0], device=device)
-    feed = iter(())
+    feed = endless(lambda: batches(index, per_step, state.data_gen))
 
     def run(n: int) -> None:
-        nonlocal feed
         for _ in range(n):
-            idx = next(feed, None)
-            if idx is None:
-                feed = batches(index, per_step, state.data_gen)
-                idx = next(feed)
+            idx = next(feed)
             real = as_input(images[idx]).contiguous(memory_format=fmt)
             z = torch.randn(per_step, cfg.model.z_dim, generator=state.noise_gen, device=device)
             step(real, labels[idx] if cfg.model.num_classes else None, z, state.step)
@@ -156,16 +158,11 @@ def tutorial_run(cfg: RunConfig, split, device: torch.device) -> Run:
     opt_d = torch.optim.Adam(state.D.parameters(), lr=t.lr_d, betas=(t.beta1_d, t.beta2_d))
     loader = DataLoader(TutorialMNIST(split.images, split.labels), batch_size=t.batch_size, shuffle=True,
                         drop_last=True)
-    feed = iter(())
+    feed = endless(lambda: loader)
 
     def run(n: int) -> None:
-        nonlocal feed
         for _ in range(n):
-            batch = next(feed, None)
-            if batch is None:
-                feed = iter(loader)
-                batch = next(feed)
-            real, y = batch[0].to(device), batch[1].to(device)
+            real, y = (x.to(device) for x in next(feed))
             z = torch.randn(t.batch_size, cfg.model.z_dim, device=device)
             tutorial_step(state.G, state.D, opt_g, opt_d, real, y if cfg.model.num_classes else None, z)
 

@@ -96,17 +96,24 @@ def launch_torchrun(nproc: int, argv: list[str]) -> int:
     return 0
 
 
+def torchrun_place() -> tuple[int, int, int]:
+    """(rank, world size, local rank) from torchrun's environment; (0, 1, 0) outside it."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size == 1:
+        return 0, 1, 0
+    return int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0"))
+
+
 def join_world(device: str) -> tuple[World, str]:
-    """Under torchrun (RANK, WORLD_SIZE, LOCAL_RANK set): this process's place in the
-    group and its own GPU; otherwise a world of one. Returns (World, device)."""
+    """Under torchrun: this process's place in the group and its own GPU; otherwise a
+    world of one. Returns (World, device)."""
     import torch
 
     from mnistgan.train.distributed import World
 
-    size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank, size, local = torchrun_place()
     if size == 1:
         return World(), device
-    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if torch.device(device).type == "cuda":
         if local >= torch.cuda.device_count():
             raise ConfigError(f"{size} processes on this node but {torch.cuda.device_count()} GPU(s): "
@@ -505,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for --nproc, which relaunches under torchrun
     # A torchrun worker other than rank 0 names itself; rank 0 speaks for the run.
-    rank = int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else 0
+    rank = torchrun_place()[0]
     me = f"mnistgan (rank {rank})" if rank else "mnistgan"
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format=f"{me}: %(message)s", stream=sys.stderr)

@@ -132,6 +132,19 @@ def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
     append_line(run_dir / "metrics.jsonl", json.dumps(record))
 
 
+_GRID_FILE = re.compile(r"^epoch_(\d{1,6})\.png$")
+
+
+def grid_files(run_dir: Path) -> dict[int, Path]:
+    """epoch -> samples/epoch_NNNN.png, in epoch order, from the folder's listing ({} when
+    there is none, or it cannot be listed)."""
+    try:
+        found = [(int(m.group(1)), p) for p in (run_dir / "samples").iterdir() if (m := _GRID_FILE.match(p.name))]
+    except OSError:
+        return {}
+    return dict(sorted(found))
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
     """A JSON object from a run folder's file, or None if it is missing, unreadable or not an object."""
     try:

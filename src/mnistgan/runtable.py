@@ -26,13 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from mnistgan.config import MAX_EPOCHS  # train.epochs' bound: what a run with only a time budget sets
-from mnistgan.runfolder import read_best, read_json, read_metrics
+from mnistgan.runfolder import grid_files, read_best, read_json, read_metrics
 from mnistgan.train.status import read_status
 
 RECENT_S = 600  # a run without status.json whose log changed this recently counts as running
 _NUMBERED = re.compile(r"^(\d{5})-(.+)$")
 _STATE = re.compile(r"^state-(\d{6})(?:-step\d{9})?\.pt$")
-_GRID = re.compile(r"^epoch_(\d+)\.png$")
 _RUN_MARKERS = ("config.json", "metrics.jsonl", "status.json", "checkpoints", "samples")
 STOPPING_EVENTS = ("nonfinite",)  # always stop; d_won / collapse stop with train.on_failure=stop
 
@@ -73,15 +72,11 @@ def _mtime(path: Path) -> float | None:
 def _epochs_done(run: Path) -> int | None:
     """The newest epoch-end checkpoint; else the newest grid (the grid of an epoch is saved
     just before its checkpoint)."""
-    found: list[int] = []
-    for sub, pattern in (("checkpoints", _STATE), ("samples", _GRID)):
-        try:
-            found += [int(m.group(1)) for p in (run / sub).iterdir() if (m := pattern.match(p.name))]
-        except OSError:
-            continue
-        if found:
-            return max(found)
-    return None
+    try:
+        states = [int(m.group(1)) for p in (run / "checkpoints").iterdir() if (m := _STATE.match(p.name))]
+    except OSError:
+        states = []
+    return max(states) if states else max(grid_files(run), default=None)
 
 
 def _alive(status: dict[str, Any]) -> bool:

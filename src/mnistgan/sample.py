@@ -4,6 +4,7 @@ Imports nothing from train/: weights and states are read through mnistgan.io."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from mnistgan.config import RunConfig
 from mnistgan.errors import CheckpointError, ConfigError
 from mnistgan.images import make_grid, png_bytes, upscale
 from mnistgan.io import state as checkpoint
-from mnistgan.io.weights import generator_epoch, load_into, load_weights
+from mnistgan.io.weights import load_into, load_weights_and_epoch
 from mnistgan.models import Discriminator, Generator, build_discriminator, build_generator
 from mnistgan.runfolder import BEST_GENERATOR, BEST_STATE, read_best
 from mnistgan.tensors import as_images
@@ -49,26 +50,35 @@ def describe(path: str | Path, last: bool = False) -> str:
     return f"using {src}"
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A generator for use, its run's config, the file it came from and its epoch: all from
+    one read of that file."""
+
+    G: Generator
+    cfg: RunConfig
+    src: Path
+    epoch: int | None
+
+
+def load_generator_from(path: str | Path, device: str | torch.device = "cpu", last: bool = False) -> Loaded:
+    """The generator for use (the EMA weights when the run kept them), with where it came from."""
+    src = resolve(path, last)
+    if src.suffix == ".safetensors":
+        G, cfg, epoch = load_weights_and_epoch(src)
+    else:
+        state = checkpoint.load_state(src)
+        cfg, epoch = checkpoint.config_of(state, src), int(state["epoch"])
+        G = build_generator(cfg.model)
+        load_into(G, state.get("G_ema", state["G"]), src)
+    return Loaded(G.to(device).eval(), cfg, src, epoch)
+
+
 def load_generator_and_config(path: str | Path, device: str | torch.device = "cpu",
                               last: bool = False) -> tuple[Generator, RunConfig]:
     """The generator for use (the EMA weights when the run kept them) and its run's config."""
-    src = resolve(path, last)
-    if src.suffix == ".safetensors":
-        G, cfg = load_weights(src)
-    else:
-        state = checkpoint.load_state(src)
-        cfg = checkpoint.config_of(state, src)
-        G = build_generator(cfg.model)
-        load_into(G, state.get("G_ema", state["G"]), src)
-    return G.to(device).eval(), cfg
-
-
-def epoch_of(path: str | Path, last: bool = False) -> int | None:
-    """The epoch a generator file or training state was saved at."""
-    src = resolve(path, last)
-    if src.suffix == ".safetensors":
-        return generator_epoch(src)
-    return int(checkpoint.load_state(src)["epoch"])
+    loaded = load_generator_from(path, device, last)
+    return loaded.G, loaded.cfg
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu", last: bool = False) -> Generator:

@@ -172,6 +172,12 @@ class Split:
     source: Path  # the folder it was read from
 
 
+def class_names(dataset: str, n: int) -> list[str]:
+    """A built-in dataset's class names; an imported set's classes by number, n of them."""
+    spec = DATASETS.get(dataset)
+    return list(spec.classes) if spec else [str(i) for i in range(n)]
+
+
 def find_file(folder: Path, spec: FileSpec) -> Path | None:
     """The file in `folder`, compressed or not."""
     for candidate in (folder / spec.name, folder / spec.name.removesuffix(".gz")):

@@ -38,7 +38,7 @@ from mnistgan.eval.conditional import conditional_accuracy, conditional_section
 from mnistgan.eval.evaluator import Evaluator, get_evaluator
 from mnistgan.images import make_grid
 from mnistgan.models import Discriminator, Generator
-from mnistgan.sample import epoch_of, load_discriminator, load_generator_and_config, resolve, sample_uint8
+from mnistgan.sample import load_discriminator, load_generator_from, sample_uint8
 from mnistgan.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -307,8 +307,8 @@ def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int 
     training state against its own dataset, with D's report when D is there. Returns the
     metrics.json dict (with "source" and "epoch") and the nearest-pairs grid."""
     source = Path(source)
-    G, cfg = load_generator_and_config(source, last=last)
-    ev = get_evaluator(cfg.data.name, sources)
-    result, pairs = evaluate(G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last),
-                             dataset=cfg.data.name)
-    return {"source": str(resolve(source, last)), "epoch": epoch_of(source, last), **result}, pairs
+    g = load_generator_from(source, last=last)
+    ev = get_evaluator(g.cfg.data.name, sources)
+    result, pairs = evaluate(g.G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last),
+                             dataset=g.cfg.data.name)
+    return {"source": str(g.src), "epoch": g.epoch, **result}, pairs

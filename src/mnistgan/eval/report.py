@@ -21,9 +21,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +35,7 @@ from mnistgan.atomic import atomic_write_bytes
 from mnistgan.errors import MnistganError
 from mnistgan.eval.metrics import COVERED_SHARE, KL_COLLAPSE, MEMORISED_RATIO
 from mnistgan.images import gif_bytes, png_bytes, upscale
-from mnistgan.runfolder import read_best, read_metrics
+from mnistgan.runfolder import grid_files, read_best, read_json, read_metrics
 
 if TYPE_CHECKING:  # matplotlib is optional (the eval extra): imported when a plot is drawn
     from matplotlib.figure import Figure
@@ -46,7 +44,6 @@ DPI = 100  # with ~6x3 inch figures: ~600x300 px plots of ~20-40 KB each
 FINAL_SCALE = 3  # the final grid, enlarged so single digits are easy to judge
 STRIP_EPOCHS = 8  # grids shown side by side; more would be too small to read
 GIF_FRAMES = 60  # cap on animation frames, which keeps the file size bounded
-_EPOCH_FILE = re.compile(r"^epoch_(\d+)\.png$")
 
 CSS = """
 body { margin: 0; background: #fafafa; color: #222;
@@ -94,36 +91,19 @@ def _load_run(run_dir: Path) -> _Run:
     if not (run_dir / "metrics.jsonl").is_file():
         raise MnistganError(f"{run_dir} has no metrics.jsonl: not a run folder written by `mnistgan train`")
     rows = read_metrics(run_dir)
-    evaluation = _read_json(run_dir / "metrics.json")
+    evaluation = read_json(run_dir / "metrics.json")
     registry = (evaluation or {}).get("metrics") or {}
     return _Run(
         path=run_dir,
-        config=_read_json(run_dir / "config.json") or {},
+        config=read_json(run_dir / "config.json") or {},
         train_lines=[r for r in rows if "d_loss" in r],
         eval_lines=[r for r in rows if isinstance(r.get("eval"), dict)],
         events=[r for r in rows if isinstance(r.get("event"), str)],
         best=read_best(run_dir),
-        grids=_sample_grids(run_dir / "samples"),
+        grids=list(grid_files(run_dir).items()),
         evaluation=evaluation,
         labels={k: str(m.get("label", k)) for k, m in registry.items() if isinstance(m, dict)},
     )
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object, or None if the file is missing or unreadable (the report then
-    says it is missing: a torn file is as useless as none)."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _sample_grids(folder: Path) -> list[tuple[int, Path]]:
-    if not folder.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _EPOCH_FILE.match(p.name))]
-    return sorted(found)
 
 
 def _epochs_completed(run: _Run) -> int | None:

@@ -30,10 +30,10 @@ from torch.nn.utils import parametrize
 
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig
-from mnistgan.data.datasets import DATASETS
+from mnistgan.data.datasets import class_names
 from mnistgan.errors import ConfigError
 from mnistgan.models import Generator
-from mnistgan.sample import epoch_of, load_generator_and_config
+from mnistgan.sample import load_generator_from
 
 OPSET = 17
 TOLERANCE = 1e-4  # max abs difference from torch, on outputs in [-1, 1]
@@ -121,8 +121,7 @@ def max_difference(model: bytes, G: Generator, n: int = CHECK_BATCH, seed: int =
 
 
 def metadata_of(G: Generator, cfg: RunConfig, epoch: int | None) -> dict[str, str]:
-    spec = DATASETS.get(cfg.data.name)
-    classes = list(spec.classes) if spec and G.num_classes else [str(i) for i in range(G.num_classes)]
+    classes = class_names(cfg.data.name, G.num_classes) if G.num_classes else []
     return {"mnistgan.z_dim": str(G.z_dim), "mnistgan.num_classes": str(G.num_classes),
             "mnistgan.classes": json.dumps(classes), "mnistgan.preset": cfg.preset,
             "mnistgan.dataset": cfg.data.name, "mnistgan.epoch": "" if epoch is None else str(epoch),
@@ -134,8 +133,8 @@ def export_model(source: Path, last: bool = False) -> tuple[bytes, dict[str, str
     metadata and its max abs difference from torch, checked against TOLERANCE."""
     _require("onnx")
     _require("onnxruntime")
-    G, cfg = load_generator_and_config(source, last=last)
-    metadata = metadata_of(G, cfg, epoch_of(source, last))
+    g = load_generator_from(source, last=last)
+    G, metadata = g.G, metadata_of(g.G, g.cfg, g.epoch)
     model = onnx_bytes(G, metadata)
     diff = max_difference(model, G)
     if not diff <= TOLERANCE:

@@ -61,11 +61,6 @@ def _metadata(data: bytes, path: Path) -> dict[str, str]:
         raise CheckpointError(f"{path}: not a readable safetensors file ({sniff(data) if len(data) < 8 else e})") from None
 
 
-def generator_epoch(path: Path) -> int | None:
-    epoch = _metadata(read_file(path, "weights file"), path).get("epoch")
-    return int(epoch) if isinstance(epoch, str) and epoch.isdigit() else None
-
-
 def load_generator_file(path: Path) -> tuple[dict[str, torch.Tensor], RunConfig]:
     """Weights and config from a generator.safetensors file, checked against its sha256."""
     tensors, config, _ = _open(path)
@@ -104,10 +99,17 @@ def _model_of(meta_model: str | None, config: RunConfig, path: Path) -> Generato
 
 def load_weights(path: Path) -> tuple[Generator, RunConfig]:
     """The generator a weights file describes, with its weights loaded, and the run's config."""
+    G, config, _ = load_weights_and_epoch(path)
+    return G, config
+
+
+def load_weights_and_epoch(path: Path) -> tuple[Generator, RunConfig, int | None]:
+    """load_weights, and the epoch the file was saved at (None in files that do not say)."""
     tensors, config, meta = _open(path)
     G = _model_of(meta.get("model"), config, path)
     load_into(G, tensors, path)
-    return G, config
+    epoch = meta.get("epoch")
+    return G, config, int(epoch) if isinstance(epoch, str) and epoch.isdigit() else None
 
 
 def load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:

@@ -39,10 +39,11 @@ from starlette.exceptions import HTTPException
 from mnistgan.data.sources import Sources
 from mnistgan.errors import MnistganError, first_line
 from mnistgan.eval.report import render_sections
-from mnistgan.serve.catalog import Catalog, grid_epochs, summary
+from mnistgan.runfolder import grid_files
+from mnistgan.serve.catalog import Catalog, summary
 from mnistgan.serve.drawing import DrawingError, from_pixels, from_png, mnist_style
 from mnistgan.serve.limits import BodyLimit
-from mnistgan.serve.play import Games, NotFound, Resources, Served, Unavailable, generator_stamp, judge
+from mnistgan.serve.play import Games, NotFound, Resources, Served, Unavailable, judge
 from mnistgan.serve.worker import Busy, Worker
 
 log = logging.getLogger("mnistgan")
@@ -111,13 +112,13 @@ class State:
         if path is None:
             raise ApiError(404, f"unknown run {name[:80]!r} (see /api/runs)")
         served = self._loaded.get(name)  # loaded and current: no trip through the worker's queue
-        if served is not None and served.path == path and served.stamp == generator_stamp(path):
+        if served is not None and served.is_current(path):
             return served
         return await self.worker.run(self._load, name, path)
 
     def _load(self, name: str, path: Path) -> Served:  # in the worker thread: one load at a time
         known = self._loaded.get(name)
-        if known is None or known.path != path or known.stamp != generator_stamp(path):  # new, or retrained
+        if known is None or not known.is_current(path):  # new, or retrained
             try:
                 self._loaded[name] = Served.load(name, path)
             except MnistganError as e:
@@ -136,7 +137,7 @@ class State:
                 html = render_sections(served.path, RUN_SECTIONS)
             except MnistganError as e:
                 raise Unavailable(first_line(e)) from None
-            self._sections = {key: {"sections": html, "epochs": list(grid_epochs(served.path))}}
+            self._sections = {key: {"sections": html, "epochs": list(grid_files(served.path))}}
         return self._sections[key]
 
 
@@ -281,7 +282,7 @@ def create_app(root: Path, sources: Sources = Sources(), threads: int = 1) -> Fa
     async def run_grid(run: RunName = None, epoch: Annotated[int, Query(ge=0, le=999_999)] = 1) -> Response:
         """The fixed-noise grid saved after `epoch` (one of /api/run/sections' epochs)."""
         served = await state.served(run)
-        path = grid_epochs(served.path).get(epoch)  # from the folder's listing, by number
+        path = grid_files(served.path).get(epoch)  # from the folder's listing, by number
         if path is None:
             raise ApiError(404, f"epoch: run {served.name!r} has no grid for epoch {epoch}")
         return _png(path.read_bytes())

@@ -6,52 +6,38 @@ so no client text is ever joined to a path (`../x` or `/etc` is just an unknown 
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnistgan.errors import ConfigError
-from mnistgan.runfolder import BEST_GENERATOR, read_best
+from mnistgan.errors import CheckpointError, ConfigError
+from mnistgan.runfolder import grid_files, read_best, read_json
+from mnistgan.sample import resolve
 
-_EPOCH_FILE = re.compile(r"^epoch_(\d{1,6})\.png$")
 RELIST_SECONDS = 2.0  # an unknown name lists the folder again at most this often
 
 
 def is_run(folder: Path) -> bool:
     """A folder written by `mnistgan train` that holds a generator to serve."""
-    return (folder / "config.json").is_file() and (
-        (folder / "generator.safetensors").is_file() or (folder / BEST_GENERATOR).is_file()
-        or any((folder / "checkpoints").glob("state-*.pt")))
-
-
-def grid_epochs(run: Path) -> dict[int, Path]:
-    """epoch -> samples/epoch_NNNN.png, from the folder's listing."""
-    folder = run / "samples"
-    if not folder.is_dir():
-        return {}
-    return dict(sorted((int(m.group(1)), p) for p in folder.iterdir() if (m := _EPOCH_FILE.match(p.name))))
-
-
-def read_json(path: Path) -> dict[str, Any]:
+    if not (folder / "config.json").is_file():
+        return False
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+        resolve(folder)  # the generator `sample` would use: best, final, or newest state
+    except CheckpointError:
+        return False
+    return True
 
 
 def summary(name: str, run: Path) -> dict[str, Any]:
     """What the runs list shows: preset, epochs, and the best FID known (the full
     evaluation's when `mnistgan evaluate` ran, else the light evaluation's), with its floor."""
-    config = read_json(run / "config.json")
+    config = read_json(run / "config.json") or {}
     model = config.get("model") or {}
-    epochs = max(grid_epochs(run), default=None)
+    epochs = max(grid_files(run), default=None)
     fid, floor, fid_from = None, None, None
-    metric = ((read_json(run / "metrics.json").get("metrics") or {}).get("fid_lenet") or {})
+    metric = (((read_json(run / "metrics.json") or {}).get("metrics") or {}).get("fid_lenet") or {})
     best = read_best(run)
     if isinstance(metric.get("value"), (int, float)):
         fid, floor, fid_from = metric["value"], metric.get("real"), "evaluate"

@@ -8,10 +8,11 @@ Images travel as uint8 [N, 28, 28] (0 = background); models take [N, 1, 28, 28] 
 from __future__ import annotations
 
 import base64
-import math
+import dataclasses
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,16 +21,16 @@ import numpy as np
 import torch
 
 from mnistgan.config import RunConfig
-from mnistgan.data.datasets import DATASETS
+from mnistgan.data.datasets import class_names
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import MnistganError, first_line
 from mnistgan.eval.evaluator import EvaluatorRecipe, load_evaluator, load_shipped
 from mnistgan.images import make_grid, png_bytes
 from mnistgan.losses import Loss, build_loss
 from mnistgan.models import Discriminator, Generator
-from mnistgan.runfolder import read_best
-from mnistgan.sample import epoch_of, load_discriminator, load_generator_and_config, resolve
-from mnistgan.serve.catalog import read_json, summary
+from mnistgan.runfolder import read_best, read_json
+from mnistgan.sample import load_discriminator, load_generator_from, resolve, sample_uint8
+from mnistgan.serve.catalog import summary
 from mnistgan.tensors import as_images, as_input
 
 
@@ -62,33 +63,37 @@ class Resources:
     images) and the evaluator (judging drawings). Each is None with a reason when missing."""
 
     def __init__(self, sources: Sources) -> None:
-        self.sources = Sources(sources.data_dir, sources.cache_dir, download=False)  # a server never downloads
+        self.sources = dataclasses.replace(sources, download=False)  # a server never downloads
         self._test: dict[str, tuple[Any, str | None]] = {}
         self._evaluators: dict[str, tuple[Any, str | None]] = {}
         self._lock = threading.Lock()
 
-    def test_split(self, dataset: str) -> tuple[Any, str | None]:
+    def _once(self, table: dict[str, tuple[Any, str | None]], dataset: str,
+              load: Callable[[], tuple[Any, str | None]]) -> tuple[Any, str | None]:
+        """(value, None) or (None, why it is missing), loaded on the first ask only."""
         with self._lock:
-            if dataset not in self._test:
-                try:
-                    self._test[dataset] = (load_split(dataset, "test", self.sources), None)
-                except MnistganError as e:
-                    self._test[dataset] = (None, f"the {dataset} test split is not available here ({first_line(e)}); "
-                                                 "start the server with --data-dir")
-            return self._test[dataset]
+            if dataset not in table:
+                table[dataset] = load()
+            return table[dataset]
+
+    def test_split(self, dataset: str) -> tuple[Any, str | None]:
+        def load() -> tuple[Any, str | None]:
+            try:
+                return load_split(dataset, "test", self.sources), None
+            except MnistganError as e:
+                return None, (f"the {dataset} test split is not available here ({first_line(e)}); "
+                              "start the server with --data-dir")
+        return self._once(self._test, dataset, load)
 
     def evaluator(self, dataset: str) -> tuple[Any, str | None]:
-        with self._lock:
-            if dataset not in self._evaluators:
-                recipe = EvaluatorRecipe(dataset=dataset)
-                try:
-                    found = load_shipped(recipe) or load_evaluator(recipe, self.sources.cache_dir)
-                except MnistganError as e:
-                    found, reason = None, first_line(e)
-                else:
-                    reason = None if found else f"no {dataset} evaluator (run: mnistgan evaluator build --dataset {dataset})"
-                self._evaluators[dataset] = (found, reason)
-            return self._evaluators[dataset]
+        def load() -> tuple[Any, str | None]:
+            recipe = EvaluatorRecipe(dataset=dataset)
+            try:
+                found = load_shipped(recipe) or load_evaluator(recipe, self.sources.cache_dir)
+            except MnistganError as e:
+                return None, first_line(e)
+            return found, None if found else f"no {dataset} evaluator (run: mnistgan evaluator build --dataset {dataset})"
+        return self._once(self._evaluators, dataset, load)
 
 
 def generator_stamp(run: Path) -> tuple[str, float]:
@@ -112,20 +117,23 @@ class Served:
     D: Discriminator | None
     loss: Loss
     classes: list[str]
+    src: Path  # the generator file within the run folder
+    epoch: int | None  # the epoch it was saved at
     info: dict[str, Any] = field(default_factory=dict)
     stamp: tuple[str, float] = ("", 0.0)  # generator_stamp() when loaded
 
     @classmethod
     def load(cls, name: str, path: Path) -> Served:
-        stamp = generator_stamp(path)
-        G, cfg = load_generator_and_config(path)
-        D = load_discriminator(path)
-        spec = DATASETS.get(cfg.data.name)
-        # An imported set (not in DATASETS): its classes by number, as many as G has.
-        classes = list(spec.classes) if spec else [str(i) for i in range(G.num_classes or 10)]
-        served = cls(name, path, G, cfg, D, build_loss(cfg.loss), classes, stamp=stamp)
+        stamp = generator_stamp(path)  # before loading: a file replaced meanwhile is loaded again
+        g = load_generator_from(path)
+        served = cls(name, path, g.G, g.cfg, load_discriminator(path), build_loss(g.cfg.loss),
+                     class_names(g.cfg.data.name, g.G.num_classes or 10), g.src, g.epoch, stamp=stamp)
         served.info = served.describe()
         return served
+
+    def is_current(self, path: Path) -> bool:
+        """Still the run at `path`, with the generator file it serves unchanged."""
+        return self.path == path and self.stamp == generator_stamp(path)
 
     @property
     def num_classes(self) -> int:
@@ -137,7 +145,7 @@ class Served:
         return {
             **summary(self.name, self.path),
             # the file within the run: the server's own paths are none of a client's business
-            "generator": resolve(self.path).relative_to(self.path).as_posix(), "generator_epoch": epoch_of(self.path),
+            "generator": self.src.relative_to(self.path).as_posix(), "generator_epoch": self.epoch,
             "best": best,
             "z_dim": self.G.z_dim, "classes": self.classes, "conditional": self.num_classes > 0,
             "loss": self.cfg.loss.name, "ema": self.cfg.train.ema_halflife > 0,
@@ -149,9 +157,8 @@ class Served:
     # --- sampling -----------------------------------------------------------------
 
     def sample_png(self, n: int, seed: int, digit: int | None) -> bytes:
-        images = as_images(self.G.sample(n, seed=seed, digit=digit)).numpy()  # [n, 28, 28]
-        nrow = 16 if n > 100 else max(1, math.ceil(math.sqrt(n)))
-        return png_bytes(make_grid(images, nrow=nrow), fast=True)
+        images = sample_uint8(self.G, n, seed, digit)  # [n, 28, 28]
+        return png_bytes(make_grid(images, nrow=16 if n > 100 else None), fast=True)
 
     def interpolate_png(self, seed_a: int, seed_b: int, steps: int, digit: int | None) -> bytes:
         z = slerp(self.G.noise(1, seed_a)[0], self.G.noise(1, seed_b)[0], steps)  # [steps, z_dim]
@@ -175,7 +182,7 @@ class Served:
 
 def _metrics(run: Path) -> dict[str, Any] | None:
     """metrics.json's metric table (value beside the real floor), when `evaluate` ran."""
-    table = read_json(run / "metrics.json").get("metrics")
+    table = (read_json(run / "metrics.json") or {}).get("metrics")
     if not isinstance(table, dict):
         return None
     return {k: {f: m.get(f) for f in ("label", "value", "std", "real", "real_std", "better")}
@@ -222,10 +229,6 @@ class Games:
                 self._games.popitem(last=False)
             return new_id, self._games[new_id]
 
-    def get(self, game_id: str) -> Game | None:
-        with self._lock:
-            return self._games.get(game_id)
-
     def new_round(self, served: Served, resources: Resources, game_id: str | None) -> dict[str, Any]:
         """A real test image or a generated one, with even odds; the truth stays here."""
         test, reason = resources.test_split(served.cfg.data.name)
@@ -239,7 +242,7 @@ class Games:
         if real:
             image, label = test.images[index].numpy(), int(test.labels[index])
         else:
-            image, label = as_images(served.G.sample(1, seed=seed, digit=digit)).numpy()[0], digit
+            image, label = sample_uint8(served.G, 1, seed, digit)[0], digit
         labels = torch.tensor([label if label is not None else 0])
         verdict = served.verdict(image[None], labels)
         game_id, game = self.get_or_new(game_id)

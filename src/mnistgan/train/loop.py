@@ -162,13 +162,13 @@ def train(
     with run_status.recorded(run_dir, ended_by, enabled=rank == 0), closing(log_to):
         while state.epoch < cfg.train.epochs and not over_budget(state, cfg):
             with stop.deferred():
-                means = run_epoch(state, cfg, obj, step, images, labels, run_dir, world=world, progress=progress,
-                                  saver=saver, log_to=log_to)
+                means = run_epoch(state, cfg, obj, step, images, labels, log_to, world=world, progress=progress,
+                                  saver=saver)
             state.epoch += 1
             for net in (state.G, state.G_ema):
                 world.average_buffers(net)
             last = state.epoch == cfg.train.epochs or over_budget(state, cfg)
-            end_epoch(state, cfg, run_dir, means, monitor, hook, rank=rank, progress=progress, last=last, log_to=log_to)
+            end_epoch(state, cfg, run_dir, means, monitor, hook, log_to, rank=rank, progress=progress, last=last)
             saver.saved_now()
             if stop.signum is not None:
                 raise Stopped(stop.signum, str(checkpoint.state_path(run_dir, state.epoch)))
@@ -266,12 +266,11 @@ class MidEpochSaver:
 
 
 def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float],
-              monitor: HealthMonitor, hook: EpochHook | None, *, rank: int, progress: bool, last: bool,
-              log_to: RunLog | None = None) -> None:
+              monitor: HealthMonitor, hook: EpochHook | None, log_to: RunLog, *, rank: int, progress: bool,
+              last: bool) -> None:
     """Check health, then (rank 0) write the grid, the weights, the health and callback
     lines, and last the checkpoint. A non-finite loss or weight stops the run before
     anything is written."""
-    log_to = log_to or RunLog(run_dir, rank=rank)
     bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, state.networks())
     if bad:
         event = HealthEvent("nonfinite", state.epoch, f"epoch {state.epoch}: training diverged ({bad}); "
@@ -315,14 +314,13 @@ def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[st
 
 
 def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, images: torch.Tensor,
-              labels: torch.Tensor, run_dir: Path, *, world: World = World(), progress: bool,
-              saver: MidEpochSaver | None = None, log_to: RunLog | None = None) -> dict[str, float]:
+              labels: torch.Tensor, log_to: RunLog, *, world: World = World(), progress: bool,
+              saver: MidEpochSaver | None = None) -> dict[str, float]:
     """One pass over the shuffled training set (or the rest of it, after a mid-epoch
     resume), logging every cfg.train.log_every steps; returns the epoch's mean stats
     (obj.stat_names, averaged over the ranks) and its img/s (all ranks together). A step
     takes n_critic global batches, of which this rank trains on its shard."""
     t, names = cfg.train, obj.stat_names
-    log_to = log_to or RunLog(run_dir, rank=world.rank)
     per_step = t.batch_size * obj.n_critic  # real images per step
     steps = images.shape[0] // per_step
     if state.progress is None:

@@ -23,17 +23,15 @@ from typing import Any
 
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.errors import TrainingStopped, first_line
+from mnistgan.runfolder import read_json
 
 STATUS = "status.json"
 
 
 def read_status(run_dir: Path) -> dict[str, Any] | None:
     """The run's status.json, or None if it has none or it is unreadable."""
-    try:
-        status = json.loads((run_dir / STATUS).read_text())
-    except (OSError, ValueError):
-        return None
-    return status if isinstance(status, dict) and isinstance(status.get("state"), str) else None
+    status = read_json(run_dir / STATUS)
+    return status if status is not None and isinstance(status.get("state"), str) else None
 
 
 def _write(run_dir: Path, status: dict[str, Any]) -> None:
