@@ -244,10 +244,12 @@ def test_an_existing_name_needs_force_which_replaces_it_whole(tmp_path, cache):
         import_dataset(write_idx_set(tmp_path / "b", n_train=80), "mine", cache)
     assert get_spec("mine", cache).files["train"][0].shape == (60, 28, 28)
     (cache / "real").mkdir(parents=True)
-    (cache / "real" / "mine-abc-n10-s0.json").write_text("{}")  # a floor computed from the old set
+    (cache / "real" / "mine-0123456789ab-n10-s0.json").write_text("{}")  # a floor computed from the old set
+    (cache / "real" / "mine-2-0123456789ab-n10-s0.json").write_text("{}")  # another set's, named alike
     import_dataset(tmp_path / "b", "mine", cache, force=True)
     assert get_spec("mine", cache).files["train"][0].shape == (80, 28, 28)
-    assert not (cache / "real" / "mine-abc-n10-s0.json").exists()
+    assert not (cache / "real" / "mine-0123456789ab-n10-s0.json").exists()
+    assert (cache / "real" / "mine-2-0123456789ab-n10-s0.json").exists()
     assert sorted(p.name for p in (cache / "custom").iterdir()) == ["mine"]  # no temp folders left
     # A failed forced import keeps the old set.
     with pytest.raises(DataError):

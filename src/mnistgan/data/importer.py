@@ -23,7 +23,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import logging
+import re
 import shutil
 import tempfile
 import time
@@ -41,8 +41,6 @@ from mnistgan.data.datasets import (CUSTOM_DIR, DATASETS, MANIFEST, MANIFEST_FOR
 from mnistgan.data.idx import encode_idx, read_idx
 from mnistgan.errors import DataError
 from mnistgan.images import make_grid, png_bytes, upscale
-
-log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_CLASSES = 256  # labels are stored as uint8 IDX, like MNIST's
@@ -388,10 +386,14 @@ def _replace(stage: Path, dest: Path) -> None:
 def _forget_derived(cache_dir: Path, name: str) -> None:
     """A re-imported set invalidates what was computed from the old one: its cached
     evaluators and real-data floors."""
+    # Exactly the names eval/evaluator.py (NAME-<10 hex>) and eval/evaluate.py (NAME-<12 hex>-nN-sS)
+    # give them: a prefix match would also take another set's files ("fashion" vs "fashion-mnist").
+    derived = re.compile(re.escape(name) + r"-(?:[0-9a-f]{10}|[0-9a-f]{12}-n\d+-s\d+)\.(?:json|safetensors)")
     for folder in (cache_dir / "evaluators", cache_dir / "real"):
         if folder.is_dir():
-            for p in folder.glob(f"{name}-*"):
-                p.unlink(missing_ok=True)
+            for p in folder.iterdir():
+                if derived.fullmatch(p.name):
+                    p.unlink(missing_ok=True)
 
 
 def describe(manifest: dict[str, Any], folder: Path) -> list[str]:
