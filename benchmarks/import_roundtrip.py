@@ -49,8 +49,8 @@ def main() -> None:
         import_dataset(src, "scans", cache, invert=True)
         seconds = time.perf_counter() - start
         s = Sources(cache_dir=cache, download=False)
-        got = torch.cat([load_split("scans", "train", s).images, load_split("scans", "test", s).images])
-        got_labels = torch.cat([load_split("scans", "train", s).labels, load_split("scans", "test", s).labels])
+        train, test = load_split("scans", "train", s), load_split("scans", "test", s)
+        got, got_labels = torch.cat([train.images, test.images]), torch.cat([train.labels, test.labels])
     # The import orders each split by class folder, then file name: put the originals in that order.
     order = sorted(range(len(images)), key=lambda i: (i % 10 == 0, labels[i], i))
     want, want_labels = torch.from_numpy(images[order]), torch.from_numpy(labels[order].astype(np.int64))

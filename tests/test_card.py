@@ -12,17 +12,14 @@ from mnistgan.card import render_card
 from mnistgan.cli import main
 from mnistgan.models import build_discriminator, build_generator
 from mnistgan.config import read_config
-from tests.data.test_importer import write_idx_set
+from tests.conftest import TINY_RUN, write_idx_set
 
-TINY = ["--set", "data.name=tiny", "--set", "train.batch_size=50", "--set", "train.epochs=2",
-        "--set", "train.grid_size=9", "--eval-n", "50"]
+TINY = TINY_RUN
 
 
 @pytest.fixture
-def run(tiny, tmp_path):
-    _, folder = tiny
-    assert main(["train", *TINY, "--outdir", str(tmp_path / "runs"), "--data-dir", str(folder)]) == 0
-    return tmp_path / "runs" / "00000-classic-tiny"
+def run(tiny_run):
+    return tiny_run
 
 
 def _sections(text: str) -> list[str]:

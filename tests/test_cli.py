@@ -10,16 +10,14 @@ import pytest
 
 from mnistgan.cli import main
 from mnistgan.eval import evaluator as E
+from tests.conftest import TINY_RUN
 
-TINY = ["--set", "data.name=tiny", "--set", "train.batch_size=50", "--set", "train.epochs=2",
-        "--set", "train.grid_size=9", "--eval-n", "50"]
+TINY = TINY_RUN
 
 
 @pytest.fixture
-def run_dir(tiny, tmp_path):
-    _, folder = tiny
-    assert main(["train", *TINY, "--outdir", str(tmp_path / "runs"), "--data-dir", str(folder)]) == 0
-    return tmp_path / "runs" / "00000-classic-tiny"
+def run_dir(tiny_run):
+    return tiny_run
 
 
 def test_train_makes_a_numbered_run_and_resume_extends_it(run_dir, tiny, capsys):

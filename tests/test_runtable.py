@@ -14,9 +14,9 @@ from mnistgan.cli import main
 from mnistgan.errors import TrainingStopped
 from mnistgan.runtable import list_runs, read_run
 from mnistgan.train import status as run_status
+from tests.conftest import TINY_RUN
 
-TINY = ["--set", "data.name=tiny", "--set", "train.batch_size=50", "--set", "train.epochs=2",
-        "--set", "train.grid_size=9", "--eval-n", "50"]
+TINY = TINY_RUN
 
 
 @pytest.fixture

@@ -128,9 +128,8 @@ def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]]) -> list[str
     return lines
 
 
-def _metrics(run: Path, rows: list[dict[str, Any]], best: dict[str, Any] | None) -> list[str]:
+def _metrics(run: Path, ev: dict[str, Any], rows: list[dict[str, Any]], best: dict[str, Any] | None) -> list[str]:
     lines = ["## Metrics", ""]
-    ev = read_json(run / "metrics.json")
     if ev and isinstance(ev.get("metrics"), dict):
         lines.append(f"`mnistgan evaluate`: {_g(ev.get('n'))} samples (epoch {_g(ev.get('epoch'))}) against as many "
                      f"real training images of {ev.get('dataset')}; the real floor is what real test images score. "
@@ -155,9 +154,8 @@ def _metrics(run: Path, rows: list[dict[str, Any]], best: dict[str, Any] | None)
     return lines
 
 
-def _limits(run: Path, cfg: RunConfig, rows: list[dict[str, Any]]) -> list[str]:
+def _limits(ev: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
     found: list[str] = []
-    ev = read_json(run / "metrics.json") or {}
     c = ev.get("classes")
     if isinstance(c, dict) and isinstance(c.get("fractions"), list) and isinstance(c.get("real_fractions"), list):
         skewed = [f"{n} ({g:.1%} vs {r:.1%} real)" for n, g, r in zip(c.get("names", []), c["fractions"], c["real_fractions"])
@@ -202,6 +200,7 @@ def render_card(run: Path, cache_dir: Path | None = None) -> str:
     """The card's Markdown. `cache_dir` locates an imported dataset's manifest."""
     cfg = read_config(run / "config.json")
     rows, best = read_metrics(run), read_best(run)
+    ev = read_json(run / "metrics.json") or {}  # `mnistgan evaluate`'s results, when it ran
     grid_epoch = best["epoch"] if best else max((r["epoch"] for r in rows if "health" in r), default=None)
     grid = run / "samples" / f"epoch_{grid_epoch:04d}.png" if isinstance(grid_epoch, int) else None
     samples = (["## Samples", "", f"![the fixed-noise grid at epoch {grid_epoch}](samples/{grid.name})", "",
@@ -211,8 +210,8 @@ def render_card(run: Path, cache_dir: Path | None = None) -> str:
     parts = [[f"# Model card: {run.name}", "",
               f"*Written by mnistgan {__version__} on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; refreshed "
               "at the end of training and by `mnistgan evaluate`.*"],
-             _what(run, cfg, best), _data(cfg, cache_dir), _training(run, cfg, rows), _metrics(run, rows, best),
-             samples, _limits(run, cfg, rows), _how_to_load(run, cfg)]
+             _what(run, cfg, best), _data(cfg, cache_dir), _training(run, cfg, rows), _metrics(run, ev, rows, best),
+             samples, _limits(ev, rows), _how_to_load(run, cfg)]
     return "\n\n".join("\n".join(p) for p in parts) + "\n"
 
 

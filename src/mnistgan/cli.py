@@ -164,6 +164,7 @@ def train_in(args: argparse.Namespace, cfg: RunConfig, world: World, device: str
     """cmd_train's second half: make the run folder (rank 0), train, say where things are."""
     from mnistgan.runfolder import new_run_dir, read_best, remove_unstarted
     from mnistgan.train.loop import newest_note, train
+    from mnistgan.train.tensorboard import FOLDER as TENSORBOARD_FOLDER
 
     stop = StopRequest()
     run_dir_made: Path | None = None
@@ -197,7 +198,7 @@ def train_in(args: argparse.Namespace, cfg: RunConfig, world: World, device: str
     print(f"samples: {run_dir / 'samples' / f'epoch_{state.epoch:04d}.png'}")
     print(f"weights: {run_dir / 'generator.safetensors'}")
     if args.tensorboard:
-        print(f"tensorboard: tensorboard --logdir {run_dir / 'tensorboard'}")
+        print(f"tensorboard: tensorboard --logdir {run_dir / TENSORBOARD_FOLDER}")
     best = read_best(run_dir)
     if best:
         print(f"best:    {run_dir / 'generator-best.safetensors'} (epoch {best['epoch']}, FID {best['fid_lenet']:.4g}); "
@@ -235,7 +236,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from mnistgan.atomic import atomic_write_bytes
     from mnistgan.card import write_card
     from mnistgan.eval.evaluate import evaluate_source
-    from mnistgan.images import png_bytes, upscale
+    from mnistgan.images import save_png, upscale
     from mnistgan.sample import describe
 
     source = Path(args.source)
@@ -247,7 +248,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result["memorisation"]["pairs_png"] = pairs_path.name
     print(format_table(result))  # first: a failed write below loses nothing computed
     try:
-        atomic_write_bytes(pairs_path, png_bytes(upscale(pairs, 2)))
+        save_png(pairs_path, upscale(pairs, 2))
         atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())
         card = write_card(source, sources.cache_dir) if source.is_dir() and out.parent == source else None
     except OSError as e:

@@ -8,8 +8,7 @@ import json
 import numpy as np
 
 from mnistgan.cli import main
-from tests.conftest import tiny_arrays
-from tests.data.test_importer import write_idx_set, write_png_set
+from tests.conftest import tiny_arrays, write_idx_set, write_png_set
 
 TINY = ["--set", "train.batch_size=20", "--set", "train.epochs=2", "--set", "train.grid_size=9", "--eval-n", "20"]
 

@@ -12,9 +12,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from mnistgan.cli import main  # noqa: E402
 from mnistgan.train import tensorboard as tb  # noqa: E402
+from tests.conftest import TINY_RUN  # noqa: E402
 
-TINY = ["--set", "data.name=tiny", "--set", "train.batch_size=50", "--set", "train.epochs=2",
-        "--set", "train.grid_size=9", "--set", "train.log_every=2", "--eval-n", "50", "--eval-every", "1"]
+TINY = [*TINY_RUN, "--set", "train.log_every=2", "--eval-every", "1"]
 
 
 def _read(folder) -> EventAccumulator:

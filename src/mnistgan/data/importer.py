@@ -40,7 +40,7 @@ from mnistgan.data.datasets import (CUSTOM_DIR, DATASETS, MANIFEST, MANIFEST_FOR
                                     imported_spec, read_split)
 from mnistgan.data.idx import encode_idx, read_idx
 from mnistgan.errors import DataError
-from mnistgan.images import make_grid, png_bytes, upscale
+from mnistgan.images import make_grid, save_png, upscale
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_CLASSES = 256  # labels are stored as uint8 IDX, like MNIST's
@@ -188,11 +188,11 @@ def read_npz(path: Path) -> Source:
                                           _check_labels(labels, images.shape[0], f"{path}: labels"), str(path))}, None)
     if "x_train" in arrays and "x_test" in arrays:  # Keras's mnist.npz layout: keep its split
         parts = {}
-        for split, key in (("train", "train"), ("test", "test")):
-            images = _check_images(arrays[f"x_{key}"], f"{path}: x_{key}")
-            y = arrays.get(f"y_{key}")
-            parts[split] = Part(images, None if y is None else _check_labels(y, images.shape[0], f"{path}: y_{key}"),
-                                f"{path}: x_{key}")
+        for split in ("train", "test"):
+            images = _check_images(arrays[f"x_{split}"], f"{path}: x_{split}")
+            y = arrays.get(f"y_{split}")
+            parts[split] = Part(images, None if y is None else _check_labels(y, images.shape[0], f"{path}: y_{split}"),
+                                f"{path}: x_{split}")
         return Source("npz", parts, None)
     raise DataError(f"{path}: no 'images' array (found: {', '.join(arrays) or 'nothing'}); expected images uint8 "
                     "[N, 28, 28] and optionally labels [N]")
@@ -254,11 +254,9 @@ def read_source(src: Path, invert: bool = False) -> Source:
             raise DataError(f"{src}: empty folder")
         has_idx = any("idx3" in p.name and p.is_file() for p in entries)
         source = read_idx_folder(src) if has_idx else read_image_folder(src, invert)
-        if has_idx and invert:  # IDX arrays are used as they are, but --invert still means dark on light
-            source.parts = {k: Part(255 - p.images, p.labels, p.origin) for k, p in source.parts.items()}
     else:
         raise DataError(f"{src}: no such file or folder")
-    if source.kind == "npz" and invert:
+    if invert and source.kind != "images":  # arrays are used as they are, but --invert still means dark on light
         source.parts = {k: Part(255 - p.images, p.labels, p.origin) for k, p in source.parts.items()}
     return source
 
@@ -354,7 +352,7 @@ def _write_set(folder: Path, parts: dict[str, Part], classes: tuple[str, ...], a
             files[fname] = {"sha256": hashlib.sha256(raw).hexdigest(), "shape": list(arr.shape)}
         splits[split] = {"images": img_name, "labels": lab_name if classes else None, "count": int(part.images.shape[0])}
     preview = make_grid(parts["train"].images[:PREVIEW], nrow=8)
-    atomic_write_bytes(folder / "preview.png", png_bytes(upscale(preview, 2)))
+    save_png(folder / "preview.png", upscale(preview, 2))
     counts = {s: np.bincount(parts[s].labels, minlength=len(classes)).tolist() for s in SPLITS} if classes else None
     train_rows = {row.tobytes() for row in parts["train"].images}
     copies = sum(row.tobytes() in train_rows for row in parts["test"].images)  # exact duplicates across splits

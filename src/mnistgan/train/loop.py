@@ -42,7 +42,7 @@ from mnistgan.train.step import Objective
 from mnistgan.train.state import EpochProgress, TrainState, init_state
 from mnistgan.train import status as run_status
 from mnistgan.train.stop import Stopped, StopRequest
-from mnistgan.train.tensorboard import RunLog
+from mnistgan.train.tensorboard import RunLog, require as require_tensorboard
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,8 @@ def train(
     check_config(cfg, sources)
     world.check_batch(cfg.train.batch_size)
     fast.check(device, world.size)
+    if tensorboard:
+        require_tensorboard()
     split = load_split(cfg.data.name, "train", sources)
     images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
     obj = Objective.from_config(cfg, device)

@@ -33,17 +33,23 @@ _TRAIN = {"d_loss": "train/d_loss", "g_loss": "train/g_loss", "gp": "train/gp", 
           "d_real": "D/real", "d_fake": "D/fake", "img_per_s": "speed/img_per_s"}
 
 
+def require() -> type:
+    """torch's SummaryWriter; a one-line error when the tensorboard package is missing
+    (checked before a run writes its first file)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ConfigError("--tensorboard needs the tensorboard package: pip install 'mnistgan[tensorboard]'") from None
+    return SummaryWriter
+
+
 class TensorBoardLog:
     """Mirrors metrics.jsonl lines and the epoch grids into RUN/tensorboard/."""
 
     def __init__(self, run_dir: Path, resume_step: int | None = None) -> None:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise ConfigError("--tensorboard needs the tensorboard package: pip install 'mnistgan[tensorboard]'") from None
         # On resume, TensorBoard drops what earlier sessions logged at steps >= purge_step.
         purge = resume_step + 1 if resume_step is not None else None
-        self.writer = SummaryWriter(str(run_dir / FOLDER), purge_step=purge)
+        self.writer = require()(str(run_dir / FOLDER), purge_step=purge, flush_secs=10)
         self.layout_written = False
 
     def line(self, record: dict[str, Any]) -> None:
@@ -69,7 +75,6 @@ class TensorBoardLog:
         if isinstance(record.get("event"), str):
             w.add_text("health_events", f"epoch {record.get('epoch')}: **{record['event']}**: {record.get('message', '')}",
                        step)
-        w.flush()
 
     def grid(self, step: int, image: np.ndarray) -> None:
         """uint8 [H, W] -> a grayscale image (CHW with one channel)."""
