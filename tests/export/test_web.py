@@ -20,7 +20,7 @@ from mnistgan.cli import main  # noqa: E402
 from mnistgan.errors import ConfigError  # noqa: E402
 from mnistgan.export import web  # noqa: E402
 from mnistgan.io.weights import save_generator  # noqa: E402
-from tests.browser_support import CHROMIUM, need, need_chromium  # noqa: E402
+from tests.browser_support import launch_chromium, need, need_chromium, watch_errors  # noqa: E402
 from tests.export.test_onnx import tiny_generator  # noqa: E402
 
 
@@ -40,19 +40,13 @@ def ort_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def browser():
     need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    with launch_chromium() as b:
         yield b
-        b.close()
 
 
 def open_page(browser, path: Path):
     page = browser.new_page(viewport={"width": 600, "height": 900})
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = watch_errors(page)
     page.goto(path.as_uri())
     page.wait_for_function("window.mnistgan !== undefined", timeout=60_000)
     return page, errors

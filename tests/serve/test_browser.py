@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import CHROMIUM, need_chromium
+from tests.browser_support import launch_chromium, need_chromium, watch_errors
 
 SCREENSHOTS = os.environ.get("MNISTGAN_SCREENSHOTS")  # a folder: save desktop and phone screenshots there
 
@@ -44,20 +44,14 @@ def server(runs):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    with launch_chromium() as b:
         yield b
-        b.close()
 
 
 def open_page(browser, url: str, width: int = 1280):
     phone = width < 500
     page = browser.new_page(viewport={"width": width, "height": 900}, has_touch=phone, is_mobile=phone)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = watch_errors(page)
     page.goto(url)
     page.wait_for_function("document.querySelector('#report section') !== null && "
                            "document.querySelector('#game-image').src.startsWith('data:')", timeout=30_000)

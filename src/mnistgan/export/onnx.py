@@ -47,17 +47,6 @@ def _require(module: str) -> None:
         raise ConfigError(f"export needs {module}: pip install 'mnistgan[export]'") from None
 
 
-class _Exported(nn.Module):
-    """G with the graph's input names; its label input exists only when G is conditional."""
-
-    def __init__(self, G: Generator) -> None:
-        super().__init__()
-        self.G = G
-
-    def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        return self.G(z, label)  # [N, 1, 28, 28]
-
-
 def fold_parametrizations(model: nn.Module) -> nn.Module:
     """A copy of `model` in which every parametrized weight (spectral norm) is a plain
     parameter holding its current value: W / sigma with the stored power-iteration vectors.
@@ -90,7 +79,7 @@ def onnx_bytes(G: Generator, metadata: dict[str, str] | None = None) -> bytes:
     _require("onnx")
     import onnx
 
-    model = _Exported(fold_parametrizations(G).cpu())
+    model = fold_parametrizations(G).cpu()  # G(z, y): the graph names its inputs z and label
     feeds = inputs_for(G.cpu(), 2, 0)
     args = tuple(torch.from_numpy(v) for v in feeds.values())
     names = list(feeds)
