@@ -253,32 +253,32 @@ def class_section(fake: Embedded, real: RealReference) -> dict[str, Any] | None:
     """The class histogram of the samples and of real test images; None without labels."""
     if not real.classes:
         return None
-    hist = M.class_histogram(fake.probs, len(real.classes), real_fractions=real.real_fractions())
-    real_hist = M.class_histogram(real.test.probs, len(real.classes), real_fractions=real.real_fractions())
-    return {"names": list(real.classes), **hist.to_dict(), "real_fractions": real.real_fractions().tolist(),
+    fractions = real.real_fractions()
+    hist = M.class_histogram(fake.probs, len(real.classes), real_fractions=fractions)
+    real_hist = M.class_histogram(real.test.probs, len(real.classes), real_fractions=fractions)
+    return {"names": list(real.classes), **hist.to_dict(), "real_fractions": fractions.tolist(),
             "real": real_hist.to_dict()}
 
 
 def evaluate_light(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 2000, seed: int = 0,
-                   real: RealReference | None = None) -> dict[str, Any]:
-    """The eval.every subset: LIGHT metrics and classes covered, with their floor."""
-    real = real or real_reference(ev, n, seed, sources, names=LIGHT)
+                   real: RealReference | None = None, dataset: str | None = None) -> dict[str, Any]:
+    """The eval.every subset: LIGHT metrics and classes covered, with their floor (of
+    `dataset`, default: the evaluator's, when `real` is not given)."""
+    real = real or real_reference(ev, n, seed, sources, names=LIGHT, dataset=dataset)
     fake = Embedded(*ev.embed(torch.from_numpy(sample_uint8(G, n, seed=seed))))
-    names = metric_names(LIGHT, bool(real.classes))
+    names = metric_names(LIGHT, bool(real.classes))  # an unlabelled set: the distribution metrics only
     values = compute(Pair(fake, real.ref, seed), names)
-    if not real.classes:  # an unlabelled set: the distribution metrics only
-        return {"eval_n": n, "eval": {k: v for k, (v, _) in values.items()},
-                "floor": {k: real.floor[k][0] for k in names}}
-    classes = len(real.classes)
-    covered = M.class_histogram(fake.probs, classes, real_fractions=real.real_fractions()).classes_covered
-    floor_covered = M.class_histogram(real.test.probs, classes, real_fractions=real.real_fractions()).classes_covered
-    cond, cond_floor = {}, {}  # a conditional G: the share of samples of the class asked for
-    if G.num_classes > 0:
-        cond = {"cond_accuracy": conditional_accuracy(fake.probs, G.labels(n))}
-        cond_floor = {"cond_accuracy": conditional_accuracy(real.test.probs, real.test_labels)}
-    return {"eval_n": n,
-            "eval": {k: v for k, (v, _) in values.items()} | {"classes_covered": covered} | cond,
-            "floor": {k: real.floor[k][0] for k in LIGHT} | {"classes_covered": floor_covered} | cond_floor}
+    extra, extra_floor = {}, {}
+    if real.classes:
+        classes, fractions = len(real.classes), real.real_fractions()
+        extra["classes_covered"] = M.class_histogram(fake.probs, classes, real_fractions=fractions).classes_covered
+        extra_floor["classes_covered"] = M.class_histogram(real.test.probs, classes,
+                                                           real_fractions=fractions).classes_covered
+        if G.num_classes > 0:  # a conditional G: the share of samples of the class asked for
+            extra["cond_accuracy"] = conditional_accuracy(fake.probs, G.labels(n))
+            extra_floor["cond_accuracy"] = conditional_accuracy(real.test.probs, real.test_labels)
+    return {"eval_n": n, "eval": {k: v for k, (v, _) in values.items()} | extra,
+            "floor": {k: real.floor[k][0] for k in names} | extra_floor}
 
 
 def light_scorer(dataset: str, sources: Sources, n: int = 2000,
