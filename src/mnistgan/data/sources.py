@@ -74,10 +74,9 @@ def load_split(name: str, split: str, sources: Sources = Sources()) -> Split:
     if split not in spec.files:
         raise DataError(f"unknown split {split!r} for {name} (choose from {', '.join(spec.files)})")
     pair = [f for f in spec.files[split] if f is not None]
-    if spec.home is not None:
-        return read_split(spec.home, spec, split)
-    if sources.data_dir is not None:
-        return read_split(_named_folder(spec, sources.data_dir, pair), spec, split)
+    folder = _authoritative(spec, sources, pair)
+    if folder is not None:
+        return read_split(folder, spec, split)
     tried: list[str] = []
     for folder in candidate_dirs(spec, sources):
         if not all(find_file(folder, f) for f in pair):
@@ -93,6 +92,16 @@ def load_split(name: str, split: str, sources: Sources = Sources()) -> Split:
     where = ", ".join(str(d) for d in candidate_dirs(spec, sources))
     detail = f"; {'; '.join(tried)}" if tried else ""
     raise DataError(f"{name} {split} split not found (looked in {where}){detail}")
+
+
+def _authoritative(spec: DatasetSpec, sources: Sources, files: Sequence[FileSpec]) -> Path | None:
+    """The one folder to read from, when there is one: an imported set's own folder, or the
+    folder the user named. Neither falls back to another."""
+    if spec.home is not None:
+        return spec.home
+    if sources.data_dir is not None:
+        return _named_folder(spec, sources.data_dir, files)
+    return None
 
 
 def _named_folder(spec: DatasetSpec, data_dir: Path, files: Sequence[FileSpec]) -> Path:
@@ -113,19 +122,13 @@ def locate(name: str, sources: Sources) -> Path:
     the cache if there is none (and downloads are allowed). A named folder is the only
     candidate."""
     spec = get_spec(name, sources.cache_dir)
-    if spec.home is not None:
-        for f in spec.all_files():
-            path = find_file(spec.home, f)
-            if path is None:
-                raise DataError(f"{spec.home}: missing {f.name} (named in its manifest; import it again)")
-            read_verified(path, f)
-        return spec.home
-    if sources.data_dir is not None:
-        folder = _named_folder(spec, sources.data_dir, spec.all_files())
+    folder = _authoritative(spec, sources, spec.all_files())
+    if folder is not None:
+        why = " (named in its manifest; import it again)" if spec.home is not None else ""
         for f in spec.all_files():
             path = find_file(folder, f)
             if path is None:
-                raise DataError(f"{folder}: missing {f.name}")
+                raise DataError(f"{folder}: missing {f.name}{why}")
             read_verified(path, f)
         return folder
     for folder in candidate_dirs(spec, sources):
