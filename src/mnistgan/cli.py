@@ -164,7 +164,9 @@ def train_in(args: argparse.Namespace, cfg: RunConfig, world: World, device: str
     """cmd_train's second half: make the run folder (rank 0), train, say where things are."""
     from mnistgan.runfolder import new_run_dir, read_best, remove_unstarted
     from mnistgan.train.loop import newest_note, train
+    from mnistgan.train.status import read_status
     from mnistgan.train.tensorboard import FOLDER as TENSORBOARD_FOLDER
+    from mnistgan.train.wallclock import WallClock, describe
 
     stop = StopRequest()
     run_dir_made: Path | None = None
@@ -179,7 +181,7 @@ def train_in(args: argparse.Namespace, cfg: RunConfig, world: World, device: str
             warn_if_oversubscribed()
             state = train(cfg, run_dir, sources=sources_from(args), device=device, world=world, fast=fast,
                           resume=bool(args.resume), progress=sys.stderr.isatty(), stop=stop,
-                          tensorboard=args.tensorboard)
+                          tensorboard=args.tensorboard, clock=WallClock())  # from the process's start
     except BaseException as e:
         if run_dir_made is not None and remove_unstarted(run_dir_made):
             log.info("removed %s: the run did not start", run_dir_made)
@@ -197,6 +199,9 @@ def train_in(args: argparse.Namespace, cfg: RunConfig, world: World, device: str
     print(f"trained {state.epoch} epochs ({state.step} steps) in {run_dir}")
     print(f"samples: {run_dir / 'samples' / f'epoch_{state.epoch:04d}.png'}")
     print(f"weights: {run_dir / 'generator.safetensors'}")
+    split = (read_status(run_dir) or {}).get("split")
+    if isinstance(split, dict):
+        print(f"time:    {describe(split)}")
     if args.tensorboard:
         print(f"tensorboard: tensorboard --logdir {run_dir / TENSORBOARD_FOLDER}")
     best = read_best(run_dir)

@@ -68,3 +68,17 @@ def oversubscription_warning(threads: int, free: float) -> str | None:
     return (f"warning: training with {threads} torch threads but only about {free:.1f} of "
             f"{os.cpu_count()} CPU cores are free; threads that share a core slow each other "
             f"down many times over (try --threads {usable})")
+
+
+def process_age(stat: str = "/proc/self/stat", uptime: str = "/proc/uptime") -> float:
+    """Seconds since this process started (to 10 ms, from the kernel's clock ticks), so
+    that a run's wall time includes the interpreter's start and the imports; 0.0 where
+    /proc cannot tell (not Linux)."""
+    try:
+        with open(stat) as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        with open(uptime) as f:
+            up = float(f.read().split()[0])
+        return max(0.0, up - int(fields[19]) / os.sysconf("SC_CLK_TCK"))  # field 22: starttime
+    except (OSError, ValueError, IndexError):
+        return 0.0

@@ -19,7 +19,7 @@ from mnistgan.io.weights import load_generator_file
 ROOT = Path(__file__).resolve().parents[2]
 # 200 images / batch 10 = 20 steps per epoch; a small model, so a run takes about a second.
 SETTINGS = ["data.name='tiny'", "train.batch_size=10", "train.log_every=7", "train.grid_size=16",
-            "model.hidden=32", "model.z_dim=16", "eval.every=0"]
+            "model.hidden=32", "model.z_dim=16", "eval.every=0", "train.checkpoint_every_s=0"]
 
 
 def train_args(data: Path, epochs: int, *extra: str) -> list[str]:

@@ -23,7 +23,7 @@ def test_config_sizes_at_and_past_their_limit(key, limit):
 
 
 @pytest.mark.parametrize("key, bad", [("train.lr_g", "inf"), ("train.lr_d", "nan"), ("train.lr_g", "0"),
-                                      ("train.checkpoint_minutes", "inf"), ("train.checkpoint_minutes", "-1")])
+                                      ("train.checkpoint_every_s", "inf"), ("train.checkpoint_every_s", "-1")])
 def test_rates_and_intervals_must_be_finite(key, bad):
     with pytest.raises(ConfigError, match=key):
         load_config(overrides=[f"{key}={bad}"])

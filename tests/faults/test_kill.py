@@ -17,7 +17,7 @@ from .helpers import check_run_folder, same_weights, train_args
 
 EPOCHS = 3
 # A mid-epoch checkpoint every 30 ms, and 2 ms per written chunk: most kills land in a write.
-FAST = ["train.checkpoint_minutes=0.0005"]
+FAST = ["train.checkpoint_every_s=0.03"]
 DELAY = 0.002
 
 

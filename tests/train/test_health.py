@@ -88,7 +88,7 @@ def test_nonfinite_names_the_loss_or_the_weight():
     assert nonfinite({"d_loss": 0.5}, [("D", layer)]) == "weight D.bias is not finite"
 
 
-SETTINGS = ["data.name='tiny'", "train.batch_size=50", "train.grid_size=16", "eval.every=0"]
+SETTINGS = ["data.name='tiny'", "train.batch_size=50", "train.grid_size=16", "eval.every=0", "train.checkpoint_every_s=0"]
 
 
 def _poison_after(monkeypatch, epoch: int) -> None:

@@ -15,7 +15,8 @@ from mnistgan.data.sources import Sources
 from mnistgan.errors import ConfigError
 from mnistgan.train.loop import train
 
-SETTINGS = ["data.name='tiny'", "train.batch_size=50", "train.log_every=3", "train.grid_size=16", "eval.every=0"]
+SETTINGS = ["data.name='tiny'", "train.batch_size=50", "train.log_every=3", "train.grid_size=16", "eval.every=0",
+            "train.checkpoint_every_s=0"]  # a checkpoint at every epoch end
 
 
 def _cfg(epochs: int, *extra: str):
@@ -148,7 +149,7 @@ def test_timed_mid_epoch_checkpoints_resume_exactly_after_a_crash(tmp_path, tiny
 
     monkeypatch.setattr(fast, "train_step", crash_at_step_7)
     with pytest.raises(RuntimeError, match="power cut"):  # a mid-epoch state before every step
-        _run(tmp_path, tiny, "split", 3, "train.checkpoint_minutes=0.000001", "train.keep_checkpoints=3")
+        _run(tmp_path, tiny, "split", 3, "train.checkpoint_every_s=0.00006", "train.keep_checkpoints=3")
     assert [p.name for p in checkpoint.list_states(tmp_path / "split")] == [
         "state-000001.pt", "state-000001-step000000005.pt", "state-000001-step000000006.pt"]
     monkeypatch.setattr(fast, "train_step", real)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,33 @@ def _digest(meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class GeneratorSnapshot:
+    """What a weights file holds of G, copied to the CPU: its tensors and constructor arguments."""
+
+    tensors: dict[str, torch.Tensor]
+    arch: str
+    args: dict[str, Any]
+
+
+def generator_snapshot(G: Generator) -> GeneratorSnapshot:
+    """A CPU copy of G's weights, made now (G may train on while it is written)."""
+    tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in G.state_dict().items()}
+    return GeneratorSnapshot(tensors, G.arch, dict(G.args))
+
+
 def save_generator(path: Path, G: Generator, config: RunConfig, epoch: int) -> None:
     """G's weights, with {"arch", "args"} (its constructor arguments) and the run's config."""
-    tensors = {k: v.detach().cpu().contiguous() for k, v in G.state_dict().items()}
+    write_generator(path, generator_snapshot(G), config, epoch)
+
+
+def write_generator(path: Path, G: GeneratorSnapshot, config: RunConfig, epoch: int) -> None:
+    """save_generator from a snapshot."""
     meta = {"format": GENERATOR_FORMAT, "format_version": str(FORMAT_VERSION),
             "package_version": __version__, "epoch": str(epoch), "config": config.to_json(),
             "model": json.dumps({"arch": G.arch, "args": G.args}, sort_keys=True)}
-    meta["sha256"] = _digest(meta, tensors)
-    atomic_write_bytes(path, save_safetensors(tensors, metadata=meta))
+    meta["sha256"] = _digest(meta, G.tensors)
+    atomic_write_bytes(path, save_safetensors(G.tensors, metadata=meta))
 
 
 def _metadata(data: bytes, path: Path) -> dict[str, str]:

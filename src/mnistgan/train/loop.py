@@ -4,9 +4,11 @@ The maths of a step lives in the loss (mnistgan.losses), its phases in train/ste
 this file runs epochs of steps, the EMA, stats, callbacks and the time budget. The device,
 the fast path (train/fast.py) and the process group (train/distributed.py) are passed
 in; under torchrun every rank runs this loop on its shard and only rank 0 writes files.
-Besides each epoch's checkpoint, the state is saved mid-epoch every
-train.checkpoint_minutes and when a SIGINT or SIGTERM arrives (train/stop.py); a resume
-continues from the exact step, with the same shuffle.
+Files are written by a background writer (train/writer.py) from snapshots, in order:
+an epoch's grid, weights and lines, then (when due) its checkpoint. The state is saved
+on the cadence of train.checkpoint_every_s (`Checkpoints`), after the last epoch, and when
+a SIGINT or SIGTERM arrives (train/stop.py); a resume continues from the exact step, with
+the same shuffle. The wall time is split by phase (train/wallclock.py) into status.json.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError, ConfigError, MnistganError, TrainingStopped, first_line
 from mnistgan.images import make_grid, save_png
 from mnistgan.io import state as checkpoint
-from mnistgan.io.weights import save_generator
+from mnistgan.io.weights import generator_snapshot, write_generator
 from mnistgan.losses import check_loss
 from mnistgan.models import check_arch
 from mnistgan.tensors import as_images, as_input
@@ -43,13 +45,16 @@ from mnistgan.train.state import EpochProgress, TrainState, init_state
 from mnistgan.train import status as run_status
 from mnistgan.train.stop import Stopped, StopRequest
 from mnistgan.train.tensorboard import RunLog, require as require_tensorboard
+from mnistgan.train.wallclock import WallClock
+from mnistgan.train.writer import Writer, snapshot, writing
 
 log = logging.getLogger(__name__)
 
 
 # Called by rank 0 after each epoch, before its checkpoint, with whether it is the run's
-# last epoch; returns extra fields to log, or None.
-EpochHook = Callable[[TrainState, RunConfig, Path, bool], dict[str, Any] | None]
+# last epoch and the writer to hand its files to (as snapshots); returns extra fields to
+# log, or None.
+EpochHook = Callable[[TrainState, RunConfig, Path, bool, Writer], dict[str, Any] | None]
 
 
 def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
@@ -76,10 +81,10 @@ def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
     are kept, and the light evaluation (none of which changes the training) may change on
     resume; anything else would not continue the same run."""
     train = dataclasses.replace(wanted.train, epochs=saved.train.epochs, keep_checkpoints=saved.train.keep_checkpoints,
-                                checkpoint_minutes=saved.train.checkpoint_minutes, minutes=saved.train.minutes)
+                                checkpoint_every_s=saved.train.checkpoint_every_s, minutes=saved.train.minutes)
     same = dataclasses.replace(wanted, train=train, eval=saved.eval)
     if same != saved:
-        raise ConfigError("only train.epochs, train.minutes, train.checkpoint_minutes, train.keep_checkpoints and "
+        raise ConfigError("only train.epochs, train.minutes, train.checkpoint_every_s, train.keep_checkpoints and "
                           "eval.* can be changed when resuming a run")
 
 
@@ -90,6 +95,8 @@ def grid_images(state: TrainState) -> torch.Tensor:
 
 
 def over_budget(state: TrainState, cfg: RunConfig) -> bool:
+    """train.minutes counts the time of training steps (state.seconds): not the start,
+    the epoch-end work or the light evaluation, which the wall-clock split shows."""
     return bool(cfg.train.minutes) and state.seconds >= cfg.train.minutes * 60
 
 
@@ -115,9 +122,10 @@ def train(
     on_epoch_end: EpochHook | None = None,
     stop: StopRequest | None = None,
     tensorboard: bool = False,
+    clock: WallClock | None = None,
 ) -> TrainState:
     """Train `cfg` in `run_dir` until cfg.train.epochs epochs are complete, or the first
-    epoch end after cfg.train.minutes of training.
+    epoch end after cfg.train.minutes of training steps.
 
     With resume=True, continue from the newest checkpoint in run_dir that loads and
     verifies: the result is bitwise the same as an uninterrupted run (on the CPU).
@@ -128,8 +136,11 @@ def train(
     summation order. Raises TrainingStopped when the health monitor stops the run, and
     train.stop.Stopped (after saving the state) when `stop` has caught a signal.
     With tensorboard=True, what goes to metrics.jsonl and the grids also go to TensorBoard
-    event files in run_dir/tensorboard/ (train/tensorboard.py).
+    event files in run_dir/tensorboard/ (train/tensorboard.py). The session's wall time,
+    split by phase, goes to status.json; `clock` (the CLI's starts at the process's start)
+    measures it, by default from this call.
     """
+    clock = clock or WallClock(time.monotonic())
     device, rank = torch.device(device), world.rank
     stop = stop or StopRequest()
     check_config(cfg, sources)
@@ -137,8 +148,9 @@ def train(
     fast.check(device, world.size)
     if tensorboard:
         require_tensorboard()
-    split = load_split(cfg.data.name, "train", sources)
-    images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
+    with clock.phase("data"):
+        split = load_split(cfg.data.name, "train", sources)
+        images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
     obj = Objective.from_config(cfg, device)
     hook = on_epoch_end or default_callback(cfg, sources)
     if rank == 0:
@@ -157,25 +169,34 @@ def train(
     monitor = HealthMonitor(mean_pairwise_distance(images[: cfg.train.grid_size].cpu()), obj.loss.d_won)
     if resume:
         monitor.replay(runfolder.read_metrics(run_dir))
-    saver = MidEpochSaver(cfg, run_dir, stop, rank, every_line=world.size > 1)
-    log_to = RunLog(run_dir, rank=rank, tensorboard=tensorboard, resume_step=state.step if resume else None)
+    writer = Writer(waiting=lambda: clock.phase("epoch_end"))
+    saves = Checkpoints(cfg, run_dir, stop, writer, rank, every_line=world.size > 1)
+    log_to = RunLog(run_dir, writer, rank=rank, tensorboard=tensorboard, resume_step=state.step if resume else None)
     ended_by = lambda: "epochs" if state.epoch >= cfg.train.epochs else "budget"  # noqa: E731
-    # status.json says "running", then how the run ended; the TensorBoard files are closed either way.
-    with run_status.recorded(run_dir, ended_by, enabled=rank == 0), closing(log_to):
+    # status.json says "running", then how the run ended and its wall-clock split; the
+    # writer is drained (its failure raised) before the TensorBoard files close.
+    with run_status.recorded(run_dir, ended_by, enabled=rank == 0, split=clock.split), closing(log_to), \
+            writing(writer):
         while state.epoch < cfg.train.epochs and not over_budget(state, cfg):
+            saves.epoch_started()
+            clock.switch("steps")
             with stop.deferred():
                 means = run_epoch(state, cfg, obj, step, images, labels, log_to, world=world, progress=progress,
-                                  saver=saver)
+                                  saver=saves)
+            clock.switch("epoch_end")
             state.epoch += 1
             for net in (state.G, state.G_ema):
                 world.average_buffers(net)
+            writer.check()  # a write that failed since the last epoch end stops the run here
             last = state.epoch == cfg.train.epochs or over_budget(state, cfg)
-            end_epoch(state, cfg, run_dir, means, monitor, hook, log_to, rank=rank, progress=progress, last=last)
-            saver.saved_now()
+            end_epoch(state, cfg, run_dir, means, monitor, hook, log_to, saves, clock, rank=rank, progress=progress,
+                      last=last)
             if stop.signum is not None:
+                writer.flush()
                 raise Stopped(stop.signum, str(checkpoint.state_path(run_dir, state.epoch)))
     if over_budget(state, cfg) and rank == 0:
-        log.info("stopped after epoch %d: the time budget, train.minutes=%g, is spent", state.epoch, cfg.train.minutes)
+        log.info("stopped after epoch %d: the time budget of training steps, train.minutes=%g, is spent",
+                 state.epoch, cfg.train.minutes)
     if rank == 0:
         write_card_or_warn(run_dir, sources)
     return state
@@ -240,39 +261,61 @@ def newest_note(run_dir: Path) -> str:
             f"mnistgan train --resume {run_dir}")
 
 
-class MidEpochSaver:
-    """Saves the state inside an epoch every train.checkpoint_minutes, and when `stop`
-    has caught a signal (then raises Stopped). With every_line (multi-process training)
-    it acts only right after a metrics line, when the logged sums are the ranks' mean:
-    the state rank 0 saves is then the same on every rank."""
+class Checkpoints:
+    """When the state is saved, on one cadence: train.checkpoint_every_s seconds.
 
-    def __init__(self, cfg: RunConfig, run_dir: Path, stop: StopRequest, rank: int, every_line: bool = False) -> None:
-        self.cfg, self.run_dir, self.stop, self.rank, self.every_line = cfg, run_dir, stop, rank, every_line
-        self.every = cfg.train.checkpoint_minutes * 60
-        self.last = time.monotonic()
+    - At an epoch end, once that long has passed since the last save (0: every epoch end);
+      always after the last epoch, and when the run stops on a health failure or a signal.
+    - Mid-epoch, once that long has passed both since the last save and since the epoch
+      began: only an epoch that alone runs that long is cut, so short epochs save at their
+      ends, and a crash loses less than about two intervals of training.
+    - Before a step, when `stop` has caught a signal (then raises Stopped).
+    With every_line (multi-process training) a mid-epoch save waits for a metrics line,
+    when the logged sums are the ranks' mean: the state rank 0 saves is then the same on
+    every rank. Only rank 0 writes, through the writer, from a snapshot."""
 
-    def saved_now(self) -> None:
+    def __init__(self, cfg: RunConfig, run_dir: Path, stop: StopRequest, writer: Writer, rank: int,
+                 every_line: bool = False) -> None:
+        self.cfg, self.run_dir, self.stop, self.writer, self.rank = cfg, run_dir, stop, writer, rank
+        self.every, self.every_line = cfg.train.checkpoint_every_s, every_line
+        self.last = self.epoch_start = time.monotonic()
+
+    def epoch_started(self) -> None:
+        self.epoch_start = time.monotonic()
+
+    def due_at_epoch_end(self) -> bool:
+        return time.monotonic() - self.last >= self.every
+
+    def save(self, state: TrainState, mid_epoch: bool = False) -> Path | None:
+        """Queue the state's snapshot for writing (rank 0); returns the path it will have."""
         self.last = time.monotonic()
+        if self.rank != 0:
+            return None
+        saved, keep = snapshot(state.state_dict(self.cfg)), self.cfg.train.keep_checkpoints
+        self.writer.submit(lambda: checkpoint.save_state(self.run_dir, saved, keep=keep, mid_epoch=mid_epoch))
+        return checkpoint.state_path(self.run_dir, state.epoch, state.step if mid_epoch else None)
 
     def before_step(self, state: TrainState) -> None:
-        due = self.every and time.monotonic() - self.last >= self.every
+        now = time.monotonic()
+        due = self.every and now - self.last >= self.every and now - self.epoch_start >= self.every
         if self.stop.signum is None and not due or self.every_line and state.progress and state.progress.count:
             return
         path = None
-        if self.rank == 0 and nonfinite({}, state.networks()) is None:
-            path = checkpoint.save_state(self.run_dir, state.state_dict(self.cfg),
-                                         keep=self.cfg.train.keep_checkpoints, mid_epoch=True)
-        self.saved_now()
+        if nonfinite({}, state.networks()) is None:
+            path = self.save(state, mid_epoch=True)
+        else:
+            self.last = now
         if self.stop.signum is not None:
+            self.writer.flush()  # the state named in the message is on disk
             raise Stopped(self.stop.signum, str(path) if path else None)
 
 
 def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float],
-              monitor: HealthMonitor, hook: EpochHook | None, log_to: RunLog, *, rank: int, progress: bool,
-              last: bool) -> None:
-    """Check health, then (rank 0) write the grid, the weights, the health and callback
-    lines, and last the checkpoint. A non-finite loss or weight stops the run before
-    anything is written."""
+              monitor: HealthMonitor, hook: EpochHook | None, log_to: RunLog, saves: Checkpoints, clock: WallClock,
+              *, rank: int, progress: bool, last: bool) -> None:
+    """Check health, then (rank 0) hand the writer the grid, the weights, the health and
+    callback lines, and last the checkpoint when it is due. A non-finite loss or weight
+    stops the run before anything is written."""
     bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, state.networks())
     if bad:
         event = HealthEvent("nonfinite", state.epoch, f"epoch {state.epoch}: training diverged ({bad}); "
@@ -281,43 +324,52 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
         raise TrainingStopped(event.message)
     grid = grid_images(state)
     events = monitor.check(state.epoch, means, grid)  # the same on every rank: same weights, same means
-    if rank == 0:
-        write_epoch(state, cfg, run_dir, means, monitor.last_share, grid, events, hook, log_to, progress=progress,
-                    last=last)
     failures = [e for e in events if e.event != "recovered"]
-    if failures and cfg.train.on_failure == "stop":
+    stopping = bool(failures) and cfg.train.on_failure == "stop"
+    if rank == 0:
+        write_epoch(state, cfg, run_dir, means, monitor.last_share, grid, events, hook, log_to, clock,
+                    progress=progress, last=last)
+    if last or stopping or saves.stop.signum is not None or saves.due_at_epoch_end():
+        # Last: the epoch counts as done once its state is on disk. A crash before this
+        # repeats the epochs since the last save on resume, and their lines are logged again.
+        saves.save(state)
+    if stopping:
         raise TrainingStopped(f"{failures[0].message} (stopped: train.on_failure is 'stop')")
 
 
 def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float], diversity: float,
-                grid: torch.Tensor, events: list[HealthEvent], hook: EpochHook | None, log_to: RunLog, *,
-                progress: bool, last: bool) -> None:
-    """Rank 0's files for an epoch: the grid, the weights, the health and callback lines,
-    and last the checkpoint."""
+                grid: torch.Tensor, events: list[HealthEvent], hook: EpochHook | None, log_to: RunLog,
+                clock: WallClock, *, progress: bool, last: bool) -> None:
+    """Rank 0's files for an epoch, handed to the writer: the grid, the weights, the
+    health and callback lines (the light evaluation runs here, on this thread)."""
     if not progress:  # without a bar, one log line per epoch
         log.info("epoch %d/%d: d_loss %.3f, g_loss %.3f, D(x) %.3f, D(G(z)) %.3f, %.0f img/s",
                  state.epoch, cfg.train.epochs, means["d_loss"], means["g_loss"], means["d_real"],
                  means["d_fake"], means["img_per_s"])
-    grid_png = make_grid(grid.numpy())  # uint8 [H, W]
-    save_png(run_dir / "samples" / f"epoch_{state.epoch:04d}.png", grid_png)
-    log_to.grid(state.step, grid_png)
-    save_generator(run_dir / "generator.safetensors", state.sampler, cfg, state.epoch)
-    log_to.line({"epoch": state.epoch, "step": state.step, "health": {
+    epoch, step, writer = state.epoch, state.step, log_to.writer
+
+    def grid_files() -> None:
+        grid_png = make_grid(grid.numpy())  # uint8 [H, W]
+        save_png(run_dir / "samples" / f"epoch_{epoch:04d}.png", grid_png)
+        log_to.grid(step, grid_png)
+
+    weights = generator_snapshot(state.sampler)
+    writer.submit(grid_files)
+    writer.submit(lambda: write_generator(run_dir / "generator.safetensors", weights, cfg, epoch))
+    log_to.line({"epoch": epoch, "step": step, "health": {
         "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": diversity}})
-    extra = hook(state, cfg, run_dir, last) if hook else None
+    with clock.phase("eval"):
+        extra = hook(state, cfg, run_dir, last, writer) if hook else None
     if extra:
-        log_to.line({"epoch": state.epoch, "step": state.step, **extra})
+        log_to.line({"epoch": epoch, "step": step, **extra})
     for event in events:
-        log_to.line(event.record(state.step))
+        log_to.line(event.record(step))
         (log.info if event.event == "recovered" else log.warning)("%s", event.message)
-    # Last: the epoch counts as done once its state is on disk. A crash before this
-    # repeats the whole epoch on resume, and the lines above are logged again.
-    checkpoint.save_state(run_dir, state.state_dict(cfg), keep=cfg.train.keep_checkpoints)
 
 
 def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, images: torch.Tensor,
               labels: torch.Tensor, log_to: RunLog, *, world: World = World(), progress: bool,
-              saver: MidEpochSaver | None = None) -> dict[str, float]:
+              saver: Checkpoints | None = None) -> dict[str, float]:
     """One pass over the shuffled training set (or the rest of it, after a mid-epoch
     resume), logging every cfg.train.log_every steps; returns the epoch's mean stats
     (obj.stat_names, averaged over the ranks) and its img/s (all ranks together). A step

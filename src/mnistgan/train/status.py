@@ -2,10 +2,12 @@
 interrupted, for `mnistgan runs` (and anyone looking at the folder).
 
     {"state": "running", "pid": 1234, "host": "box", "started": 1764284000.0, "wall_s": 0.0}
-    {"state": "finished", "reason": "epochs" | "budget", "ended": ..., "wall_s": 131.9, ...}
+    {"state": "finished", "reason": "epochs" | "budget", "ended": ..., "wall_s": 131.9,
+     "split": {"wall_s": 42.0, "start": 2.1, "data": 0.4, "steps": 36.2, "epoch_end": 0.9, "eval": 2.4}, ...}
     {"state": "stopped" | "interrupted" | "failed", "message": "...", ...}
 
-`wall_s` adds up the wall-clock time of every session of the run (resumes included). A
+`wall_s` adds up the wall-clock time of every session of the run (resumes included);
+`split` is the last session's, from its process start, by phase (train/wallclock.py). A
 process killed with SIGKILL cannot write its end: the file still says "running", and
 the runs table checks whether that pid is still alive on this host.
 """
@@ -39,11 +41,12 @@ def _write(run_dir: Path, status: dict[str, Any]) -> None:
 
 
 @contextmanager
-def recorded(run_dir: Path, finished_reason: Callable[[], str], enabled: bool = True) -> Iterator[None]:
-    """Mark the run as running for the duration of the block, then record how it ended.
-    `finished_reason()` says why a block that returned normally ended ("epochs" or
-    "budget"). The end is recorded on a best-effort basis: a full disk must not hide the
-    error that ended the run."""
+def recorded(run_dir: Path, finished_reason: Callable[[], str], enabled: bool = True,
+             split: Callable[[], dict[str, float]] | None = None) -> Iterator[None]:
+    """Mark the run as running for the duration of the block, then record how it ended
+    (with the session's wall-clock split, when `split` gives it). `finished_reason()`
+    says why a block that returned normally ended ("epochs" or "budget"). The end is
+    recorded on a best-effort basis: a full disk must not hide the error that ended the run."""
     if not enabled:
         yield
         return
@@ -67,6 +70,8 @@ def recorded(run_dir: Path, finished_reason: Callable[[], str], enabled: bool = 
         raise
     finally:
         try:
-            _write(run_dir, {**end, **base, "ended": time.time(), "wall_s": round(prior + time.time() - start, 3)})
+            extra = {"split": split()} if split else {}
+            _write(run_dir, {**end, **base, "ended": time.time(), "wall_s": round(prior + time.time() - start, 3),
+                             **extra})
         except OSError:
             pass

@@ -1,8 +1,8 @@
 """Where training logs go: metrics.jsonl always (the primary log), and TensorBoard event
 files under RUN/tensorboard/ with `mnistgan train --tensorboard` (the `tensorboard` extra).
 
-    log = RunLog(run_dir, tensorboard=True, resume_step=state.step)
-    log.line({"epoch": 1, "step": 600, "d_loss": ...})   # metrics.jsonl + TensorBoard
+    log = RunLog(run_dir, writer, tensorboard=True, resume_step=state.step)
+    log.line({"epoch": 1, "step": 600, "d_loss": ...})   # metrics.jsonl + TensorBoard, by the writer
     log.grid(600, grid)                                   # TensorBoard only (the PNG is saved anyway)
 
 Every TensorBoard value is a metrics.jsonl line seen again, at the same training step:
@@ -27,6 +27,7 @@ import numpy as np
 
 from mnistgan import runfolder
 from mnistgan.errors import ConfigError
+from mnistgan.train.writer import Writer
 
 FOLDER = "tensorboard"
 _TRAIN = {"d_loss": "train/d_loss", "g_loss": "train/g_loss", "gp": "train/gp", "r1": "train/r1",
@@ -86,21 +87,26 @@ class TensorBoardLog:
 
 
 class RunLog:
-    """metrics.jsonl, and TensorBoard when asked; writes nothing off rank 0."""
+    """metrics.jsonl, and TensorBoard when asked, written by the run's writer in the
+    order logged; writes nothing off rank 0."""
 
-    def __init__(self, run_dir: Path, *, rank: int = 0, tensorboard: bool = False,
+    def __init__(self, run_dir: Path, writer: Writer, *, rank: int = 0, tensorboard: bool = False,
                  resume_step: int | None = None) -> None:
-        self.run_dir, self.rank = run_dir, rank
+        self.run_dir, self.writer, self.rank = run_dir, writer, rank
         self.tb = TensorBoardLog(run_dir, resume_step) if tensorboard and rank == 0 else None
 
     def line(self, record: dict[str, Any]) -> None:
-        if self.rank != 0:
-            return
+        """Queue one line (plain numbers and strings, which nothing changes later)."""
+        if self.rank == 0:
+            self.writer.submit(lambda: self._write(record))
+
+    def _write(self, record: dict[str, Any]) -> None:
         runfolder.append_metrics(self.run_dir, record)
         if self.tb:
             self.tb.line(record)
 
     def grid(self, step: int, image: np.ndarray) -> None:
+        """The epoch's grid to TensorBoard; called from a writer job."""
         if self.tb:
             self.tb.grid(step, image)
 
