@@ -134,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.nproc is not None and "WORLD_SIZE" not in os.environ:
         return launch_torchrun(args.nproc, args.argv)
     device = device_from(args.device)
-    fast = FastPath(compile=args.compile, cuda_graphs=args.cuda_graphs)
+    fast = FastPath(compile=args.compile, cuda_graphs=args.cuda_graphs, steps_per_graph=args.steps_per_graph)
     fast.check(torch.device(device))
     # --eval-every / --eval-n are short for --set eval.every=N / eval.n=N
     overrides = [*args.set, *([f"eval.every={args.eval_every}"] if args.eval_every is not None else []),
@@ -427,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--compile", action="store_true", help="torch.compile G and D (a GPU fast path; slower on "
                    "small CPUs)")
     t.add_argument("--cuda-graphs", action="store_true", help="capture the whole step as a CUDA graph (--device cuda)")
+    t.add_argument("--steps-per-graph", type=int, default=1, metavar="K",
+                   help="run K steps per call, batches and noise drawn on the device; with --cuda-graphs, one graph "
+                        "of K steps per replay (default: 1)")
     t.add_argument("--nproc", type=int, metavar="N", help="train with N processes (torchrun, data parallel; "
                    "train.batch_size is the global batch)")
     t.add_argument("--tensorboard", action="store_true",

@@ -190,7 +190,7 @@ def test_resume_takes_the_newest_state_that_verifies_and_says_which_it_skipped(t
 
     _, data = tiny
     cfg = cfg_of(overrides=["data.name='tiny'", "train.batch_size=50", "train.grid_size=4", "eval.every=0",
-                            "train.epochs=3"])
+                            "train.epochs=3", "train.checkpoint_every_s=0"])
     src = Sources(data_dir=data, download=False)
     whole = train(cfg, tmp_path / "whole", sources=src)
     train(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=2)), tmp_path / "r", sources=src)

@@ -68,3 +68,19 @@ def test_dcgan_resumes_exactly_on_the_gpu(tmp_path, tiny):
     whole = _train(tmp_path, tiny, "whole", 3, *extra, preset="dcgan-cond")
     _train(tmp_path, tiny, "split", 1, *extra, preset="dcgan-cond")
     _same(whole, _train(tmp_path, tiny, "split", 3, *extra, resume=True, preset="dcgan-cond"))
+
+
+@pytest.mark.parametrize("preset, extra", [("classic", []), ("dcgan-cond", ["model.channels=8"])])
+def test_k_steps_per_graph_train_the_eager_run_and_resume_exactly(tmp_path, tiny, preset, extra):
+    """Four steps per replay, their rows gathered and their noise drawn inside the graph
+    (the noise generator registered with it): the eager per-step run, bitwise, and a
+    resume (eager warm-up, then new graphs) continues it exactly on the same GPU."""
+    k4 = FastPath(cuda_graphs=True, steps_per_graph=4)
+    eager = _train(tmp_path, tiny, "eager", 4, *extra, preset=preset)
+    graphed = _train(tmp_path, tiny, "graphs", 4, *extra, preset=preset, fast=k4)
+    _same(eager, graphed)
+    assert torch.equal(eager.noise_gen.get_state(), graphed.noise_gen.get_state())
+    _train(tmp_path, tiny, "split", 2, *extra, preset=preset, fast=k4)
+    resumed = _train(tmp_path, tiny, "split", 4, *extra, preset=preset, fast=k4, resume=True)
+    _same(graphed, resumed)
+    assert torch.equal(graphed.noise_gen.get_state(), resumed.noise_gen.get_state())

@@ -34,3 +34,14 @@ def update_ema(G_ema: Generator, G: Generator, beta: float) -> None:
     torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1.0 - beta)  # one kernel on a GPU
     for b_ema, b in zip(G_ema.buffers(), G.buffers()):
         b_ema.copy_(b)
+
+
+@torch.no_grad()
+def update_ema_by(G_ema: Generator, G: Generator, weight: torch.Tensor) -> None:
+    """update_ema with its 1 - beta held in a float32 tensor on G's device, read when the
+    update runs (inside a CUDA graph, each replay reads the value copied in for it); the
+    same update as the float's."""
+    for p_ema, p in zip(G_ema.parameters(), G.parameters()):
+        p_ema.lerp_(p, weight)
+    for b_ema, b in zip(G_ema.buffers(), G.buffers()):
+        b_ema.copy_(b)

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from mnistgan import runfolder
 from mnistgan.config import RunConfig
-from mnistgan.data.datasets import batches, get_spec
+from mnistgan.data.datasets import get_spec
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError, ConfigError, MnistganError, TrainingStopped, first_line
 from mnistgan.images import make_grid, save_png
@@ -34,11 +34,10 @@ from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import generator_snapshot, write_generator
 from mnistgan.losses import check_loss
 from mnistgan.models import check_arch
-from mnistgan.tensors import as_images, as_input
+from mnistgan.tensors import as_images
 from mnistgan.train.callbacks import KeepBest
 from mnistgan.train.distributed import World
-from mnistgan.train.ema import ema_beta, update_ema
-from mnistgan.train.fast import FastPath, StepFn, make_step
+from mnistgan.train.fast import FastPath, Feed, make_feed
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
 from mnistgan.train.step import Objective
 from mnistgan.train.state import EpochProgress, TrainState, init_state
@@ -123,6 +122,7 @@ def train(
     stop: StopRequest | None = None,
     tensorboard: bool = False,
     clock: WallClock | None = None,
+    writer: Writer | None = None,
 ) -> TrainState:
     """Train `cfg` in `run_dir` until cfg.train.epochs epochs are complete, or the first
     epoch end after cfg.train.minutes of training steps.
@@ -138,7 +138,8 @@ def train(
     With tensorboard=True, what goes to metrics.jsonl and the grids also go to TensorBoard
     event files in run_dir/tensorboard/ (train/tensorboard.py). The session's wall time,
     split by phase, goes to status.json; `clock` (the CLI's starts at the process's start)
-    measures it, by default from this call.
+    measures it, by default from this call. `writer` writes the files (by default a
+    background Writer whose waits count as epoch-end work).
     """
     clock = clock or WallClock(time.monotonic())
     device, rank = torch.device(device), world.rank
@@ -159,7 +160,7 @@ def train(
     state = resume_newest(cfg, run_dir, device, rename=rank == 0) if resume else init_state(cfg, device)
     for opt in (state.opt_g, state.opt_d):
         world.average_gradients(opt)
-    step = make_step(state, obj, fast)
+    feed = make_feed(state, obj, cfg, fast, images, labels, world)
     if rank == 0:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
         runfolder.write_config(run_dir, cfg)
@@ -169,7 +170,7 @@ def train(
     monitor = HealthMonitor(mean_pairwise_distance(images[: cfg.train.grid_size].cpu()), obj.loss.d_won)
     if resume:
         monitor.replay(runfolder.read_metrics(run_dir))
-    writer = Writer(waiting=lambda: clock.phase("epoch_end"))
+    writer = writer or Writer(waiting=lambda: clock.phase("epoch_end"))
     saves = Checkpoints(cfg, run_dir, stop, writer, rank, every_line=world.size > 1)
     log_to = RunLog(run_dir, writer, rank=rank, tensorboard=tensorboard, resume_step=state.step if resume else None)
     ended_by = lambda: "epochs" if state.epoch >= cfg.train.epochs else "budget"  # noqa: E731
@@ -181,8 +182,7 @@ def train(
             saves.epoch_started()
             clock.switch("steps")
             with stop.deferred():
-                means = run_epoch(state, cfg, obj, step, images, labels, log_to, world=world, progress=progress,
-                                  saver=saves)
+                means = run_epoch(state, cfg, obj, feed, log_to, world=world, progress=progress, saver=saves)
             clock.switch("epoch_end")
             state.epoch += 1
             for net in (state.G, state.G_ema):
@@ -367,44 +367,35 @@ def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[st
         (log.info if event.event == "recovered" else log.warning)("%s", event.message)
 
 
-def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, images: torch.Tensor,
-              labels: torch.Tensor, log_to: RunLog, *, world: World = World(), progress: bool,
-              saver: Checkpoints | None = None) -> dict[str, float]:
+def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, feed: Feed, log_to: RunLog, *,
+              world: World = World(), progress: bool, saver: Checkpoints | None = None) -> dict[str, float]:
     """One pass over the shuffled training set (or the rest of it, after a mid-epoch
     resume), logging every cfg.train.log_every steps; returns the epoch's mean stats
     (obj.stat_names, averaged over the ranks) and its img/s (all ranks together). A step
-    takes n_critic global batches, of which this rank trains on its shard."""
+    takes n_critic global batches, of which this rank trains on its shard; the feed runs
+    up to feed.k steps per call, never across a metrics line."""
     t, names = cfg.train, obj.stat_names
     per_step = t.batch_size * obj.n_critic  # real images per step
-    steps = images.shape[0] // per_step
     if state.progress is None:
-        zeros = torch.zeros(len(names), device=images.device)
+        zeros = torch.zeros(len(names), device=feed.images.device)
         state.progress = EpochProgress(state.data_gen.get_state(), zeros, zeros.clone())
     p = state.progress
     done = p.batch
-    index = torch.arange(images.shape[0], device=images.device)
-    conditional = cfg.model.num_classes > 0
+    steps = feed.start_epoch(done)
     bar = tqdm(total=steps * per_step, initial=done * per_step, unit="img", unit_scale=True,
                disable=not progress or world.rank != 0, desc=f"epoch {state.epoch + 1}/{t.epochs}",
                dynamic_ncols=True, leave=True)
     tick = start = time.perf_counter()
-    for i, idx in enumerate(batches(index, per_step, state.data_gen, skip=done), start=done + 1):
+    while p.batch < steps:
         if saver and p.batch:
             saver.before_step(state)
-        idx = world.shard(idx, obj.n_critic)  # [kB] global -> [kB / ranks], this rank's rows
-        real = as_input(images[idx])  # uint8 [kb, 28, 28] -> [kb, 1, 28, 28] in [-1, 1]
-        y = labels[idx] if conditional else None  # [kb]
-        z = torch.randn(per_step, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
-        s = step(real, y, world.shard(z, obj.n_critic), state.step)
-        state.step += 1
-        if state.G_ema is not None:
-            update_ema(state.G_ema, state.G, ema_beta(t.batch_size, state.step * t.batch_size, t.ema_halflife,
-                                                      t.ema_rampup))
-        p.sums += torch.stack([s[name] for name in names])
-        p.count += 1
-        p.batch = i
-        bar.update(per_step)
-        if p.count == t.log_every or i == steps:
+        n = min(feed.k, steps - p.batch, t.log_every - p.count)
+        for row in feed(n):
+            p.sums += row
+        p.count += n
+        p.batch += n
+        bar.update(n * per_step)
+        if p.count == t.log_every or p.batch == steps:
             now = time.perf_counter()
             p.epoch_sums += world.mean_(p.sums)
             record = {"epoch": state.epoch + 1, "step": state.step,
