@@ -3,6 +3,14 @@ convolution one step runs (forward and backward, with their exact shapes, stride
 dtypes), then time only those, replayed back to back on random tensors of the same
 layout. A step can run no faster than its GEMMs; everything above this time is
 per-op overhead, elementwise work, the optimizer and Python.
+
+On a GPU the replay is captured as a CUDA graph. A graph reads its inputs at the
+addresses it was captured with, so the random tensors must live as long as the graph:
+`Replay` holds both. (It once did not: the graph was kept and the function holding the
+tensors dropped, and the next capture's empty_cache() handed their memory back to the
+driver, so a later replay of dcgan-cond's bound read unmapped memory: "an illegal memory
+access" in replay(). classic's small tensors shared segments with live ones, so it only
+read stale memory.)
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ class _Layout:
     device: torch.device
 
     def random(self) -> torch.Tensor:
+        """A tensor of this layout over storage of its own, just large enough for its strided extent."""
         return torch.empty_strided(self.shape, self.stride, dtype=self.dtype, device=self.device).normal_()
 
 
@@ -56,17 +65,40 @@ def record(step: Callable[[], None]) -> list[tuple[Any, Any, Any]]:
     return rec.calls
 
 
-def replayer(calls: list[tuple[Any, Any, Any]]) -> Callable[[], None]:
-    """A function that runs exactly `calls` on fresh random tensors (made once)."""
-    tensor = lambda a: a.random() if isinstance(a, _Layout) else a  # noqa: E731
-    bound = [(func, tree_map(tensor, args), tree_map(tensor, kwargs)) for func, args, kwargs in calls]
+class Replay:
+    """Runs exactly `calls` on random tensors made once (`inputs`); on a GPU, `graphed()`
+    captures that as a CUDA graph that this object keeps, beside the tensors it reads."""
+
+    def __init__(self, calls: list[tuple[Any, Any, Any]]) -> None:
+        tensor = lambda a: a.random() if isinstance(a, _Layout) else a  # noqa: E731
+        self.bound = [(func, tree_map(tensor, args), tree_map(tensor, kwargs)) for func, args, kwargs in calls]
+        self.graph: torch.cuda.CUDAGraph | None = None
+
+    def inputs(self) -> list[torch.Tensor]:
+        return [a for _, args, kwargs in self.bound for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
 
     @torch.no_grad()
-    def replay() -> None:
-        for func, args, kwargs in bound:
+    def __call__(self) -> None:
+        for func, args, kwargs in self.bound:
             func(*args, **kwargs)
 
-    return replay
+    def graphed(self) -> Callable[[], None]:
+        """One call (which warms up cuBLAS and cuDNN), then a capture of the next; returns
+        the graph's replay, a bound method of this object: calling it keeps the inputs alive."""
+        self()
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self()
+        return self.replay
+
+    def replay(self) -> None:
+        assert self.graph is not None
+        self.graph.replay()
+
+
+def replayer(calls: list[tuple[Any, Any, Any]]) -> Replay:
+    """Runs exactly `calls` on fresh random tensors (made once)."""
+    return Replay(calls)
 
 
 def seconds_per_call(fn: Callable[[], None], n: int, device: torch.device) -> float:
