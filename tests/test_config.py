@@ -65,6 +65,13 @@ def test_configs_saved_by_0_1_still_load():
     assert from_dict({"train": {"epochs": 3}}).loss.label_smoothing == 0.0  # before smoothing existed: hard targets
 
 
+def test_configs_with_checkpoint_minutes_load_with_the_same_interval_in_seconds():
+    assert from_dict({"train": {"checkpoint_minutes": 5.0}}).train.checkpoint_every_s == 300.0
+    assert from_dict({"train": {"checkpoint_minutes": 0}}).train.checkpoint_every_s == 0.0  # every epoch end
+    with pytest.raises(ConfigError, match="train.checkpoint_every_s: expected float"):
+        from_dict({"train": {"checkpoint_minutes": "often"}})
+
+
 def test_overrides_that_depend_on_each_other_apply_together():
     cfg = load_config("classic", overrides=["loss.name=hinge", "loss.label_smoothing=0"])
     assert (cfg.loss.name, cfg.loss.label_smoothing) == ("hinge", 0.0)

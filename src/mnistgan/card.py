@@ -24,6 +24,7 @@ from mnistgan.errors import MnistganError
 from mnistgan.models import build_discriminator, build_generator
 from mnistgan.runfolder import BEST_GENERATOR, read_best, read_json, read_metrics
 from mnistgan.train.status import read_status
+from mnistgan.train.wallclock import describe
 
 CARD = "MODEL_CARD.md"
 SKEW = 2.0  # a class drawn this many times more (or less) often than in the real data is called skewed
@@ -111,7 +112,8 @@ def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]]) -> list[str
     t, status = cfg.train, read_status(run)
     steps = max((r["step"] for r in rows if isinstance(r.get("step"), int)), default=None)
     epochs = max((r["epoch"] for r in rows if "health" in r and isinstance(r.get("epoch"), int)), default=None)
-    length = f"{_g(epochs)} epochs" + (f" (time budget {t.minutes:g} min)" if t.minutes else f" of {t.epochs}")
+    length = f"{_g(epochs)} epochs" + (f" (time budget {t.minutes:g} min of training steps)" if t.minutes
+                                        else f" of {t.epochs}")
     ema = f"EMA of G (half-life {t.ema_halflife:,} images)" if t.ema_halflife else "no EMA"
     lines = ["## Training", "",
              f"- {length}, {_g(steps)} steps of batch {t.batch_size}; loss `{cfg.loss.name}`"
@@ -124,6 +126,8 @@ def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]]) -> list[str
         lines.append(f"- Status: {status.get('state')}"
                      + (f" ({status.get('reason') or status.get('message')})" if status.get("reason") or status.get("message") else "")
                      + (f"; wall time {_duration(wall)} over all sessions" if isinstance(wall, (int, float)) else "") + ".")
+        if isinstance(status.get("split"), dict):
+            lines.append(f"- The last session's {describe(status['split'])}.")
     lines.append(f"- Trained with mnistgan {__version__} (`mnistgan runs {run.parent}` lists it beside other runs).")
     return lines
 

@@ -348,13 +348,13 @@ def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[st
                  means["d_fake"], means["img_per_s"])
     epoch, step, writer = state.epoch, state.step, log_to.writer
 
-    def grid_files() -> None:
+    def write_grid() -> None:
         grid_png = make_grid(grid.numpy())  # uint8 [H, W]
         save_png(run_dir / "samples" / f"epoch_{epoch:04d}.png", grid_png)
         log_to.grid(step, grid_png)
 
     weights = generator_snapshot(state.sampler)
-    writer.submit(grid_files)
+    writer.submit(write_grid)
     writer.submit(lambda: write_generator(run_dir / "generator.safetensors", weights, cfg, epoch))
     log_to.line({"epoch": epoch, "step": step, "health": {
         "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": diversity}})

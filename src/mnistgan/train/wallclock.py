@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from mnistgan.runtime import process_age
 
@@ -58,9 +59,11 @@ class WallClock:
         return {"wall_s": round(time.monotonic() - self.origin, 3)} | {k: round(v, 3) for k, v in self.seconds.items()}
 
 
-def describe(split: dict[str, float]) -> str:
-    """One line: 'wall 31.2 s: start 2.1 s, data 0.4 s, steps 27.0 s (87%), ...'."""
-    total = split.get("wall_s") or 0.0
-    parts = [f"{LABELS[k]} {split[k]:.1f} s" + (f" ({split[k] / total:.0%})" if total else "")
-             for k in PHASES if k in split]
+def describe(split: dict[str, Any]) -> str:
+    """One line: 'wall 31.2 s: start 2.1 s (7%), data 0.4 s (1%), steps 27.0 s (87%), ...'
+    (what is not a number, as in a damaged status.json, is left out)."""
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    total = float(split["wall_s"]) if number(split.get("wall_s")) else 0.0
+    parts = [f"{LABELS[k]} {split[k]:.1f} s" + (f" ({split[k] / total:.0%})" if total > 0 else "")
+             for k in PHASES if number(split.get(k))]
     return f"wall {total:.1f} s: " + ", ".join(parts)
