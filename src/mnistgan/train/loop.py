@@ -27,12 +27,14 @@ from mnistgan.config import RunConfig
 from mnistgan.data.datasets import batches, get_spec
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError, ConfigError, MnistganError, TrainingStopped, first_line
+from mnistgan.hardware import bf16_slowdown_warning, hardware
 from mnistgan.images import make_grid, save_png
 from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import save_generator
 from mnistgan.losses import check_loss
 from mnistgan.models import check_arch
 from mnistgan.tensors import as_images, as_input
+from mnistgan.train.budget import budget_event
 from mnistgan.train.callbacks import KeepBest
 from mnistgan.train.distributed import World
 from mnistgan.train.ema import ema_beta, update_ema
@@ -140,6 +142,12 @@ def train(
     split = load_split(cfg.data.name, "train", sources)
     images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
     obj = Objective.from_config(cfg, device)
+    hw = hardware(device)
+    if rank == 0:
+        log.info("training on %s in %s", hw.describe(), obj.precision)
+        warning = bf16_slowdown_warning(cfg.train.precision, hw)
+        if warning:
+            log.warning("%s", warning)
     hook = on_epoch_end or default_callback(cfg, sources)
     if rank == 0:
         for tmp in runfolder.clean(run_dir):
@@ -159,13 +167,18 @@ def train(
         monitor.replay(runfolder.read_metrics(run_dir))
     saver = MidEpochSaver(cfg, run_dir, stop, rank, every_line=world.size > 1)
     log_to = RunLog(run_dir, rank=rank, tensorboard=tensorboard, resume_step=state.step if resume else None)
+    # Where and how this stretch of the run computes (a resume may resolve train.precision anew).
+    log_to.line({"epoch": state.epoch, "step": state.step, "start": {
+        "hardware": hw.describe(), "device": device.type, "precision": obj.precision, "ranks": world.size}})
     ended_by = lambda: "epochs" if state.epoch >= cfg.train.epochs else "budget"  # noqa: E731
     # status.json says "running", then how the run ended; the TensorBoard files are closed either way.
+    budget_checked = False  # whether the time budget has been projected from a measured speed
     with run_status.recorded(run_dir, ended_by, enabled=rank == 0), closing(log_to):
         while state.epoch < cfg.train.epochs and not over_budget(state, cfg):
             with stop.deferred():
                 means = run_epoch(state, cfg, obj, step, images, labels, log_to, world=world, progress=progress,
-                                  saver=saver)
+                                  saver=saver, budget_checked=budget_checked)
+            budget_checked = True
             state.epoch += 1
             for net in (state.G, state.G_ema):
                 world.average_buffers(net)
@@ -317,11 +330,12 @@ def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[st
 
 def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, images: torch.Tensor,
               labels: torch.Tensor, log_to: RunLog, *, world: World = World(), progress: bool,
-              saver: MidEpochSaver | None = None) -> dict[str, float]:
+              saver: MidEpochSaver | None = None, budget_checked: bool = True) -> dict[str, float]:
     """One pass over the shuffled training set (or the rest of it, after a mid-epoch
     resume), logging every cfg.train.log_every steps; returns the epoch's mean stats
     (obj.stat_names, averaged over the ranks) and its img/s (all ranks together). A step
-    takes n_critic global batches, of which this rank trains on its shard."""
+    takes n_critic global batches, of which this rank trains on its shard. Unless
+    budget_checked, the time budget is projected at the first metrics line (train/budget.py)."""
     t, names = cfg.train, obj.stat_names
     per_step = t.batch_size * obj.n_critic  # real images per step
     steps = images.shape[0] // per_step
@@ -360,6 +374,15 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, i
                       "img_per_s": p.count * per_step / (now - tick)}
             bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}", refresh=False)
             log_to.line(record)
+            if not budget_checked:
+                budget_checked = True
+                event = budget_event(minutes=t.minutes, seconds_done=state.seconds + now - start, epoch=state.epoch,
+                                     epochs=t.epochs, images_per_epoch=steps * per_step,
+                                     img_per_s=record["img_per_s"], precision=obj.precision)
+                if event:
+                    log_to.line(event.record(state.step))
+                    if world.rank == 0:
+                        log.warning("warning: %s", event.message)
             p.sums.zero_()
             p.count, tick = 0, now
     bar.close()

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from mnistgan.config import RunConfig
+from mnistgan.hardware import hardware, resolve_precision
 from mnistgan.losses import R1, Loss, Stats, build_loss, build_r1
 
 Amp = Callable[[], contextlib.AbstractContextManager]  # the autocast context, or a null one
@@ -30,16 +31,19 @@ class Objective:
     n_critic: int = 1
     amp: Amp = contextlib.nullcontext
 
+    precision: str = "fp32"  # what the forward passes compute in: train.precision, resolved
+
     @classmethod
     def from_config(cls, cfg: RunConfig, device: torch.device) -> Objective:
         """The run's loss, R1 and n_critic; bf16 autocast for the forward passes when
-        train.precision is bf16 (weights and Adam's state stay fp32). The autocast cache
-        is off, as CUDA graph capture requires; it would save few casts here, as a region
-        mostly runs a network once (WGAN-GP's penalty pass is the exception)."""
+        train.precision resolves to bf16 on `device` (weights and Adam's state stay fp32).
+        The autocast cache is off, as CUDA graph capture requires; it would save few casts
+        here, as a region mostly runs a network once (WGAN-GP's penalty pass is the exception)."""
+        precision = resolve_precision(cfg.train.precision, hardware(device))
         amp: Amp = contextlib.nullcontext
-        if cfg.train.precision == "bf16":
+        if precision == "bf16":
             amp = lambda: torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)  # noqa: E731
-        return cls(build_loss(cfg.loss), build_r1(cfg.loss), cfg.loss.n_critic, amp)
+        return cls(build_loss(cfg.loss), build_r1(cfg.loss), cfg.loss.n_critic, amp, precision)
 
     @property
     def stat_names(self) -> tuple[str, ...]:
