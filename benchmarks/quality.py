@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from mnistgan.hardware import machine_line
+
 PRESETS = ("classic", "classic-cond", "dcgan", "dcgan-cond")
 # (column, key in metrics.json "metrics", digits); then the extra columns below.
 METRICS = (("FID", "fid_lenet", 1), ("KID", "kid_lenet", 1), ("MNIST score", "mnist_score", 2),
@@ -131,6 +133,7 @@ def main() -> int:
     p.add_argument("--outdir", type=Path, default=Path("runs-quality"))
     p.add_argument("--data-dir")
     args = p.parse_args()
+    print(machine_line("cpu"), flush=True)
     args.outdir.mkdir(parents=True, exist_ok=True)
     presets, seeds = args.presets.split(","), seeds_from(args.seeds)
     jobs = [(preset, seed) for seed in seeds for preset in presets]

@@ -61,7 +61,9 @@ def _sha256(path: Path) -> str | None:
 
 def _what(run: Path, cfg: RunConfig, best: dict[str, Any] | None) -> list[str]:
     m = cfg.model
-    arch = {"mlp": f"MLP (hidden {m.hidden})", "dcgan": f"DCGAN (convolutional, {m.channels} channels)"}.get(m.arch, m.arch)
+    mlp = (f"MLP ({m.depth} hidden layers of {m.hidden} in G, {m.hidden_d or m.hidden} in D"
+           + (f", dropout {m.dropout_d:g} in D" if m.dropout_d else "") + ")")
+    arch = {"mlp": mlp, "dcgan": f"DCGAN (convolutional, {m.channels} channels)"}.get(m.arch, m.arch)
     cond = (f"conditional on {m.num_classes} classes: it draws the class you ask for" if m.num_classes
             else "unconditional: it draws from the whole data distribution")
     lines = ["## What it is", "",

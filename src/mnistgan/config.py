@@ -24,6 +24,7 @@ MAX_Z_DIM = 4096  # G's first layer holds z_dim x hidden weights: 134 MB at both
 MAX_HIDDEN = 8192  # G and D hold about 2 x hidden^2 weights each: with grads and Adam's moments, 2.4 GB
 MAX_BATCH = 60_000  # the largest training split (MNIST, Fashion-MNIST): a bigger batch cannot be drawn
 MAX_EPOCHS = 100_000  # state files number epochs with 6 digits; 100,000 MNIST epochs is years of CPU time
+MAX_DEPTH = 16  # mlp: hidden layers, each up to MAX_HIDDEN^2 weights
 MAX_CHANNELS = 1024  # dcgan: D and G hold about 16 x channels^2 x 9 weights: 150 M at the limit
 MAX_CLASSES = 1000  # label embeddings
 MAX_GRID = 1024  # samples in each epoch's grid: a 1 MP PNG per epoch
@@ -46,7 +47,10 @@ class ModelConfig:
 
     arch: str = "mlp"  # a model family from mnistgan.models.ARCHS: mlp | dcgan
     z_dim: int = 64  # the spec's 64-d noise
-    hidden: int = 256  # mlp: width of each hidden layer, in G and in D
+    hidden: int = 256  # mlp: width of each hidden layer, in G (and in D unless hidden_d is set)
+    hidden_d: int = 0  # mlp: width of D's hidden layers (0: model.hidden)
+    depth: int = 2  # mlp: hidden layers in G and in D
+    dropout_d: float = 0.0  # mlp: dropout after each of D's hidden layers
     channels: int = 64  # dcgan: channels at 14x14 (2x that at 7x7), in G and in D
     leaky_slope: float = 0.2  # D's LeakyReLU slope
     num_classes: int = 0  # 0: unconditional; else G(z, y) and D(x, y) take a label in [0, num_classes)
@@ -55,6 +59,14 @@ class ModelConfig:
     def __post_init__(self) -> None:
         _bounded("model.z_dim", self.z_dim, MAX_Z_DIM, "memory")
         _bounded("model.hidden", self.hidden, MAX_HIDDEN, "memory: G, D and Adam's state would exceed 2.4 GB")
+        if self.hidden_d:
+            _bounded("model.hidden_d", self.hidden_d, MAX_HIDDEN, "memory: D and Adam's state would exceed 1.2 GB")
+        _bounded("model.depth", self.depth, MAX_DEPTH, "memory")
+        if self.depth * max(self.hidden, self.hidden_d) ** 2 > 2 * MAX_HIDDEN**2:
+            raise ConfigError(f"model.depth x model.hidden^2 must be at most 2 x {MAX_HIDDEN}^2 (memory), got "
+                              f"{self.depth} x {max(self.hidden, self.hidden_d)}^2")
+        if not 0 <= self.dropout_d < 1:
+            raise ConfigError(f"model.dropout_d must be in [0, 1), got {self.dropout_d}")
         _bounded("model.channels", self.channels, MAX_CHANNELS, "memory")
         if not 0 <= self.num_classes <= MAX_CLASSES:
             raise ConfigError(f"model.num_classes must be between 0 (unconditional) and {MAX_CLASSES}, "

@@ -100,3 +100,11 @@ def bf16_matmul_ratio(n: int = 256, reps: int = 5) -> float:
             best = min(best, time.perf_counter() - t0)
         times[dtype] = best
     return times[torch.bfloat16] / times[torch.float32]
+
+
+def machine_line(device: str | torch.device = "cpu") -> str:
+    """The first line of every benchmark: what its figures were measured on."""
+    line = f"measured on {hardware('cpu').describe()}; torch {torch.__version__}"
+    if torch.device(device).type == "cuda":
+        line += f"; {hardware(device).describe()}"
+    return line
