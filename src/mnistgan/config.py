@@ -45,13 +45,13 @@ class DataConfig:
 class ModelConfig:
     """The constructor arguments of G and D (each architecture takes the ones it uses)."""
 
-    arch: str = "mlp"  # a model family from mnistgan.models.ARCHS: mlp | dcgan
+    arch: str = "mlp"  # a model family from mnistgan.models.ARCHS: mlp | dcgan | resnet
     z_dim: int = 64  # the spec's 64-d noise
     hidden: int = 256  # mlp: width of each hidden layer, in G (and in D unless hidden_d is set)
     hidden_d: int = 0  # mlp: width of D's hidden layers (0: model.hidden)
-    depth: int = 2  # mlp: hidden layers in G and in D
+    depth: int = 2  # mlp: hidden layers in G and in D; resnet: residual blocks per resolution
     dropout_d: float = 0.0  # mlp: dropout after each of D's hidden layers
-    channels: int = 64  # dcgan: channels at 14x14 (2x that at 7x7), in G and in D
+    channels: int = 64  # dcgan: channels at 14x14 (2x that at 7x7); resnet: at 28x28 (2x at 14x14 and 7x7)
     leaky_slope: float = 0.2  # D's LeakyReLU slope
     num_classes: int = 0  # 0: unconditional; else G(z, y) and D(x, y) take a label in [0, num_classes)
     spectral_norm: bool = False  # spectral normalisation on D's weight layers

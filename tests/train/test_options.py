@@ -119,7 +119,9 @@ def test_num_classes_must_match_the_dataset(tmp_path, tiny):
     ["model.num_classes=10", "train.ema_halflife=100", *DCGAN],
     ["loss.name='wgan-gp'", "loss.label_smoothing=0", "loss.n_critic=2", "loss.r1_gamma=1.0", "loss.r1_every=3", *DCGAN],
     ["model.num_classes=10", "model.spectral_norm=true", "loss.name='hinge'", "loss.label_smoothing=0", "train.precision='bf16'"],
-], ids=["cond-ema", "wgan-r1", "mlp-cond-sn-bf16"])
+    ["model.arch='resnet'", "model.channels=16", "model.depth=1", "model.num_classes=10", "train.ema_halflife=100"],
+    ["model.hidden=32", "model.hidden_d=16", "model.depth=3", "model.dropout_d=0.3"],
+], ids=["cond-ema", "wgan-r1", "mlp-cond-sn-bf16", "resnet-cond-ema", "mlp-depth3-dropout"])
 def test_resume_is_exact_with_every_option(tmp_path, tiny, extra):
     whole, _ = run(tmp_path, tiny, "whole", *extra, epochs=3)
     run(tmp_path, tiny, "split", *extra, epochs=1)
