@@ -77,13 +77,15 @@ class ModelConfig:
 class LossConfig:
     """The GAN objective (mnistgan.losses): D's loss and G's, and regularisers on D."""
 
-    name: str = "bce"  # bce (the spec) | hinge | wgan-gp
+    name: str = "bce"  # bce (the spec) | hinge | wgan-gp | rpgan
     # One-sided label smoothing (bce only): D's target for real images is 1 - this.
     label_smoothing: float = 0.0
     n_critic: int = 1  # D updates per G update (WGAN-GP uses 5)
     gp_weight: float = 10.0  # wgan-gp: weight of the gradient penalty
     r1_gamma: float = 0.0  # R1 penalty on real images, any loss: gamma/2 * |grad_x D(x)|^2 (0: off)
-    r1_every: int = 16  # lazy R1: applied every k D steps, scaled by k
+    r1_every: int = 16  # 1: in every D update; k > 1: lazy, its own D update every k steps, scaled by k
+    r2_gamma: float = 0.0  # R2: the same penalty on generated images (0: off)
+    r2_every: int = 16  # as r1_every
 
     def __post_init__(self) -> None:
         if not 0 <= self.label_smoothing < 0.5:
@@ -93,7 +95,8 @@ class LossConfig:
                               f"(also set loss.label_smoothing=0)")
         _bounded("loss.n_critic", self.n_critic, 100, "D steps per G step")
         _bounded("loss.r1_every", self.r1_every, 10_000, "steps")
-        for name in ("gp_weight", "r1_gamma"):
+        _bounded("loss.r2_every", self.r2_every, 10_000, "steps")
+        for name in ("gp_weight", "r1_gamma", "r2_gamma"):
             if not 0 <= getattr(self, name) < float("inf"):
                 raise ConfigError(f"loss.{name} must be 0 or positive and finite, got {getattr(self, name)}")
 

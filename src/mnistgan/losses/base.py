@@ -2,7 +2,8 @@
 the phases (n_critic D updates, then one G update) and the optimizer steps.
 
 d_loss(D, real, fake, y) -> (loss to minimise for D, named stats)
-g_loss(D, fake, y) -> (loss to minimise for G, named stats)
+g_loss(D, real, fake, y) -> (loss to minimise for G, named stats); `real` is the batch D
+    just saw, for losses that compare (rpgan); the others ignore it
 The stats are detached scalar tensors (no host sync); STATS names them in a fixed order,
 the order of the logged means. `d_real`/`d_fake` are D's mean verdicts on the batch,
 in the loss's own scale (a probability for BCE, a raw score otherwise).
@@ -23,7 +24,8 @@ class Loss:
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         raise NotImplementedError
 
-    def g_loss(self, D: nn.Module, fake: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+    def g_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+               y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         raise NotImplementedError
 
     # How to read one score of D: what it is called, and the value above which D calls an
@@ -49,7 +51,8 @@ def joint_scores(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, y: torch.
     return D(torch.cat([real, fake.detach()]), yy)
 
 
-def critic_g_loss(D: nn.Module, fake: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+def critic_g_loss(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                  y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
     """G's loss when D's raw score is the critic's (hinge, WGAN): -mean(D(G(z)))."""
     loss = -D(fake, y).mean()
     return loss, {"g_loss": loss.detach()}

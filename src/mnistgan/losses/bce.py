@@ -38,7 +38,8 @@ class BCELoss(Loss):
         probs = torch.sigmoid(logits.detach())
         return loss, {"d_loss": loss.detach(), "d_real": probs[:B].mean(), "d_fake": probs[B:].mean()}
 
-    def g_loss(self, D: nn.Module, fake: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+    def g_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+               y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         logit = D(fake, y)  # [B]
         loss = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
         return loss, {"g_loss": loss.detach()}

@@ -53,24 +53,23 @@ def make_step(state: TrainState, obj: Objective, fast: FastPath) -> StepFn:
         return train_step(G, D, state.opt_g, state.opt_d, obj, real, y, z, step=i)
 
     if fast.cuda_graphs:
-        variant = (lambda i: obj.r1.due(i)) if obj.r1 is not None else (lambda i: False)
-        return GraphedStep(step, [state.opt_g, state.opt_d], variant)
+        return GraphedStep(step, [state.opt_g, state.opt_d], obj.lazy_due)
     return step
 
 
 class GraphedStep:
-    """A step function captured as CUDA graphs, one per variant (a step with or without
-    the lazy R1 update), after `warmup` eager steps on a side stream (cuBLAS handles,
+    """A step function captured as CUDA graphs, one per variant (which lazy penalties run
+    in it), after `warmup` eager steps on a side stream (cuBLAS handles,
     the optimizers' state and the autotuning all exist before capture). Every call is a
     real training step: the warm-up steps and the replays run the same kernels."""
 
     def __init__(self, step: StepFn, optimizers: list[torch.optim.Optimizer],
-                 variant: Callable[[int], bool], warmup: int = 3) -> None:
+                 variant: Callable[[int], tuple[bool, ...]], warmup: int = 3) -> None:
         for opt in optimizers:  # Adam's step counter and bias correction stay on the GPU
             for group in opt.param_groups:
                 group["capturable"] = True
         self.step, self.variant, self.warmup = step, variant, warmup
-        self.graphs: dict[bool, tuple[torch.cuda.CUDAGraph, Stats]] = {}
+        self.graphs: dict[tuple[bool, ...], tuple[torch.cuda.CUDAGraph, Stats]] = {}
         self.inputs: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor] | None = None
 
     def __call__(self, real: torch.Tensor, y: torch.Tensor | None, z: torch.Tensor, i: int) -> Stats:
