@@ -29,6 +29,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
+from mnistgan.config import MIN_EVAL_N
 from mnistgan.data.datasets import get_spec
 from mnistgan.tensors import as_input, batched
 from mnistgan.data.sources import Sources, load_split
@@ -43,6 +44,7 @@ from mnistgan.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
+FULL_N = 10_000  # `mnistgan evaluate`'s n: the whole MNIST test split (fewer on a smaller set)
 MEMO_N = 1000  # images per side for the pixel-space nearest-neighbour search (vs all 60k train)
 PAIRS_SHOWN = 16
 
@@ -142,6 +144,16 @@ class RealReference:
         return counts / counts.sum()
 
 
+def check_n(what: str, n: int, dataset: str, test_size: int) -> None:
+    """n samples are scored against n test images: between MIN_EVAL_N and the test split."""
+    if test_size < MIN_EVAL_N:
+        raise ConfigError(f"{dataset} has {test_size} test images, and an evaluation needs at least {MIN_EVAL_N} "
+                          f"(import it again with a larger --holdout)")
+    if not MIN_EVAL_N <= n <= test_size:
+        raise ConfigError(f"{what} must be between {MIN_EVAL_N} and {test_size} (the size of the {dataset} test "
+                          f"split), got {n}")
+
+
 def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
                    names: tuple[str, ...] = tuple(METRICS), dataset: str | None = None) -> RealReference:
     """Reference and floor for `n` images of `dataset` (default: the evaluator's), from the
@@ -150,8 +162,7 @@ def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
     classes = get_spec(dataset, sources.cache_dir).classes
     names = metric_names(names, bool(classes))
     train, test = load_split(dataset, "train", sources), load_split(dataset, "test", sources)
-    if not 1 < n <= test.images.shape[0]:
-        raise ConfigError(f"-n must be between 2 and {test.images.shape[0]} (the size of the test split), got {n}")
+    check_n("-n", n, dataset, test.images.shape[0])
     gen = torch.Generator().manual_seed(seed)
     ref_idx = torch.randperm(train.images.shape[0], generator=gen)[:n]
     test_idx = torch.randperm(test.images.shape[0], generator=gen)[:n]
@@ -287,8 +298,7 @@ def light_scorer(dataset: str, sources: Sources, n: int = 2000,
     before any training; the evaluator is loaded on the first call. It draws its own
     noise, so training is unaffected."""
     test_size = load_split(dataset, "test", sources).images.shape[0]
-    if not 1 < n <= test_size:
-        raise ConfigError(f"eval.n must be between 2 and {test_size} (the size of the {dataset} test split), got {n}")
+    check_n("eval.n", n, dataset, test_size)
     cache: list[tuple[Evaluator, RealReference]] = []
 
     def score(G: Generator) -> dict[str, Any]:
@@ -301,13 +311,25 @@ def light_scorer(dataset: str, sources: Sources, n: int = 2000,
     return score
 
 
-def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int = 10_000, seed: int = 0,
+def fitted_n(dataset: str, sources: Sources) -> int:
+    """FULL_N, or the whole test split of a smaller set (one info line says so)."""
+    test_size = get_spec(dataset, sources.cache_dir).files["test"][0].shape[0]
+    if test_size >= FULL_N:
+        return FULL_N
+    log.info("%s has %d test images: evaluating %d samples against them (-n sets another n)", dataset, test_size,
+             test_size)
+    return test_size
+
+
+def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int | None = None, seed: int = 0,
                     last: bool = False) -> tuple[dict[str, Any], np.ndarray]:
     """Evaluate a run folder (its best generator unless `last`), a weights file or a
-    training state against its own dataset, with D's report when D is there. Returns the
+    training state against its own dataset, with D's report when D is there, on n
+    samples (default: FULL_N, or all the test images of a smaller set). Returns the
     metrics.json dict (with "source" and "epoch") and the nearest-pairs grid."""
     source = Path(source)
     g = load_generator_from(source, last=last)
+    n = fitted_n(g.cfg.data.name, sources) if n is None else n
     ev = get_evaluator(g.cfg.data.name, sources)
     result, pairs = evaluate(g.G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last),
                              dataset=g.cfg.data.name)

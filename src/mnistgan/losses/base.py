@@ -5,7 +5,9 @@ d_loss(D, real, fake, y) -> (loss to minimise for D, named stats)
 g_loss(D, fake, y) -> (loss to minimise for G, named stats)
 The stats are detached scalar tensors (no host sync); STATS names them in a fixed order,
 the order of the logged means. `d_real`/`d_fake` are D's mean verdicts on the batch,
-in the loss's own scale (a probability for BCE, a raw score otherwise).
+in the loss's own scale (a probability for BCE, a raw score otherwise). d_loss's stats
+also hold `sign_real`, the mean sign of D's raw scores on the real images: ADA's
+overfitting signal (train/augment.py), not logged.
 """
 
 from __future__ import annotations

@@ -32,6 +32,6 @@ class WGANGPLoss(Loss):
         gp = (grad.flatten(1).norm(dim=1) - 1).square().mean()
         loss = s_fake.mean() - s_real.mean() + self.gp_weight * gp
         return loss, {"d_loss": loss.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean(),
-                      "gp": gp.detach()}
+                      "gp": gp.detach(), "sign_real": s_real.detach().sign().mean()}
 
     g_loss = staticmethod(critic_g_loss)

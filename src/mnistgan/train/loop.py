@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from mnistgan import runfolder
 from mnistgan.config import RunConfig
-from mnistgan.data.datasets import batches, get_spec
+from mnistgan.data.datasets import batches, get_spec, small_set_hint
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError, ConfigError, MnistganError, TrainingStopped, first_line
 from mnistgan.images import make_grid, save_png
@@ -65,6 +65,9 @@ def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
     if cfg.model.num_classes not in (0, len(spec.classes)):
         raise ConfigError(f"model.num_classes must be 0 (unconditional) or {len(spec.classes)}, the classes of "
                           f"{spec.name}; got {cfg.model.num_classes}")
+    if cfg.train.augment == "ada" and cfg.loss.name == "wgan-gp":
+        raise ConfigError("train.augment=ada adapts to the sign of D's scores on real images, which a WGAN critic's "
+                          "scores do not have (no fixed offset); use train.augment=diffaug with wgan-gp")
     n = spec.files["train"][0].shape[0]
     if cfg.train.batch_size * cfg.loss.n_critic > n:
         raise ConfigError(f"train.batch_size {cfg.train.batch_size} x loss.n_critic {cfg.loss.n_critic} exceeds the "
@@ -134,11 +137,17 @@ def train(
     stop = stop or StopRequest()
     check_config(cfg, sources)
     world.check_batch(cfg.train.batch_size)
-    fast.check(device, world.size)
+    fast.check(device, world.size, cfg.train.augment)
+    if cfg.train.augment != "none" and world.size > 1:
+        raise ConfigError("train.augment does not combine with multi-process training yet: each rank would "
+                          "augment its shard with the same random draws")
     if tensorboard:
         require_tensorboard()
     split = load_split(cfg.data.name, "train", sources)
     images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
+    hint = small_set_hint(cfg.data.name, images.shape[0]) if cfg.train.augment == "none" else None
+    if hint and rank == 0 and not resume:
+        log.info("%s", hint)
     obj = Objective.from_config(cfg, device)
     hook = on_epoch_end or default_callback(cfg, sources)
     if rank == 0:
@@ -345,6 +354,8 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, i
         z = torch.randn(per_step, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
         s = step(real, y, world.shard(z, obj.n_critic), state.step)
         state.step += 1
+        if state.augment is not None:
+            state.augment.adapt(s["sign_real"])  # ada: p follows D's overfitting
         if state.G_ema is not None:
             update_ema(state.G_ema, state.G, ema_beta(t.batch_size, state.step * t.batch_size, t.ema_halflife,
                                                       t.ema_rampup))
@@ -357,7 +368,8 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, i
             p.epoch_sums += world.mean_(p.sums)
             record = {"epoch": state.epoch + 1, "step": state.step,
                       **dict(zip(names, (p.sums / p.count).tolist())),
-                      "img_per_s": p.count * per_step / (now - tick)}
+                      "img_per_s": p.count * per_step / (now - tick),
+                      **(state.augment.log() if state.augment is not None else {})}
             bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}", refresh=False)
             log_to.line(record)
             p.sums.zero_()
