@@ -155,7 +155,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         sources = sources_from(args)
         cfg = load_config(args.preset or "classic", args.config, overrides)
         # The sizes the user did not set follow the dataset's (a small imported set).
-        cfg = fit_to_data(cfg, SetSize.of(cfg.data.name, sources.cache_dir), explicit_keys(args.config, overrides))
+        cfg = fit_to_data(cfg, SetSize.of(cfg.data, sources.cache_dir), explicit_keys(args.config, overrides))
         check_config(cfg, sources)  # before the run folder exists
     fast.check(torch.device(device), augment=cfg.train.augment)  # before the run folder exists
     world, device = join_world(device)

@@ -41,6 +41,14 @@ def _bounded(name: str, value: int, limit: int, reason: str) -> None:
 @dataclass(frozen=True)
 class DataConfig:
     name: str = "mnist"  # a dataset from mnistgan.data.DATASETS: mnist | fashion-mnist
+    # Train on part of the training split (data/subset.py): a share in (0, 1] or a number of
+    # images (> 1), drawn class-balanced with subset_seed. 1.0: all of it.
+    subset: float = 1.0
+    subset_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.subset < float("inf"):
+            raise ConfigError(f"data.subset must be a share in (0, 1] or a number of images, got {self.subset}")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from mnistgan.config import MIN_EVAL_N
 from mnistgan.data.datasets import get_spec
 from mnistgan.tensors import as_input, batched
 from mnistgan.data.sources import Sources, load_split
+from mnistgan.data.subset import subset_rows
 from mnistgan.errors import ConfigError
 from mnistgan.eval import metrics as M
 from mnistgan.eval.conditional import conditional_accuracy, conditional_section
@@ -195,19 +196,23 @@ def pixels(images: torch.Tensor) -> torch.Tensor:
     return images.reshape(images.shape[0], -1).float() / 255.0  # uint8 [N, 28, 28] -> [N, 784] in [0, 1]
 
 
-def memorisation(gen_images: torch.Tensor, real: RealReference) -> tuple[dict[str, Any], np.ndarray]:
-    """Nearest training image (pixel space) for MEMO_N generated and MEMO_N test images;
+def memorisation(gen_images: torch.Tensor, real: RealReference,
+                 train_rows: torch.Tensor | None = None) -> tuple[dict[str, Any], np.ndarray]:
+    """Nearest training image (pixel space) for MEMO_N generated and MEMO_N test images,
+    among the training images G was shown (train_rows, for data.subset; None: all);
     returns the summary and a grid of the closest pairs (generated left, training right)."""
     m = min(MEMO_N, gen_images.shape[0], real.test_images.shape[0])
-    train_px = pixels(real.train_images)
+    train_images = real.train_images if train_rows is None else real.train_images[train_rows]
+    train_px = pixels(train_images)
     d_gen, i_gen = M.nearest_distances(pixels(gen_images[:m]), train_px)
     d_test, _ = M.nearest_distances(pixels(real.test_images[:m]), train_px)
     # A set whose test images mostly copy training images (an imported one can) has no yardstick.
     ratio = M.memorisation_ratio(d_gen, d_test) if np.median(d_test) > 0 else None
     closest = np.argsort(d_gen)[:PAIRS_SHOWN]
-    tiles = np.stack([t for j in closest for t in (gen_images[j].numpy(), real.train_images[i_gen[j]].numpy())])
+    tiles = np.stack([t for j in closest for t in (gen_images[j].numpy(), train_images[i_gen[j]].numpy())])
     summary = {"gen_to_train_median": float(np.median(d_gen)), "test_to_train_median": float(np.median(d_test)),
                "ratio": ratio, "memorised": ratio is not None and M.is_memorised(ratio), "n": m,
+               "train_images": int(train_images.shape[0]),
                "closest_distances": [float(d_gen[j]) for j in closest]}
     if ratio is None:
         summary["note"] = ("not measurable: most test images are copies of training images (median distance 0), "
@@ -233,14 +238,18 @@ def discriminator_section(D: Discriminator, gen_images: torch.Tensor, gen_labels
 
 
 def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, seed: int = 0,
-             D: Discriminator | None = None, dataset: str | None = None) -> tuple[dict[str, Any], np.ndarray]:
+             D: Discriminator | None = None, dataset: str | None = None,
+             subset: tuple[float, int] = (1.0, 0)) -> tuple[dict[str, Any], np.ndarray]:
     """All metrics for G, each beside the real floor, against `dataset` (default: the
-    evaluator's); returns (metrics.json dict, pairs grid)."""
+    evaluator's); returns (metrics.json dict, pairs grid). `subset` (data.subset and its
+    seed) names the training images G was shown: the memorisation check searches those;
+    the reference set and the floor are the whole split's."""
     real = real_reference(ev, n, seed, sources, dataset=dataset)
+    train_rows = subset_rows(real.train_labels, *subset) if subset[0] != 1 else None
     gen_images = torch.from_numpy(sample_uint8(G, n, seed=seed))  # uint8 [n, 28, 28], as a PNG would hold
     fake = Embedded(*ev.embed(gen_images))
     values = compute(Pair(fake, real.ref, seed), metric_names(tuple(METRICS), bool(real.classes)))
-    memo, pairs = memorisation(gen_images, real)
+    memo, pairs = memorisation(gen_images, real, train_rows)
     gen_labels = G.labels(n)  # a conditional G: sample i was asked for class i % num_classes; else None
     result: dict[str, Any] = {
         "dataset": real.dataset, "n": n, "seed": seed,
@@ -332,5 +341,5 @@ def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int 
     n = fitted_n(g.cfg.data.name, sources) if n is None else n
     ev = get_evaluator(g.cfg.data.name, sources)
     result, pairs = evaluate(g.G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last),
-                             dataset=g.cfg.data.name)
+                             dataset=g.cfg.data.name, subset=(g.cfg.data.subset, g.cfg.data.subset_seed))
     return {"source": str(g.src), "epoch": g.epoch, **result}, pairs

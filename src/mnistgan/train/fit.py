@@ -14,8 +14,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnistgan.config import MIN_EVAL_N, RunConfig
+from mnistgan.config import MIN_EVAL_N, DataConfig, RunConfig
 from mnistgan.data.datasets import get_spec
+from mnistgan.data.subset import subset_count
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +24,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SetSize:
     name: str
-    train: int  # images in the training split
+    train: int  # images trained on: the training split, or data.subset of it
     test: int  # images in the test split
 
     @classmethod
-    def of(cls, name: str, cache_dir: Path | None = None) -> SetSize:
+    def of(cls, data: DataConfig, cache_dir: Path | None = None) -> SetSize:
         """From the dataset's spec (its manifest, for an imported set): nothing is loaded."""
-        spec = get_spec(name, cache_dir)
-        return cls(name, spec.files["train"][0].shape[0], spec.files["test"][0].shape[0])
+        spec = get_spec(data.name, cache_dir)
+        train = subset_count(spec.files["train"][0].shape[0], data.subset)
+        return cls(data.name, train, spec.files["test"][0].shape[0])
 
 
 def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozenset()) -> RunConfig:

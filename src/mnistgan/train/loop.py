@@ -26,6 +26,7 @@ from mnistgan import runfolder
 from mnistgan.config import RunConfig
 from mnistgan.data.datasets import batches, get_spec, small_set_hint
 from mnistgan.data.sources import Sources, load_split
+from mnistgan.data.subset import subset_count, subset_rows
 from mnistgan.errors import CheckpointError, ConfigError, MnistganError, TrainingStopped, first_line
 from mnistgan.images import make_grid, save_png
 from mnistgan.io import state as checkpoint
@@ -68,10 +69,10 @@ def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
     if cfg.train.augment == "ada" and cfg.loss.name == "wgan-gp":
         raise ConfigError("train.augment=ada adapts to the sign of D's scores on real images, which a WGAN critic's "
                           "scores do not have (no fixed offset); use train.augment=diffaug with wgan-gp")
-    n = spec.files["train"][0].shape[0]
+    n = subset_count(spec.files["train"][0].shape[0], cfg.data.subset)
     if cfg.train.batch_size * cfg.loss.n_critic > n:
         raise ConfigError(f"train.batch_size {cfg.train.batch_size} x loss.n_critic {cfg.loss.n_critic} exceeds the "
-                          f"{n} training images of {spec.name}")
+                          f"{n} training images of {spec.name}{' (data.subset)' if cfg.data.subset != 1 else ''}")
 
 
 def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
@@ -144,7 +145,8 @@ def train(
     if tensorboard:
         require_tensorboard()
     split = load_split(cfg.data.name, "train", sources)
-    images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
+    rows = subset_rows(split.labels, cfg.data.subset, cfg.data.subset_seed) if cfg.data.subset != 1 else slice(None)
+    images, labels = split.images[rows].to(device), split.labels[rows].to(device)  # uint8 [N, 28, 28], int64 [N]
     hint = small_set_hint(cfg.data.name, images.shape[0]) if cfg.train.augment == "none" else None
     if hint and rank == 0 and not resume:
         log.info("%s", hint)
