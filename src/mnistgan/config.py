@@ -29,6 +29,9 @@ MAX_CHANNELS = 1024  # dcgan: D and G hold about 16 x channels^2 x 9 weights: 15
 MAX_CLASSES = 1000  # label embeddings
 MAX_GRID = 1024  # samples in each epoch's grid: a 1 MP PNG per epoch
 MAX_KEEP = 1000  # training-state files kept: 6 GB of disk at the classic model's 6 MB each
+# The fewest images an evaluation scores: precision/recall and density/coverage take k = 3 neighbours.
+MIN_EVAL_N = 4
+AUGMENTS = ("none", "diffaug", "ada")  # train.augment
 
 
 def _bounded(name: str, value: int, limit: int, reason: str) -> None:
@@ -39,6 +42,14 @@ def _bounded(name: str, value: int, limit: int, reason: str) -> None:
 @dataclass(frozen=True)
 class DataConfig:
     name: str = "mnist"  # a dataset from mnistgan.data.DATASETS: mnist | fashion-mnist
+    # Train on part of the training split (data/subset.py): a share in (0, 1] or a number of
+    # images (> 1), drawn class-balanced with subset_seed. 1.0: all of it.
+    subset: float = 1.0
+    subset_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.subset < float("inf"):
+            raise ConfigError(f"data.subset must be a share in (0, 1] or a number of images, got {self.subset}")
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,16 @@ class TrainConfig:
     # device multiplies bf16 natively, else fp32 (mnistgan.hardware). A runtime option: a
     # resume resolves it again on its own machine.
     precision: str = "fp32"
+    # Augmentation that D sees, on real and generated images alike (train/augment.py):
+    # none | diffaug (DiffAugment: translation, cutout, brightness and contrast, each with
+    # probability augment_p) | ada (those, small rotation and scaling, with a probability
+    # that adapts to D's overfitting, as in StyleGAN2-ADA).
+    augment: str = "none"
+    augment_p: float = 1.0  # diffaug: the probability of each transform on each image (1: always, as DiffAugment)
+    ada_target: float = 0.6  # ada: p rises while the mean sign of D's raw scores on reals is above this
+    # ada: thousands of images D sees for p to move by 1 (StyleGAN2-ADA: 500, for runs of 25M
+    # images; a run here sees 30k (1% of MNIST, 50 epochs) to 3M)
+    ada_kimg: int = 20
 
     def __post_init__(self) -> None:
         _bounded("train.epochs", self.epochs, MAX_EPOCHS, "state files number epochs with 6 digits")
@@ -153,6 +174,16 @@ class TrainConfig:
         for name in ("beta1_g", "beta2_g", "beta1_d", "beta2_d"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.augment not in AUGMENTS:
+            raise ConfigError(f"train.augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
+        if not 0 <= self.augment_p <= 1:
+            raise ConfigError(f"train.augment_p must be in [0, 1], got {self.augment_p}")
+        if self.augment_p != 1 and self.augment != "diffaug":
+            raise ConfigError("train.augment_p is diffaug's fixed probability (ada adapts its own from 0); "
+                              "set train.augment=diffaug, or leave train.augment_p at 1")
+        if not 0 < self.ada_target < 1:
+            raise ConfigError(f"train.ada_target must be in (0, 1), got {self.ada_target}")
+        _bounded("train.ada_kimg", self.ada_kimg, 100_000, "thousands of images")
 
 
 @dataclass(frozen=True)
@@ -166,8 +197,8 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if self.every < 0:
             raise ConfigError(f"eval.every must be 0 (off) or a number of epochs, got {self.every}")
-        if not 2 <= self.n <= 10_000:
-            raise ConfigError(f"eval.n must be between 2 and 10000 (the test split), got {self.n}")
+        if not MIN_EVAL_N <= self.n <= 10_000:
+            raise ConfigError(f"eval.n must be between {MIN_EVAL_N} and 10000 (the test split), got {self.n}")
 
 
 @dataclass(frozen=True)
@@ -289,6 +320,15 @@ def parse_override(text: str) -> dict[str, Any]:
     return nested
 
 
+def _dotted(table: dict[str, Any], prefix: str = "") -> set[str]:
+    """{"train": {"epochs": 5}} -> {"train.epochs"}."""
+    keys: set[str] = set()
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        keys |= _dotted(value, f"{path}.") if isinstance(value, dict) else {path}
+    return keys
+
+
 def _deep_update(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     for key, value in new.items():
         if isinstance(value, dict) and isinstance(into.get(key), dict):
@@ -319,6 +359,25 @@ def read_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: {e}") from None
 
 
+def _read_toml(toml_path: str | Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(toml_path).read_text())
+    except OSError as e:
+        raise ConfigError(f"{toml_path}: cannot read ({e.strerror or e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{toml_path}: invalid TOML ({e})") from None
+
+
+def explicit_keys(toml_path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> frozenset[str]:
+    """The dotted keys the user set, in the TOML file or with `--set` ("train.batch_size"),
+    as opposed to those the preset chose: a preset's sizes may be fitted to a small
+    dataset (train/fit.py), the user's are not."""
+    keys = _dotted(_read_toml(toml_path)) if toml_path is not None else set()
+    for text in overrides:
+        keys |= _dotted(parse_override(text))
+    return frozenset(keys)
+
+
 def load_config(
     preset_name: str = "classic",
     toml_path: str | Path | None = None,
@@ -327,11 +386,5 @@ def load_config(
     """Preset, then TOML file, then `key=value` overrides."""
     cfg = preset(preset_name)
     if toml_path is not None:
-        try:
-            table = tomllib.loads(Path(toml_path).read_text())
-        except OSError as e:
-            raise ConfigError(f"{toml_path}: cannot read ({e.strerror or e})") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{toml_path}: invalid TOML ({e})") from None
-        cfg = _merge(cfg, table, "")
+        cfg = _merge(cfg, _read_toml(toml_path), "")
     return apply_overrides(cfg, overrides)

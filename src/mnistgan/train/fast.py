@@ -23,6 +23,7 @@ import torch
 
 from mnistgan.errors import ConfigError
 from mnistgan.losses import Stats
+from mnistgan.train.augment import AugmentedD
 from mnistgan.train.state import TrainState
 from mnistgan.train.step import Objective, train_step
 
@@ -35,19 +36,25 @@ class FastPath:
     compile: bool = False
     cuda_graphs: bool = False
 
-    def check(self, device: torch.device, world_size: int = 1) -> None:
+    def check(self, device: torch.device, world_size: int = 1, augment: str = "none") -> None:
         if self.cuda_graphs and device.type != "cuda":
             raise ConfigError("--cuda-graphs needs a CUDA device (--device cuda)")
         if self.cuda_graphs and world_size > 1:
             raise ConfigError("--cuda-graphs does not combine with multi-process training: the gradient "
                               "all-reduce runs between the graph's phases")
+        if self.cuda_graphs and augment != "none":
+            raise ConfigError("--cuda-graphs does not combine with train.augment: the augmentation draws from its "
+                              "own generator inside the step, which a graph would replay unchanged")
 
 
 def make_step(state: TrainState, obj: Objective, fast: FastPath) -> StepFn:
-    """The step the loop calls: train_step over (compiled) G and D, (graphed) if asked."""
+    """The step the loop calls: train_step over (compiled) G and D, (graphed) if asked;
+    D sees every image through the augmentation when train.augment is on (train/augment.py)."""
     G, D = state.G, state.D
     if fast.compile:
         G, D = torch.compile(G), torch.compile(D)
+    if state.augment is not None:
+        D = AugmentedD(D, state.augment)
 
     def step(real: torch.Tensor, y: torch.Tensor | None, z: torch.Tensor, i: int) -> Stats:
         return train_step(G, D, state.opt_g, state.opt_d, obj, real, y, z, step=i)

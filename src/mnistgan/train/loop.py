@@ -24,14 +24,15 @@ from tqdm import tqdm
 
 from mnistgan import runfolder
 from mnistgan.config import RunConfig
-from mnistgan.data.datasets import batches, get_spec
+from mnistgan.data.datasets import batches, get_spec, small_set_hint
 from mnistgan.data.sources import Sources, load_split
+from mnistgan.data.subset import subset_count, subset_rows
 from mnistgan.errors import CheckpointError, ConfigError, MnistganError, TrainingStopped, first_line
 from mnistgan.hardware import bf16_slowdown_warning, hardware
 from mnistgan.images import make_grid, save_png
 from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import save_generator
-from mnistgan.losses import check_loss
+from mnistgan.losses import build_loss, check_loss
 from mnistgan.models import check_arch
 from mnistgan.tensors import as_images, as_input
 from mnistgan.train.budget import budget_event
@@ -67,10 +68,14 @@ def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
     if cfg.model.num_classes not in (0, len(spec.classes)):
         raise ConfigError(f"model.num_classes must be 0 (unconditional) or {len(spec.classes)}, the classes of "
                           f"{spec.name}; got {cfg.model.num_classes}")
-    n = spec.files["train"][0].shape[0]
+    if cfg.train.augment == "ada" and not build_loss(cfg.loss).SIGNED:
+        raise ConfigError(f"train.augment=ada adapts to the sign of D's scores on real images, which the "
+                          f"{cfg.loss.name} loss's scores do not have (no fixed offset); use train.augment=diffaug "
+                          f"with {cfg.loss.name}")
+    n = subset_count(spec.files["train"][0].shape[0], cfg.data.subset)
     if cfg.train.batch_size * cfg.loss.n_critic > n:
         raise ConfigError(f"train.batch_size {cfg.train.batch_size} x loss.n_critic {cfg.loss.n_critic} exceeds the "
-                          f"{n} training images of {spec.name}")
+                          f"{n} training images of {spec.name}{' (data.subset)' if cfg.data.subset != 1 else ''}")
 
 
 def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
@@ -136,11 +141,18 @@ def train(
     stop = stop or StopRequest()
     check_config(cfg, sources)
     world.check_batch(cfg.train.batch_size)
-    fast.check(device, world.size)
+    fast.check(device, world.size, cfg.train.augment)
+    if cfg.train.augment != "none" and world.size > 1:
+        raise ConfigError("train.augment does not combine with multi-process training yet: each rank would "
+                          "augment its shard with the same random draws")
     if tensorboard:
         require_tensorboard()
     split = load_split(cfg.data.name, "train", sources)
-    images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
+    rows = subset_rows(split.labels, cfg.data.subset, cfg.data.subset_seed) if cfg.data.subset != 1 else slice(None)
+    images, labels = split.images[rows].to(device), split.labels[rows].to(device)  # uint8 [N, 28, 28], int64 [N]
+    hint = small_set_hint(cfg.data.name, images.shape[0]) if cfg.train.augment == "none" else None
+    if hint and rank == 0 and not resume:
+        log.info("%s", hint)
     obj = Objective.from_config(cfg, device)
     hw = hardware(device)
     if rank == 0:
@@ -359,6 +371,8 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, i
         z = torch.randn(per_step, cfg.model.z_dim, generator=state.noise_gen, device=images.device)
         s = step(real, y, world.shard(z, obj.n_critic), state.step)
         state.step += 1
+        if state.augment is not None:
+            state.augment.adapt(s["sign_real"])  # ada: p follows D's overfitting
         if state.G_ema is not None:
             update_ema(state.G_ema, state.G, ema_beta(t.batch_size, state.step * t.batch_size, t.ema_halflife,
                                                       t.ema_rampup))
@@ -371,7 +385,8 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, step: StepFn, i
             p.epoch_sums += world.mean_(p.sums)
             record = {"epoch": state.epoch + 1, "step": state.step,
                       **dict(zip(names, (p.sums / p.count).tolist())),
-                      "img_per_s": p.count * per_step / (now - tick)}
+                      "img_per_s": p.count * per_step / (now - tick),
+                      **(state.augment.log() if state.augment is not None else {})}
             bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}", refresh=False)
             log_to.line(record)
             if not budget_checked:
