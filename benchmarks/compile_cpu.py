@@ -18,6 +18,7 @@ import time
 import torch
 import torch._dynamo
 
+from mnistgan.hardware import machine_line
 from mnistgan.config import load_config
 from mnistgan.train.state import init_state
 from mnistgan.train.step import Objective, train_step
@@ -29,6 +30,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--rounds", type=int, default=9)
     args = p.parse_args()
+    print(machine_line("cpu"), flush=True)
     torch.set_num_threads(args.threads)
     cfg, device = load_config(args.preset), torch.device("cpu")
     B = cfg.train.batch_size

@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mnistgan.hardware import machine_line
+
 LAYOUTS = [(1, 2), (2, 1), (1, 1)]  # (processes, threads per process)
 
 
@@ -38,6 +40,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
+    print(machine_line("cpu"), flush=True)
     speeds: dict[tuple[int, int], list[float]] = {layout: [] for layout in LAYOUTS}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):

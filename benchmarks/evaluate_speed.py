@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from mnistgan.hardware import machine_line
 from mnistgan.config import load_config
 from mnistgan.data.sources import Sources
 from mnistgan.eval import evaluate as EV
@@ -36,6 +37,7 @@ def main() -> None:
     p.add_argument("-n", type=int, default=10_000)
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
+    print(machine_line("cpu"), flush=True)
 
     home = Sources(data_dir=Path(args.data_dir), cache_dir=Path(args.cache_dir), download=False)
     ev = get_evaluator("mnist", home)

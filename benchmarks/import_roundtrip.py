@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from mnistgan.hardware import machine_line
 from mnistgan.data.importer import import_dataset
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.eval.evaluator import get_evaluator
@@ -31,6 +32,7 @@ def main() -> None:
     p.add_argument("--data-dir", required=True)
     p.add_argument("-n", type=int, default=2000)
     args = p.parse_args()
+    print(machine_line("cpu"), flush=True)
     sources = Sources(data_dir=Path(args.data_dir), download=False)
     test = load_split("mnist", "test", sources)
     images, labels = test.images[: args.n].numpy(), test.labels[: args.n].numpy()

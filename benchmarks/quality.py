@@ -3,6 +3,7 @@
     python benchmarks/quality.py --data-dir ../shared/datasets/mnist                   # 10 min, seeds 0-2
     python benchmarks/quality.py --data-dir ../shared/datasets/mnist --minutes 20 --presets dcgan-cond
     python benchmarks/quality.py ... --presets "dcgan-cond,dcgan-cond+train.precision=fp32"   # a variant row
+    (the data-efficiency table's rows: docs/how-to/small-datasets.md)
 
 Each run is a real `mnistgan train --set train.minutes=M` at 1 thread (so M minutes of
 training are M CPU-minutes on this machine), two side by side on 2 cores; it stops at the
@@ -25,6 +26,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from mnistgan.hardware import machine_line
 
 PRESETS = ("classic", "classic-cond", "dcgan", "dcgan-cond")
 # (column, key in metrics.json "metrics", digits); then the extra columns below.
@@ -105,6 +108,9 @@ def row(name: str, runs: list[dict[str, Any]], floor_fid: float) -> list[str]:
     cells.append(mean_std(cond, 1) + " %" if cond else "—")
     auc = [x["discriminator"]["roc_auc"] for x in m if x.get("discriminator")]
     cells.append(mean_std(auc, 3))
+    ratios = [x["memorisation"]["ratio"] for x in m if x["memorisation"]["ratio"] is not None]
+    flagged = sum(bool(x["memorisation"]["memorised"]) for x in m)
+    cells.append(f"{mean_std(ratios, 2)} ({flagged} flagged)")
     cells.append(mean_std([r["img_per_s"] for r in runs], 0))
     cells.append(mean_std([r["epochs"] for r in runs], 1))
     cells.append(mean_std([(r["train_s"] + r["eval_s"]) / 60 for r in runs], 1))
@@ -117,7 +123,7 @@ def floor_row(metrics: dict[str, Any]) -> list[str]:
         cells.append(f"{metrics['metrics'][key]['real']:,.{digits}f}")
     cond = metrics.get("conditional")
     cells += ["1×", str(metrics["classes"]["real"]["classes_covered"]),
-              f"{cond['floor_accuracy'] * 100:.1f} %" if cond else "—", "—", "—", "—", "—"]
+              f"{cond['floor_accuracy'] * 100:.1f} %" if cond else "—", "—", "—", "—", "—", "—"]
     return cells
 
 
@@ -131,6 +137,7 @@ def main() -> int:
     p.add_argument("--outdir", type=Path, default=Path("runs-quality"))
     p.add_argument("--data-dir")
     args = p.parse_args()
+    print(machine_line("cpu"), flush=True)
     args.outdir.mkdir(parents=True, exist_ok=True)
     presets, seeds = args.presets.split(","), seeds_from(args.seeds)
     jobs = [(preset, seed) for seed in seeds for preset in presets]
@@ -140,7 +147,7 @@ def main() -> int:
     any_metrics = next(iter(results.values()))["metrics"]
     floor_fid = any_metrics["metrics"]["fid_lenet"]["real"]
     head = ["preset", "seeds", *[c for c, _, _ in METRICS], "FID / floor", "classes covered",
-            "conditional accuracy", "D's AUC", "images/s", "epochs", "wall min"]
+            "conditional accuracy", "D's AUC", "memorisation ratio", "images/s", "epochs", "wall min"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     floor = floor_row(any_metrics)
     if cond_metrics:
@@ -149,6 +156,11 @@ def main() -> int:
     for preset in presets:
         lines.append("| " + " | ".join(row(preset, [results[(preset, s)] for s in seeds], floor_fid)) + " |")
     print("\n".join(lines))
+    print("\nper seed (FID; memorisation ratio, < 0.5 flags copying):")
+    for preset in presets:
+        print(f"- {preset}: " + "; ".join(
+            f"seed {s}: FID {m['metrics']['fid_lenet']['value']:.2f}, ratio {m['memorisation']['ratio']}"
+            for s in seeds for m in [results[(preset, s)]["metrics"]]))
     print(f"\n{args.minutes:g} training minutes per run at 1 thread ({args.jobs} runs side by side), seeds "
           f"{args.seeds}; best generator by the light evaluation, scored on n={args.n} samples against "
           f"{args.n} real training images; floor: {args.n} real test images.")

@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from mnistgan.hardware import machine_line
+
 HEALTHY_RATIO = 1.5  # final FID at most this times the median best FID
 HEALTHY_CLASSES = 9
 
@@ -138,6 +140,7 @@ def main() -> int:
     p.add_argument("--outdir", type=Path, default=Path("runs-robustness"))
     p.add_argument("--data-dir")
     args = p.parse_args()
+    print(machine_line("cpu"), flush=True)
     cores = len(os.sched_getaffinity(0))
     args.jobs = args.jobs or max(1, cores // args.threads)
     if args.jobs * args.threads > cores:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import httpx
 
+from mnistgan.hardware import machine_line
+
 MIX = [("sample64", 50), ("sample16", 10), ("walk", 10), ("round", 10), ("guess", 10), ("judge", 5), ("info", 5)]
 
 
@@ -132,6 +134,7 @@ def main() -> None:
     p.add_argument("--data-dir", help="the dataset folder, for the game's real images")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
+    print(machine_line("cpu"), flush=True)
     port = free_port()
     server = start_server(args.runs, port, args.threads, args.data_dir)
     base = f"http://127.0.0.1:{port}"

@@ -35,6 +35,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from mnistgan.hardware import machine_line
 from mnistgan.config import PRESETS, RunConfig, apply_overrides
 from mnistgan.data.datasets import batches
 from mnistgan.data.sources import Sources, load_split
@@ -259,6 +260,7 @@ def parser() -> argparse.ArgumentParser:
 def main() -> None:
     args = parser().parse_args()
     torch.set_num_threads(args.threads)
+    print(machine_line(args.device), flush=True)
     device = torch.device(args.device)
     split = load_split("mnist", "train", Sources(data_dir=Path(args.data_dir), download=False))
     where = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"

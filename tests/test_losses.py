@@ -11,7 +11,7 @@ from torch import nn
 
 from mnistgan.config import LossConfig
 from mnistgan.errors import ConfigError
-from mnistgan.losses import R1, BCELoss, HingeLoss, WGANGPLoss, build_loss, build_r1
+from mnistgan.losses import R1, R2, BCELoss, HingeLoss, RpGANLoss, WGANGPLoss, build_loss, build_penalties
 from mnistgan.train.step import Objective
 
 
@@ -26,6 +26,15 @@ class LinearD(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return x.flatten(1) @ self.w
+
+
+class QuadraticD(nn.Module):
+    """score(x) = |x|^2: its gradient with respect to x is 2x, so it differs by image."""
+
+    num_classes = 0
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return x.flatten(1).square().sum(1)
 
 
 @pytest.fixture
@@ -48,7 +57,7 @@ def test_bce_is_the_spec_with_one_sided_smoothing(batch):
         F.binary_cross_entropy(torch.sigmoid(f), torch.zeros(6))
     torch.testing.assert_close(loss, expected)
     torch.testing.assert_close(stats["d_real"], torch.sigmoid(r).mean())
-    g_loss, _ = BCELoss().g_loss(D, fake, None)
+    g_loss, _ = BCELoss().g_loss(D, None, fake, None)
     torch.testing.assert_close(g_loss, -torch.log(torch.sigmoid(f)).mean())
 
 
@@ -59,7 +68,7 @@ def test_hinge(batch):
     loss, stats = HingeLoss().d_loss(D, real, fake, None)
     torch.testing.assert_close(loss, F.relu(1 - r).mean() + F.relu(1 + f).mean())
     torch.testing.assert_close(stats["d_fake"], f.mean())
-    torch.testing.assert_close(HingeLoss().g_loss(D, fake, None)[0], -f.mean())
+    torch.testing.assert_close(HingeLoss().g_loss(D, None, fake, None)[0], -f.mean())
 
 
 def test_wgan_gp_penalises_the_gradient_norm_away_from_one(batch):
@@ -83,19 +92,47 @@ def test_r1_is_lazy_and_scaled(batch):
     assert r1.penalty(D, real, None).item() == pytest.approx(1.0 * 0.01 * 784 * 4, rel=1e-5)
 
 
+def test_rpgan_pairs_each_fake_with_its_real_partner(batch):
+    real, fake = batch
+    D = LinearD(0.1)
+    r, f = scores(D, real, fake)
+    loss, stats = RpGANLoss().d_loss(D, real, fake, None)
+    torch.testing.assert_close(loss, F.softplus(-(r - f)).mean())  # softplus(-(D(x) - D(G(z)))), pair by pair
+    torch.testing.assert_close(stats["d_real"], r.mean())
+    g_loss, _ = RpGANLoss().g_loss(D, real, fake, None)
+    torch.testing.assert_close(g_loss, F.softplus(-(f - r)).mean())
+    # pairing matters: the same images in another order give another loss
+    assert not torch.allclose(RpGANLoss().d_loss(D, real, fake.flip(0), None)[0], loss)
+
+
+def test_r2_is_r1_at_the_generated_images(batch):
+    real, fake = batch
+    D = QuadraticD()
+    r1, r2 = R1(gamma=2.0, every=1), R2(gamma=2.0, every=1)
+    assert (r1.on_fake, r2.on_fake, r1.lazy) == (False, True, False)
+    # gamma / 2 * mean |grad D(x)|^2 with D(x) = sum(x^2): |grad|^2 = 4 |x|^2
+    expected = 1.0 * (4 * fake.flatten(1).square().sum(1)).mean()
+    torch.testing.assert_close(r2.penalty(D, fake, None), expected)
+    assert r2.penalty(D, fake, None).item() != pytest.approx(r1.penalty(D, real, None).item())
+
+
 def test_each_loss_says_when_d_has_won():
     assert BCELoss().d_won({"d_loss": 0.005, "d_fake": 0.001})
     assert not BCELoss().d_won({"d_loss": 0.5, "d_fake": 0.001})
     assert BCELoss(0.1).d_won({"d_loss": 0.33, "d_fake": 0.001})  # at H(0.9), the least it can be
     assert HingeLoss().d_won({"d_loss": 0.0, "d_fake": -3.0}) and not HingeLoss().d_won({"d_loss": 0.4})
     assert not WGANGPLoss().d_won({"d_loss": -100.0, "d_fake": -50.0})  # no saturation in WGAN
+    assert RpGANLoss().d_won({"d_loss": 0.005}) and not RpGANLoss().d_won({"d_loss": 0.3})
 
 
 def test_registry_and_config_checks():
     assert isinstance(build_loss(LossConfig(name="hinge")), HingeLoss)
     cfg = LossConfig(name="wgan-gp", r1_gamma=1.0)
-    assert Objective(build_loss(cfg), build_r1(cfg)).stat_names == ("d_loss", "g_loss", "d_real", "d_fake", "gp", "r1")
-    with pytest.raises(ConfigError, match="choose from bce, hinge, wgan-gp"):
+    assert Objective(build_loss(cfg), build_penalties(cfg)).stat_names == ("d_loss", "g_loss", "d_real", "d_fake", "gp",
+                                                                           "r1")
+    both = build_penalties(LossConfig(name="rpgan", r1_gamma=1.0, r2_gamma=2.0, r1_every=1, r2_every=1))
+    assert [(type(p), p.gamma, p.lazy) for p in both] == [(R1, 1.0, False), (R2, 2.0, False)]
+    with pytest.raises(ConfigError, match="choose from bce, hinge, rpgan, wgan-gp"):
         build_loss(LossConfig(name="lsgan"))
     with pytest.raises(ConfigError, match="bce loss only"):
         LossConfig(name="hinge", label_smoothing=0.1)

@@ -62,7 +62,9 @@ def _sha256(path: Path) -> str | None:
 
 def _what(run: Path, cfg: RunConfig, best: dict[str, Any] | None) -> list[str]:
     m = cfg.model
-    arch = {"mlp": f"MLP (hidden {m.hidden})", "dcgan": f"DCGAN (convolutional, {m.channels} channels)"}.get(m.arch, m.arch)
+    mlp = (f"MLP ({m.depth} hidden layers of {m.hidden} in G, {m.hidden_d or m.hidden} in D"
+           + (f", dropout {m.dropout_d:g} in D" if m.dropout_d else "") + ")")
+    arch = {"mlp": mlp, "dcgan": f"DCGAN (convolutional, {m.channels} channels)"}.get(m.arch, m.arch)
     cond = (f"conditional on {m.num_classes} classes: it draws the class you ask for" if m.num_classes
             else "unconditional: it draws from the whole data distribution")
     lines = ["## What it is", "",
@@ -120,7 +122,9 @@ def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]]) -> list[str
              + (f" (label smoothing {cfg.loss.label_smoothing:g})" if cfg.loss.name == "bce" else "")
              + (f", R1 γ={cfg.loss.r1_gamma:g}" if cfg.loss.r1_gamma else "") + ".",
              f"- Adam: G lr {t.lr_g:g} (β {t.beta1_g:g}, {t.beta2_g:g}), D lr {t.lr_d:g} (β {t.beta1_d:g}, "
-             f"{t.beta2_d:g}); {t.precision}; {ema}; seed {t.seed}."]
+             f"{t.beta2_d:g}); precision {t.precision}; {ema}; seed {t.seed}."]
+    lines += [f"- From step {_g(r.get('step'))}: computed in {r['start'].get('precision')} on "
+              f"{r['start'].get('hardware')}." for r in rows if isinstance(r.get("start"), dict)]
     if status:
         wall = status.get("wall_s")
         lines.append(f"- Status: {status.get('state')}"

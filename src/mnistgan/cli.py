@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from mnistgan import runtime
 from mnistgan._version import __version__
-from mnistgan.config import ALIASES, PRESET_ABOUT, PRESETS, RunConfig, apply_overrides, load_config, read_config
+from mnistgan.config import (ALIASES, PRESET_ABOUT, PRESETS, RunConfig, apply_overrides, explicit_keys, load_config,
+                             read_config)
 from mnistgan.data.datasets import DATASETS, get_spec
 from mnistgan.data.sources import Sources, load_split, locate, verify_all
 from mnistgan.errors import ConfigError, FileSystemError, MnistganError, TrainingStopped, plain_os_error
@@ -129,6 +130,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
     from mnistgan.train.fast import FastPath
+    from mnistgan.train.fit import SetSize, fit_to_data
     from mnistgan.train.loop import check_config
 
     if args.nproc is not None and "WORLD_SIZE" not in os.environ:
@@ -150,8 +152,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError("--resume takes its config from the run; use --set for what may change (e.g. train.epochs=N)")
         cfg = apply_overrides(read_config(saved), overrides)
     else:
+        sources = sources_from(args)
         cfg = load_config(args.preset or "classic", args.config, overrides)
-        check_config(cfg, sources_from(args))  # before the run folder exists
+        # The sizes the user did not set follow the dataset's (a small imported set).
+        cfg = fit_to_data(cfg, SetSize.of(cfg.data, sources.cache_dir), explicit_keys(args.config, overrides))
+        check_config(cfg, sources)  # before the run folder exists
+    fast.check(torch.device(device), augment=cfg.train.augment)  # before the run folder exists
     world, device = join_world(device)
     try:
         world.check_batch(cfg.train.batch_size)  # before the run folder exists
@@ -423,7 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--eval-every", type=int, metavar="N",
                    help="light evaluation every N epochs (0: off), logged to metrics.jsonl; keeps the best "
                         "generator by FID (same as --set eval.every=N; default: 5)")
-    t.add_argument("--eval-n", type=int, metavar="N", help="samples per light evaluation (default: 2000)")
+    t.add_argument("--eval-n", type=int, metavar="N", help="samples per light evaluation (default: 2000, or the "
+                   "whole test split of a smaller set)")
     t.add_argument("--compile", action="store_true", help="torch.compile G and D (a GPU fast path; slower on "
                    "small CPUs)")
     t.add_argument("--cuda-graphs", action="store_true", help="capture the whole step as a CUDA graph (--device cuda)")
@@ -457,7 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="metrics beside the real-data floor; writes metrics.json")
     e.add_argument("source", metavar="RUN_OR_CHECKPOINT")
-    e.add_argument("-n", type=int, default=10_000, help="generated images (default: 10000)")
+    e.add_argument("-n", type=int, help="generated images, scored against as many test images (default: 10000, "
+                   "or the whole test split of a smaller set)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", help="metrics file (default: metrics.json in the run folder)")
     e.add_argument("--last", action="store_true", help="a run's final generator, not its best one")

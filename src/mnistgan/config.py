@@ -24,10 +24,14 @@ MAX_Z_DIM = 4096  # G's first layer holds z_dim x hidden weights: 134 MB at both
 MAX_HIDDEN = 8192  # G and D hold about 2 x hidden^2 weights each: with grads and Adam's moments, 2.4 GB
 MAX_BATCH = 60_000  # the largest training split (MNIST, Fashion-MNIST): a bigger batch cannot be drawn
 MAX_EPOCHS = 100_000  # state files number epochs with 6 digits; 100,000 MNIST epochs is years of CPU time
+MAX_DEPTH = 16  # mlp: hidden layers, each up to MAX_HIDDEN^2 weights
 MAX_CHANNELS = 1024  # dcgan: D and G hold about 16 x channels^2 x 9 weights: 150 M at the limit
 MAX_CLASSES = 1000  # label embeddings
 MAX_GRID = 1024  # samples in each epoch's grid: a 1 MP PNG per epoch
 MAX_KEEP = 1000  # training-state files kept: 6 GB of disk at the classic model's 6 MB each
+# The fewest images an evaluation scores: precision/recall and density/coverage take k = 3 neighbours.
+MIN_EVAL_N = 4
+AUGMENTS = ("none", "diffaug", "ada")  # train.augment
 
 
 def _bounded(name: str, value: int, limit: int, reason: str) -> None:
@@ -38,16 +42,27 @@ def _bounded(name: str, value: int, limit: int, reason: str) -> None:
 @dataclass(frozen=True)
 class DataConfig:
     name: str = "mnist"  # a dataset from mnistgan.data.DATASETS: mnist | fashion-mnist
+    # Train on part of the training split (data/subset.py): a share in (0, 1] or a number of
+    # images (> 1), drawn class-balanced with subset_seed. 1.0: all of it.
+    subset: float = 1.0
+    subset_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.subset < float("inf"):
+            raise ConfigError(f"data.subset must be a share in (0, 1] or a number of images, got {self.subset}")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """The constructor arguments of G and D (each architecture takes the ones it uses)."""
 
-    arch: str = "mlp"  # a model family from mnistgan.models.ARCHS: mlp | dcgan
+    arch: str = "mlp"  # a model family from mnistgan.models.ARCHS: mlp | dcgan | resnet
     z_dim: int = 64  # the spec's 64-d noise
-    hidden: int = 256  # mlp: width of each hidden layer, in G and in D
-    channels: int = 64  # dcgan: channels at 14x14 (2x that at 7x7), in G and in D
+    hidden: int = 256  # mlp: width of each hidden layer, in G (and in D unless hidden_d is set)
+    hidden_d: int = 0  # mlp: width of D's hidden layers (0: model.hidden)
+    depth: int = 2  # mlp: hidden layers in G and in D; resnet: residual blocks per resolution
+    dropout_d: float = 0.0  # mlp: dropout after each of D's hidden layers
+    channels: int = 64  # dcgan: channels at 14x14 (2x that at 7x7); resnet: at 28x28 (2x at 14x14 and 7x7)
     leaky_slope: float = 0.2  # D's LeakyReLU slope
     num_classes: int = 0  # 0: unconditional; else G(z, y) and D(x, y) take a label in [0, num_classes)
     spectral_norm: bool = False  # spectral normalisation on D's weight layers
@@ -55,6 +70,14 @@ class ModelConfig:
     def __post_init__(self) -> None:
         _bounded("model.z_dim", self.z_dim, MAX_Z_DIM, "memory")
         _bounded("model.hidden", self.hidden, MAX_HIDDEN, "memory: G, D and Adam's state would exceed 2.4 GB")
+        if self.hidden_d:
+            _bounded("model.hidden_d", self.hidden_d, MAX_HIDDEN, "memory: D and Adam's state would exceed 1.2 GB")
+        _bounded("model.depth", self.depth, MAX_DEPTH, "memory")
+        if self.depth * max(self.hidden, self.hidden_d) ** 2 > 2 * MAX_HIDDEN**2:
+            raise ConfigError(f"model.depth x model.hidden^2 must be at most 2 x {MAX_HIDDEN}^2 (memory), got "
+                              f"{self.depth} x {max(self.hidden, self.hidden_d)}^2")
+        if not 0 <= self.dropout_d < 1:
+            raise ConfigError(f"model.dropout_d must be in [0, 1), got {self.dropout_d}")
         _bounded("model.channels", self.channels, MAX_CHANNELS, "memory")
         if not 0 <= self.num_classes <= MAX_CLASSES:
             raise ConfigError(f"model.num_classes must be between 0 (unconditional) and {MAX_CLASSES}, "
@@ -65,13 +88,15 @@ class ModelConfig:
 class LossConfig:
     """The GAN objective (mnistgan.losses): D's loss and G's, and regularisers on D."""
 
-    name: str = "bce"  # bce (the spec) | hinge | wgan-gp
+    name: str = "bce"  # bce (the spec) | hinge | wgan-gp | rpgan
     # One-sided label smoothing (bce only): D's target for real images is 1 - this.
     label_smoothing: float = 0.0
     n_critic: int = 1  # D updates per G update (WGAN-GP uses 5)
     gp_weight: float = 10.0  # wgan-gp: weight of the gradient penalty
     r1_gamma: float = 0.0  # R1 penalty on real images, any loss: gamma/2 * |grad_x D(x)|^2 (0: off)
-    r1_every: int = 16  # lazy R1: applied every k D steps, scaled by k
+    r1_every: int = 16  # 1: in every D update; k > 1: lazy, its own D update every k steps, scaled by k
+    r2_gamma: float = 0.0  # R2: the same penalty on generated images (0: off)
+    r2_every: int = 16  # as r1_every
 
     def __post_init__(self) -> None:
         if not 0 <= self.label_smoothing < 0.5:
@@ -81,7 +106,8 @@ class LossConfig:
                               f"(also set loss.label_smoothing=0)")
         _bounded("loss.n_critic", self.n_critic, 100, "D steps per G step")
         _bounded("loss.r1_every", self.r1_every, 10_000, "steps")
-        for name in ("gp_weight", "r1_gamma"):
+        _bounded("loss.r2_every", self.r2_every, 10_000, "steps")
+        for name in ("gp_weight", "r1_gamma", "r2_gamma"):
             if not 0 <= getattr(self, name) < float("inf"):
                 raise ConfigError(f"loss.{name} must be 0 or positive and finite, got {getattr(self, name)}")
 
@@ -114,7 +140,20 @@ class TrainConfig:
     # after a ramp-up where the half-life is at most ema_rampup x the images seen so far.
     ema_halflife: int = 0
     ema_rampup: float = 0.05
-    precision: str = "fp32"  # fp32 | bf16 (autocast; weights and optimizer state stay fp32)
+    # fp32 | bf16 (autocast; weights and optimizer state stay fp32) | auto: bf16 where the
+    # device multiplies bf16 natively, else fp32 (mnistgan.hardware). A runtime option: a
+    # resume resolves it again on its own machine.
+    precision: str = "fp32"
+    # Augmentation that D sees, on real and generated images alike (train/augment.py):
+    # none | diffaug (DiffAugment: translation, cutout, brightness and contrast, each with
+    # probability augment_p) | ada (those, small rotation and scaling, with a probability
+    # that adapts to D's overfitting, as in StyleGAN2-ADA).
+    augment: str = "none"
+    augment_p: float = 1.0  # diffaug: the probability of each transform on each image (1: always, as DiffAugment)
+    ada_target: float = 0.6  # ada: p rises while the mean sign of D's raw scores on reals is above this
+    # ada: thousands of images D sees for p to move by 1 (StyleGAN2-ADA: 500, for runs of 25M
+    # images; a run here sees 30k (1% of MNIST, 50 epochs) to 3M)
+    ada_kimg: int = 20
 
     def __post_init__(self) -> None:
         _bounded("train.epochs", self.epochs, MAX_EPOCHS, "state files number epochs with 6 digits")
@@ -135,13 +174,23 @@ class TrainConfig:
             raise ConfigError(f"train.ema_halflife must be 0 (off) or a number of images, got {self.ema_halflife}")
         if not 0 <= self.ema_rampup <= 1:
             raise ConfigError(f"train.ema_rampup must be in [0, 1] (0: no ramp-up), got {self.ema_rampup}")
-        if self.precision not in ("fp32", "bf16"):
-            raise ConfigError(f"train.precision must be 'fp32' or 'bf16', got {self.precision!r}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"train.precision must be 'auto', 'fp32' or 'bf16', got {self.precision!r}")
         if self.on_failure not in ("warn", "stop"):
             raise ConfigError(f"train.on_failure must be 'warn' or 'stop', got {self.on_failure!r}")
         for name in ("beta1_g", "beta2_g", "beta1_d", "beta2_d"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.augment not in AUGMENTS:
+            raise ConfigError(f"train.augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
+        if not 0 <= self.augment_p <= 1:
+            raise ConfigError(f"train.augment_p must be in [0, 1], got {self.augment_p}")
+        if self.augment_p != 1 and self.augment != "diffaug":
+            raise ConfigError("train.augment_p is diffaug's fixed probability (ada adapts its own from 0); "
+                              "set train.augment=diffaug, or leave train.augment_p at 1")
+        if not 0 < self.ada_target < 1:
+            raise ConfigError(f"train.ada_target must be in (0, 1), got {self.ada_target}")
+        _bounded("train.ada_kimg", self.ada_kimg, 100_000, "thousands of images")
 
 
 @dataclass(frozen=True)
@@ -155,8 +204,8 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if self.every < 0:
             raise ConfigError(f"eval.every must be 0 (off) or a number of epochs, got {self.every}")
-        if not 2 <= self.n <= 10_000:
-            raise ConfigError(f"eval.n must be between 2 and 10000 (the test split), got {self.n}")
+        if not MIN_EVAL_N <= self.n <= 10_000:
+            raise ConfigError(f"eval.n must be between {MIN_EVAL_N} and 10000 (the test split), got {self.n}")
 
 
 @dataclass(frozen=True)
@@ -178,7 +227,8 @@ class RunConfig:
 _SMOOTH = LossConfig(label_smoothing=0.1)  # held over seeds where hard targets did not: README, "Robustness"
 # 32 channels: 2.8x the images/s of 64 on this CPU, and a better FID at a fixed time budget (README, "Quality").
 _DCGAN = ModelConfig(arch="dcgan", channels=32)
-_DCGAN_TRAIN = TrainConfig(epochs=40, batch_size=128, ema_halflife=10_000, precision="bf16")
+# bf16 where it is native (1.35x fp32 on AVX512_BF16 and AMX CPUs), fp32 elsewhere (bf16 emulated: 0.09x).
+_DCGAN_TRAIN = TrainConfig(epochs=40, batch_size=128, ema_halflife=10_000, precision="auto")
 
 PRESETS: dict[str, RunConfig] = {
     "classic": RunConfig(loss=_SMOOTH),
@@ -192,7 +242,7 @@ PRESETS: dict[str, RunConfig] = {
 PRESET_ABOUT = {
     "classic": "the spec: MLP G (64 -> 256 -> 256 -> 784, ReLU, tanh) and D (LeakyReLU), BCE, Adam 2e-4",
     "classic-cond": "the spec's MLPs, conditioned: the label embedded and joined to z and to D's input",
-    "dcgan": "convolutional G (7x7 -> 14x14 -> 28x28, BatchNorm) and D (strided convs), EMA of G, bf16",
+    "dcgan": "convolutional G (7x7 -> 14x14 -> 28x28, BatchNorm) and D (strided convs), EMA of G, bf16 where native",
     "dcgan-cond": "conditional DCGAN: label embedding in G, projection discriminator; draws a chosen digit",
 }
 # Names for other presets: `best` is whichever measures best in benchmarks/quality.py.
@@ -283,6 +333,15 @@ def parse_override(text: str) -> dict[str, Any]:
     return nested
 
 
+def _dotted(table: dict[str, Any], prefix: str = "") -> set[str]:
+    """{"train": {"epochs": 5}} -> {"train.epochs"}."""
+    keys: set[str] = set()
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        keys |= _dotted(value, f"{path}.") if isinstance(value, dict) else {path}
+    return keys
+
+
 def _deep_update(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     for key, value in new.items():
         if isinstance(value, dict) and isinstance(into.get(key), dict):
@@ -313,6 +372,25 @@ def read_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: {e}") from None
 
 
+def _read_toml(toml_path: str | Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(toml_path).read_text())
+    except OSError as e:
+        raise ConfigError(f"{toml_path}: cannot read ({e.strerror or e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{toml_path}: invalid TOML ({e})") from None
+
+
+def explicit_keys(toml_path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> frozenset[str]:
+    """The dotted keys the user set, in the TOML file or with `--set` ("train.batch_size"),
+    as opposed to those the preset chose: a preset's sizes may be fitted to a small
+    dataset (train/fit.py), the user's are not."""
+    keys = _dotted(_read_toml(toml_path)) if toml_path is not None else set()
+    for text in overrides:
+        keys |= _dotted(parse_override(text))
+    return frozenset(keys)
+
+
 def load_config(
     preset_name: str = "classic",
     toml_path: str | Path | None = None,
@@ -321,11 +399,5 @@ def load_config(
     """Preset, then TOML file, then `key=value` overrides."""
     cfg = preset(preset_name)
     if toml_path is not None:
-        try:
-            table = tomllib.loads(Path(toml_path).read_text())
-        except OSError as e:
-            raise ConfigError(f"{toml_path}: cannot read ({e.strerror or e})") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{toml_path}: invalid TOML ({e})") from None
-        cfg = _merge(cfg, table, "")
+        cfg = _merge(cfg, _read_toml(toml_path), "")
     return apply_overrides(cfg, overrides)

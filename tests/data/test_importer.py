@@ -235,7 +235,7 @@ def test_cli_import_prints_the_preview_and_how_to_train(tmp_path, capsys):
     assert err.count("\n") == 1 and "already imported" in err
     assert main(["data", "info", "shapes"]) == 0
     info = capsys.readouterr().out
-    assert "shapes train: (8, 28, 28) uint8" in info and "shapes test: (1, 28, 28) uint8" in info
+    assert "shapes train: (5, 28, 28) uint8" in info and "shapes test: (4, 28, 28) uint8" in info  # 4 to score
     manifest = json.loads((preview.parent / "manifest.json").read_text())
     assert manifest["source"] == str(src.resolve()) and manifest["source_kind"] == "images"
 

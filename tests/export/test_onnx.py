@@ -78,6 +78,21 @@ def test_every_preset_matches_torch_in_onnxruntime_without_torch(preset, tmp_pat
     assert info["meta"]["mnistgan.num_classes"] == str(G.num_classes) and info["meta"]["mnistgan.preset"] == preset
 
 
+def test_the_residual_generator_matches_torch_in_onnxruntime(tmp_path):
+    cfg = dataclasses.replace(PRESETS["classic-cond"], model=ModelConfig(arch="resnet", z_dim=8, channels=16,
+                                                                          num_classes=10))
+    torch.manual_seed(0)
+    G = build_generator(cfg.model).eval()
+    with torch.no_grad():  # its blocks start as the identity (fix-up): give every branch weights
+        for p in G.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    weights = tmp_path / "generator.safetensors"
+    save_generator(weights, G, cfg, epoch=1)
+    out, diff = export_onnx(weights, tmp_path / "g.onnx")
+    got, _ = run_without_torch(out, inputs_for(G, 7, 3), tmp_path)
+    assert diff <= TOLERANCE and np.abs(got - G.sample(7, seed=3).numpy()).max() <= 1e-4
+
+
 def test_the_label_input_draws_the_requested_digit(tmp_path):
     G, cfg = tiny_generator("dcgan-cond")
     weights = tmp_path / "generator.safetensors"

@@ -43,7 +43,7 @@ def test_a_failed_start_is_refused_before_the_run_folder_or_removes_it(tiny, tmp
     for extra, words in [("train.batch_size=5000", "exceeds the 200 training images"),
                          ("data.name='nope'", "unknown dataset 'nope'"),
                          ("model.arch='gpt'", "model.arch: unknown 'gpt'"),
-                         ("eval.n=0", "eval.n must be between 2 and 10000")]:
+                         ("eval.n=0", "eval.n must be between 4 and 10000")]:
         assert main([*train_args(data, 1, extra), "--outdir", str(runs)]) == 2
         assert words in capsys.readouterr().err
         assert not runs.exists()  # refused before anything was made
@@ -52,4 +52,4 @@ def test_a_failed_start_is_refused_before_the_run_folder_or_removes_it(tiny, tmp
     assert "no such folder" in capsys.readouterr().err and list(runs.iterdir()) == []
     # eval.n past the test split: refused before the first epoch.
     assert main([*train_args(data, 1, "eval.every=1", "eval.n=500"), "--outdir", str(runs)]) == 2
-    assert "eval.n must be between 2 and 100" in capsys.readouterr().err and list(runs.iterdir()) == []
+    assert "eval.n must be between 4 and 100" in capsys.readouterr().err and list(runs.iterdir()) == []

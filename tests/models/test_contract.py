@@ -10,15 +10,18 @@ import torch
 from mnistgan.config import ModelConfig, RunConfig
 from mnistgan.errors import ConfigError
 from mnistgan.io.weights import load_weights, save_generator
-from mnistgan.models import ARCHS, build_discriminator, build_generator
+from mnistgan.models import ARCHS, build_discriminator, build_generator, check_arch
 
 # Tiny widths: the contract does not depend on size.
 CASES = [ModelConfig(arch=arch, z_dim=8, hidden=16, channels=4, num_classes=c, spectral_norm=sn)
-         for arch in ARCHS for c in (0, 10) for sn in (False, True)]
+         for arch, (_, d) in ARCHS.items() for c in (0, 10) for sn in (False, True) if d.spectral_norm_ok or not sn]
+# The MLP's other shapes: three hidden layers, D narrower than G, dropout in D.
+CASES += [ModelConfig(z_dim=8, hidden=16, hidden_d=12, depth=3, dropout_d=0.3, num_classes=c) for c in (0, 10)]
 
 
 def ids(cfg: ModelConfig) -> str:
-    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{'-sn' if cfg.spectral_norm else ''}"
+    shape = f"-depth{cfg.depth}-dropout" if cfg.depth != 2 else ""
+    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{'-sn' if cfg.spectral_norm else ''}{shape}"
 
 
 def labels(cfg: ModelConfig, n: int, offset: int = 0) -> torch.Tensor | None:
@@ -94,8 +97,23 @@ def test_discriminator_scores_each_image_on_its_own(cfg):
     D = build_discriminator(cfg)
     x, y = torch.rand(6, 1, 28, 28) * 2 - 1, labels(cfg, 6)
     # Training mode, where batch norm would mix the batch; spectral norm's power iteration
-    # also runs there (moving its estimate each call), so those cases compare in eval mode.
-    D.train(not cfg.spectral_norm)
+    # (moving its estimate each call) and dropout (random each call) also act there, so
+    # those cases compare in eval mode.
+    D.train(not cfg.spectral_norm and not cfg.dropout_d)
     whole = D(x, y)
     one_by_one = torch.cat([D(x[i : i + 1], None if y is None else y[i : i + 1]) for i in range(6)])
     torch.testing.assert_close(whole, one_by_one)
+
+
+def test_an_architecture_without_spectral_norm_refuses_it_in_one_line():
+    with pytest.raises(ConfigError, match="model.spectral_norm does not apply to model.arch='resnet'"):
+        check_arch(ModelConfig(arch="resnet", spectral_norm=True))
+
+
+def test_resnet_blocks_start_as_the_identity():
+    """Fix-up: each residual branch's last conv starts at zero, so a new block passes its input through."""
+    from mnistgan.models.resnet import Block
+
+    block = Block(32, blocks_in_net=6, slope=0.2)
+    x = torch.randn(2, 32, 7, 7)
+    torch.testing.assert_close(block(x), x, rtol=0, atol=0)

@@ -43,9 +43,12 @@ def _assert_same_state(a, b):
     assert a.step == b.step and a.epoch == b.epoch
 
 
-def _metrics(run_dir):
-    return [{k: v for k, v in json.loads(line).items() if k != "img_per_s"}
+def _metrics(run_dir, starts=False):
+    """metrics.jsonl without its speeds; with starts=False also without the "start" lines
+    (where each stretch of a run computed: a resumed run has one more)."""
+    rows = [{k: v for k, v in json.loads(line).items() if k != "img_per_s"}
             for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in rows if starts or "start" not in r]
 
 
 def test_run_folder_contents(tmp_path, tiny):
@@ -76,6 +79,7 @@ def test_resume_is_exact(tmp_path, tiny):
     _assert_same_state(whole, resumed)
     assert torch.equal(whole.fixed_noise, resumed.fixed_noise)
     assert _metrics(whole_dir) == _metrics(split_dir)
+    assert [r["step"] for r in _metrics(split_dir, starts=True) if "start" in r] == [0, 8]  # started; resumed
     for name in ("epoch_0004.png", "epoch_0003.png"):
         assert (whole_dir / "samples" / name).read_bytes() == (split_dir / "samples" / name).read_bytes()
 

@@ -97,6 +97,14 @@ def test_minutes_stop_at_the_first_epoch_end_after_the_budget(tmp_path, tiny):
     assert state.epoch == 3
 
 
+def test_penalties_every_step_join_d_s_update_and_lazy_ones_get_their_own(tmp_path, tiny):
+    state, run_dir = run(tmp_path, tiny, "r1r2", "loss.name='rpgan'", "loss.label_smoothing=0", "loss.r1_gamma=1.0",
+                         "loss.r1_every=1", "loss.r2_gamma=1.0", "loss.r2_every=4", *DCGAN)
+    assert state.opt_d.state_dict()["state"][0]["step"].item() == 8 + 2  # R1 in each update; R2 at steps 0 and 4
+    rows = [r for r in lines(run_dir) if "r1" in r]
+    assert rows and all(r["r1"] > 0 for r in rows) and any(r["r2"] > 0 for r in rows)
+
+
 def test_bf16_autocast_trains_with_fp32_weights(tmp_path, tiny):
     state, _ = run(tmp_path, tiny, "bf16", "train.precision='bf16'", *DCGAN)
     assert all(p.dtype == torch.float32 for p in state.G.parameters())
@@ -119,7 +127,11 @@ def test_num_classes_must_match_the_dataset(tmp_path, tiny):
     ["model.num_classes=10", "train.ema_halflife=100", *DCGAN],
     ["loss.name='wgan-gp'", "loss.label_smoothing=0", "loss.n_critic=2", "loss.r1_gamma=1.0", "loss.r1_every=3", *DCGAN],
     ["model.num_classes=10", "model.spectral_norm=true", "loss.name='hinge'", "loss.label_smoothing=0", "train.precision='bf16'"],
-], ids=["cond-ema", "wgan-r1", "mlp-cond-sn-bf16"])
+    ["model.arch='resnet'", "model.channels=16", "model.depth=1", "model.num_classes=10", "train.ema_halflife=100",
+     "loss.name='rpgan'", "loss.label_smoothing=0", "loss.r1_gamma=1.0", "loss.r1_every=1", "loss.r2_gamma=1.0",
+     "loss.r2_every=1"],
+    ["model.hidden=32", "model.hidden_d=16", "model.depth=3", "model.dropout_d=0.3"],
+], ids=["cond-ema", "wgan-r1", "mlp-cond-sn-bf16", "resnet-cond-ema-rpgan-r1-r2", "mlp-depth3-dropout"])
 def test_resume_is_exact_with_every_option(tmp_path, tiny, extra):
     whole, _ = run(tmp_path, tiny, "whole", *extra, epochs=3)
     run(tmp_path, tiny, "split", *extra, epochs=1)

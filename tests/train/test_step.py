@@ -45,7 +45,7 @@ def test_g_step_fools_d_and_moves_only_g():
     G, D, opt_g, opt_d, real, z = _setup()
     D0, G0 = copy.deepcopy(D), copy.deepcopy(G)
     fake = G(z)
-    loss = g_step(D, opt_g, BCE, fake, None)["g_loss"]
+    loss = g_step(D, opt_g, BCE, real, fake, None)["g_loss"]
     expected = F.binary_cross_entropy(torch.sigmoid(D0(G0(z))), torch.ones(8))
     assert torch.allclose(loss, expected, atol=1e-5)
     assert _same(D, D0) and not _same(G, G0)
@@ -60,7 +60,7 @@ def test_train_step_updates_d_first_then_g():
     od2 = torch.optim.Adam(D2.parameters(), lr=2e-4)
     fake = G2(z)
     d_step(D2, od2, BCE, real, fake, None)
-    g_step(D2, og2, BCE, fake, None)
+    g_step(D2, og2, BCE, real, fake, None)
     train_step(G, D, opt_g, opt_d, Objective(BCE), real, None, z)
     assert _same(G, G2) and _same(D, D2)
 

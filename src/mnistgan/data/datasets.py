@@ -105,6 +105,22 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 
+# Below this many training images, `data import` and the start of training recommend
+# augmentation that D sees (train.augment). PROVISIONAL: the figure is the order of the
+# literature's small sets (DiffAugment's 10-20% of CIFAR-10, ADA's 2k-10k images), not yet
+# this project's own; the data-efficiency table (docs/how-to/small-datasets.md) is to
+# justify or move it.
+SMALL_SET = 10_000
+
+
+def small_set_hint(name: str, n_train: int) -> str | None:
+    """A line recommending augmentation for a small training split; None for a large one."""
+    if n_train >= SMALL_SET:
+        return None
+    return (f"hint: {name} has {n_train} training images (under {SMALL_SET:,}), few enough for D to memorise them; "
+            f"augmentation that D sees usually helps: --set train.augment=ada (docs/how-to/small-datasets.md)")
+
+
 CUSTOM_DIR = "custom"  # imported sets: <cache_dir>/custom/<name>/
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1

@@ -36,8 +36,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from mnistgan.atomic import atomic_write_bytes
+from mnistgan.config import MIN_EVAL_N
 from mnistgan.data.datasets import (CUSTOM_DIR, DATASETS, MANIFEST, MANIFEST_FORMAT, NAME_RULE, SPLITS,
-                                    imported_spec, read_split)
+                                    imported_spec, read_split, small_set_hint)
 from mnistgan.data.idx import encode_idx, read_idx
 from mnistgan.errors import DataError
 from mnistgan.images import make_grid, save_png, upscale
@@ -265,12 +266,14 @@ def read_source(src: Path, invert: bool = False) -> Source:
 
 
 def holdout(part: Part, share: float, seed: int) -> dict[str, Part]:
-    """A seeded random `share` of the images as the test split (at least one, and at least
-    one left to train on)."""
+    """A seeded random `share` of the images as the test split: at least one, and at least
+    one left to train on; and at least MIN_EVAL_N (the fewest an evaluation scores) where
+    that leaves half the set to train on, so that a set of 8 images or more can be evaluated."""
     n = part.images.shape[0]
     if n < 2:
         raise DataError(f"{part.origin}: {n} image(s); at least 2 are needed (one to train, one to test)")
     n_test = min(max(1, round(n * share)), n - 1)
+    n_test = max(n_test, min(MIN_EVAL_N, n // 2))
     perm = np.random.default_rng(seed).permutation(n)
     test, train = np.sort(perm[:n_test]), np.sort(perm[n_test:])  # keep the source's order within each
 
@@ -413,6 +416,9 @@ def describe(manifest: dict[str, Any], folder: Path) -> list[str]:
     if copies:
         lines.append(f"warning: {copies} of the {c['test']} test images are exact copies of training images; the "
                      "real floor and the memorisation check are then too optimistic")
+    hint = small_set_hint(manifest["name"], c["train"])
+    if hint:
+        lines.append(hint)
     lines.append(f"check the converted images: {folder / manifest['preview']}")
     lines.append(f"train on it: mnistgan train --set data.name={manifest['name']}")
     return lines

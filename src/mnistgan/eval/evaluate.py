@@ -29,9 +29,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
+from mnistgan.config import MIN_EVAL_N
 from mnistgan.data.datasets import get_spec
 from mnistgan.tensors import as_input, batched
 from mnistgan.data.sources import Sources, load_split
+from mnistgan.data.subset import subset_rows
 from mnistgan.errors import ConfigError
 from mnistgan.eval import metrics as M
 from mnistgan.eval.conditional import conditional_accuracy, conditional_section
@@ -43,6 +45,7 @@ from mnistgan.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
+FULL_N = 10_000  # `mnistgan evaluate`'s n: the whole MNIST test split (fewer on a smaller set)
 MEMO_N = 1000  # images per side for the pixel-space nearest-neighbour search (vs all 60k train)
 PAIRS_SHOWN = 16
 
@@ -142,6 +145,16 @@ class RealReference:
         return counts / counts.sum()
 
 
+def check_n(what: str, n: int, dataset: str, test_size: int) -> None:
+    """n samples are scored against n test images: between MIN_EVAL_N and the test split."""
+    if test_size < MIN_EVAL_N:
+        raise ConfigError(f"{dataset} has {test_size} test images, and an evaluation needs at least {MIN_EVAL_N} "
+                          f"(import it again with a larger --holdout)")
+    if not MIN_EVAL_N <= n <= test_size:
+        raise ConfigError(f"{what} must be between {MIN_EVAL_N} and {test_size} (the size of the {dataset} test "
+                          f"split), got {n}")
+
+
 def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
                    names: tuple[str, ...] = tuple(METRICS), dataset: str | None = None) -> RealReference:
     """Reference and floor for `n` images of `dataset` (default: the evaluator's), from the
@@ -150,8 +163,7 @@ def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
     classes = get_spec(dataset, sources.cache_dir).classes
     names = metric_names(names, bool(classes))
     train, test = load_split(dataset, "train", sources), load_split(dataset, "test", sources)
-    if not 1 < n <= test.images.shape[0]:
-        raise ConfigError(f"-n must be between 2 and {test.images.shape[0]} (the size of the test split), got {n}")
+    check_n("-n", n, dataset, test.images.shape[0])
     gen = torch.Generator().manual_seed(seed)
     ref_idx = torch.randperm(train.images.shape[0], generator=gen)[:n]
     test_idx = torch.randperm(test.images.shape[0], generator=gen)[:n]
@@ -184,19 +196,23 @@ def pixels(images: torch.Tensor) -> torch.Tensor:
     return images.reshape(images.shape[0], -1).float() / 255.0  # uint8 [N, 28, 28] -> [N, 784] in [0, 1]
 
 
-def memorisation(gen_images: torch.Tensor, real: RealReference) -> tuple[dict[str, Any], np.ndarray]:
-    """Nearest training image (pixel space) for MEMO_N generated and MEMO_N test images;
+def memorisation(gen_images: torch.Tensor, real: RealReference,
+                 train_rows: torch.Tensor | None = None) -> tuple[dict[str, Any], np.ndarray]:
+    """Nearest training image (pixel space) for MEMO_N generated and MEMO_N test images,
+    among the training images G was shown (train_rows, for data.subset; None: all);
     returns the summary and a grid of the closest pairs (generated left, training right)."""
     m = min(MEMO_N, gen_images.shape[0], real.test_images.shape[0])
-    train_px = pixels(real.train_images)
+    train_images = real.train_images if train_rows is None else real.train_images[train_rows]
+    train_px = pixels(train_images)
     d_gen, i_gen = M.nearest_distances(pixels(gen_images[:m]), train_px)
     d_test, _ = M.nearest_distances(pixels(real.test_images[:m]), train_px)
     # A set whose test images mostly copy training images (an imported one can) has no yardstick.
     ratio = M.memorisation_ratio(d_gen, d_test) if np.median(d_test) > 0 else None
     closest = np.argsort(d_gen)[:PAIRS_SHOWN]
-    tiles = np.stack([t for j in closest for t in (gen_images[j].numpy(), real.train_images[i_gen[j]].numpy())])
+    tiles = np.stack([t for j in closest for t in (gen_images[j].numpy(), train_images[i_gen[j]].numpy())])
     summary = {"gen_to_train_median": float(np.median(d_gen)), "test_to_train_median": float(np.median(d_test)),
                "ratio": ratio, "memorised": ratio is not None and M.is_memorised(ratio), "n": m,
+               "train_images": int(train_images.shape[0]),
                "closest_distances": [float(d_gen[j]) for j in closest]}
     if ratio is None:
         summary["note"] = ("not measurable: most test images are copies of training images (median distance 0), "
@@ -222,14 +238,18 @@ def discriminator_section(D: Discriminator, gen_images: torch.Tensor, gen_labels
 
 
 def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, seed: int = 0,
-             D: Discriminator | None = None, dataset: str | None = None) -> tuple[dict[str, Any], np.ndarray]:
+             D: Discriminator | None = None, dataset: str | None = None,
+             subset: tuple[float, int] = (1.0, 0)) -> tuple[dict[str, Any], np.ndarray]:
     """All metrics for G, each beside the real floor, against `dataset` (default: the
-    evaluator's); returns (metrics.json dict, pairs grid)."""
+    evaluator's); returns (metrics.json dict, pairs grid). `subset` (data.subset and its
+    seed) names the training images G was shown: the memorisation check searches those;
+    the reference set and the floor are the whole split's."""
     real = real_reference(ev, n, seed, sources, dataset=dataset)
+    train_rows = subset_rows(real.train_labels, *subset) if subset[0] != 1 else None
     gen_images = torch.from_numpy(sample_uint8(G, n, seed=seed))  # uint8 [n, 28, 28], as a PNG would hold
     fake = Embedded(*ev.embed(gen_images))
     values = compute(Pair(fake, real.ref, seed), metric_names(tuple(METRICS), bool(real.classes)))
-    memo, pairs = memorisation(gen_images, real)
+    memo, pairs = memorisation(gen_images, real, train_rows)
     gen_labels = G.labels(n)  # a conditional G: sample i was asked for class i % num_classes; else None
     result: dict[str, Any] = {
         "dataset": real.dataset, "n": n, "seed": seed,
@@ -287,8 +307,7 @@ def light_scorer(dataset: str, sources: Sources, n: int = 2000,
     before any training; the evaluator is loaded on the first call. It draws its own
     noise, so training is unaffected."""
     test_size = load_split(dataset, "test", sources).images.shape[0]
-    if not 1 < n <= test_size:
-        raise ConfigError(f"eval.n must be between 2 and {test_size} (the size of the {dataset} test split), got {n}")
+    check_n("eval.n", n, dataset, test_size)
     cache: list[tuple[Evaluator, RealReference]] = []
 
     def score(G: Generator) -> dict[str, Any]:
@@ -301,14 +320,26 @@ def light_scorer(dataset: str, sources: Sources, n: int = 2000,
     return score
 
 
-def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int = 10_000, seed: int = 0,
+def fitted_n(dataset: str, sources: Sources) -> int:
+    """FULL_N, or the whole test split of a smaller set (one info line says so)."""
+    test_size = get_spec(dataset, sources.cache_dir).files["test"][0].shape[0]
+    if test_size >= FULL_N:
+        return FULL_N
+    log.info("%s has %d test images: evaluating %d samples against them (-n sets another n)", dataset, test_size,
+             test_size)
+    return test_size
+
+
+def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int | None = None, seed: int = 0,
                     last: bool = False) -> tuple[dict[str, Any], np.ndarray]:
     """Evaluate a run folder (its best generator unless `last`), a weights file or a
-    training state against its own dataset, with D's report when D is there. Returns the
+    training state against its own dataset, with D's report when D is there, on n
+    samples (default: FULL_N, or all the test images of a smaller set). Returns the
     metrics.json dict (with "source" and "epoch") and the nearest-pairs grid."""
     source = Path(source)
     g = load_generator_from(source, last=last)
+    n = fitted_n(g.cfg.data.name, sources) if n is None else n
     ev = get_evaluator(g.cfg.data.name, sources)
     result, pairs = evaluate(g.G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last),
-                             dataset=g.cfg.data.name)
+                             dataset=g.cfg.data.name, subset=(g.cfg.data.subset, g.cfg.data.subset_seed))
     return {"source": str(g.src), "epoch": g.epoch, **result}, pairs

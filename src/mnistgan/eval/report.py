@@ -351,7 +351,26 @@ def _d_outputs_section(run: _Run) -> str:
     note = ("<p class=\"note\">Mean probability of \"real\" that D gives to real batches and to "
             "generated ones. At the equilibrium of the original GAN game D outputs 0.5 for both; "
             "D(x) near 1 with D(G(z)) near 0 means D separates them easily.</p>")
-    return _section("d-outputs", title, _img(_plot_png(fig), "D(x) and D(G(z)) against step") + note)
+    return _section("d-outputs", title, _img(_plot_png(fig), "D(x) and D(G(z)) against step") + note
+                    + _augment_p_plot(run))
+
+
+def _augment_p_plot(run: _Run) -> str:
+    """train.augment=ada: the augmentation's probability p against step; "" otherwise."""
+    lines = [r for r in run.train_lines if "augment_p" in r]
+    if not lines:
+        return ""
+    fig = _figure(height=2.2)
+    ax = fig.add_subplot()
+    ax.plot([_float(r.get("step")) for r in lines], [_float(r["augment_p"]) for r in lines], color="tab:green")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("step")
+    ax.set_ylabel("augment p")
+    ax.grid(alpha=0.3)
+    note = ("<p class=\"note\">ADA's probability p of each augmentation D sees: it rises while D is sure of "
+            "the training images (the mean sign of its scores on them is above train.ada_target), a sign that "
+            "it memorises them, and falls otherwise.</p>")
+    return _img(_plot_png(fig), "augmentation probability p against step") + note
 
 
 def _eval_curve(run: _Run, key: str) -> str:

@@ -1,4 +1,5 @@
-"""GAN losses by name (loss.name), and the R1 regulariser (loss.r1_gamma > 0)."""
+"""GAN losses by name (loss.name), and the gradient penalties R1 (loss.r1_gamma > 0, on
+real images) and R2 (loss.r2_gamma > 0, on generated ones)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from mnistgan.losses.base import Loss, Stats
 from mnistgan.losses.bce import BCELoss
 from mnistgan.losses.hinge import HingeLoss
 from mnistgan.losses.r1 import R1
+from mnistgan.losses.r2 import R2
+from mnistgan.losses.rpgan import RpGANLoss
 from mnistgan.losses.wgan_gp import WGANGPLoss
 
 LOSSES = {
     "bce": lambda c: BCELoss(c.label_smoothing),
     "hinge": lambda c: HingeLoss(),
     "wgan-gp": lambda c: WGANGPLoss(c.gp_weight),
+    "rpgan": lambda c: RpGANLoss(),
 }
 
 
@@ -27,9 +31,11 @@ def build_loss(cfg: LossConfig) -> Loss:
     return LOSSES[cfg.name](cfg)
 
 
-def build_r1(cfg: LossConfig) -> R1 | None:
-    return R1(cfg.r1_gamma, cfg.r1_every) if cfg.r1_gamma > 0 else None
+def build_penalties(cfg: LossConfig) -> tuple[R1, ...]:
+    """R1 and R2 where their gamma is on, in that order."""
+    return tuple(p(gamma, every) for p, gamma, every in ((R1, cfg.r1_gamma, cfg.r1_every),
+                                                         (R2, cfg.r2_gamma, cfg.r2_every)) if gamma > 0)
 
 
-__all__ = ["LOSSES", "Loss", "Stats", "BCELoss", "HingeLoss", "WGANGPLoss", "R1", "build_loss", "build_r1",
-           "check_loss"]
+__all__ = ["LOSSES", "Loss", "Stats", "BCELoss", "HingeLoss", "WGANGPLoss", "RpGANLoss", "R1", "R2", "build_loss",
+           "build_penalties", "check_loss"]

@@ -2,10 +2,13 @@
 the phases (n_critic D updates, then one G update) and the optimizer steps.
 
 d_loss(D, real, fake, y) -> (loss to minimise for D, named stats)
-g_loss(D, fake, y) -> (loss to minimise for G, named stats)
+g_loss(D, real, fake, y) -> (loss to minimise for G, named stats); `real` is the batch D
+    just saw, for losses that compare (rpgan); the others ignore it
 The stats are detached scalar tensors (no host sync); STATS names them in a fixed order,
 the order of the logged means. `d_real`/`d_fake` are D's mean verdicts on the batch,
-in the loss's own scale (a probability for BCE, a raw score otherwise).
+in the loss's own scale (a probability for BCE, a raw score otherwise). d_loss's stats
+also hold `sign_real`, the mean sign of D's raw scores on the real images: ADA's
+overfitting signal (train/augment.py), not logged.
 """
 
 from __future__ import annotations
@@ -23,13 +26,15 @@ class Loss:
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         raise NotImplementedError
 
-    def g_loss(self, D: nn.Module, fake: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+    def g_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+               y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         raise NotImplementedError
 
     # How to read one score of D: what it is called, and the value above which D calls an
     # image real. A critic's raw score (hinge, WGAN) has 0 between its two sides.
     SCORE_NAME = "raw score"
     THRESHOLD = 0.0
+    SIGNED = True  # whether a raw score's sign says real or fake (ADA's overfitting signal needs it)
 
     def verdict(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """D's raw scores [B] -> (scores in this loss's scale [B], called real [B] bool)."""
@@ -49,7 +54,8 @@ def joint_scores(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, y: torch.
     return D(torch.cat([real, fake.detach()]), yy)
 
 
-def critic_g_loss(D: nn.Module, fake: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+def critic_g_loss(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                  y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
     """G's loss when D's raw score is the critic's (hinge, WGAN): -mean(D(G(z)))."""
     loss = -D(fake, y).mean()
     return loss, {"g_loss": loss.detach()}

@@ -36,9 +36,11 @@ class BCELoss(Loss):
         # mean over 2B rows, times 2 = BCE(D(x), t) + BCE(D(G(z)), 0), each a mean over B
         loss = 2 * F.binary_cross_entropy_with_logits(logits, targets)
         probs = torch.sigmoid(logits.detach())
-        return loss, {"d_loss": loss.detach(), "d_real": probs[:B].mean(), "d_fake": probs[B:].mean()}
+        return loss, {"d_loss": loss.detach(), "d_real": probs[:B].mean(), "d_fake": probs[B:].mean(),
+                      "sign_real": logits[:B].detach().sign().mean()}
 
-    def g_loss(self, D: nn.Module, fake: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+    def g_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+               y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         logit = D(fake, y)  # [B]
         loss = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
         return loss, {"g_loss": loss.detach()}

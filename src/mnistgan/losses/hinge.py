@@ -18,7 +18,8 @@ class HingeLoss(Loss):
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         s_real, s_fake = joint_scores(D, real, fake, y).chunk(2)  # [B], [B]
         loss = F.relu(1 - s_real).mean() + F.relu(1 + s_fake).mean()
-        return loss, {"d_loss": loss.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean()}
+        return loss, {"d_loss": loss.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean(),
+                      "sign_real": s_real.detach().sign().mean()}
 
     g_loss = staticmethod(critic_g_loss)
 

@@ -19,6 +19,7 @@ class WGANGPLoss(Loss):
     # A Wasserstein critic's scores have no fixed offset (only differences mean anything),
     # so 0 as the real/fake line is a convention, not the model's own threshold.
     SCORE_NAME = "critic score (no fixed threshold; 0 used)"
+    SIGNED = False
 
     def __init__(self, gp_weight: float = 10.0) -> None:
         self.gp_weight = gp_weight
@@ -32,6 +33,6 @@ class WGANGPLoss(Loss):
         gp = (grad.flatten(1).norm(dim=1) - 1).square().mean()
         loss = s_fake.mean() - s_real.mean() + self.gp_weight * gp
         return loss, {"d_loss": loss.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean(),
-                      "gp": gp.detach()}
+                      "gp": gp.detach(), "sign_real": s_real.detach().sign().mean()}
 
     g_loss = staticmethod(critic_g_loss)

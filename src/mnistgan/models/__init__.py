@@ -10,17 +10,22 @@ from mnistgan.errors import ConfigError
 from mnistgan.models.base import Discriminator, Generator
 from mnistgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from mnistgan.models.mlp import MLPDiscriminator, MLPGenerator
+from mnistgan.models.resnet import ResNetDiscriminator, ResNetGenerator
 
 ARCHS: dict[str, tuple[type[Generator], type[Discriminator]]] = {
     "mlp": (MLPGenerator, MLPDiscriminator),
     "dcgan": (DCGANGenerator, DCGANDiscriminator),
+    "resnet": (ResNetGenerator, ResNetDiscriminator),
 }
 
 
 def check_arch(cfg: ModelConfig) -> None:
-    """Raise ConfigError for an unknown model.arch, without building anything."""
+    """Raise ConfigError for an unknown model.arch, or an option it does not take, without
+    building anything."""
     if cfg.arch not in ARCHS:
         raise ConfigError(f"model.arch: unknown {cfg.arch!r} (choose from {', '.join(sorted(ARCHS))})")
+    if cfg.spectral_norm and not ARCHS[cfg.arch][1].spectral_norm_ok:
+        raise ConfigError(f"model.spectral_norm does not apply to model.arch={cfg.arch!r} (set it to false)")
 
 
 def build_generator(cfg: ModelConfig) -> Generator:
@@ -43,4 +48,5 @@ def rebuild_generator(arch: str, args: dict[str, Any]) -> Generator:
 
 
 __all__ = ["ARCHS", "Generator", "Discriminator", "check_arch", "build_generator", "build_discriminator",
-           "rebuild_generator", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]
+           "rebuild_generator", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator",
+           "ResNetGenerator", "ResNetDiscriminator"]

@@ -87,3 +87,5 @@ class Discriminator(Conditional):
 
     Every D here is per-sample (no batch norm): its score for one image does not depend
     on the others in the batch, so real and fake may share one forward pass."""
+
+    spectral_norm_ok = True  # whether model.spectral_norm applies to this architecture

@@ -4,6 +4,9 @@ G: z [B, 64] -> Linear 256 -> ReLU -> Linear 256 -> ReLU -> Linear 784 -> tanh -
 D: x [B, 1, 28, 28] -> flatten 784 -> Linear 256 -> LeakyReLU(0.2) -> Linear 256
    -> LeakyReLU(0.2) -> Linear 1 -> score [B]
 
+(the tutorial's sizes; the widths, the number of hidden layers (depth) and dropout after
+each of D's hidden layers are constructor arguments).
+
 D returns a raw score (a logit for the BCE loss): the loss owns what it means. With
 num_classes > 0, a learned embedding of the label [B, C] is joined to z (G) and to the
 flattened image (D).
@@ -25,22 +28,18 @@ IMAGE_PIXELS = 28 * 28
 class MLPGenerator(Generator):
     arch = "mlp"
 
-    def __init__(self, z_dim: int = 64, hidden: int = 256, num_classes: int = 0) -> None:
-        super().__init__(z_dim=z_dim, hidden=hidden, num_classes=num_classes)
+    def __init__(self, z_dim: int = 64, hidden: int = 256, num_classes: int = 0, depth: int = 2) -> None:
+        super().__init__(z_dim=z_dim, hidden=hidden, num_classes=num_classes, depth=depth)
         self.z_dim = z_dim
-        self.net = nn.Sequential(
-            nn.Linear(z_dim + num_classes, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, IMAGE_PIXELS),
-            nn.Tanh(),
-        )
+        layers: list[nn.Module] = [nn.Linear(z_dim + num_classes, hidden), nn.ReLU()]
+        for _ in range(depth - 1):
+            layers += [nn.Linear(hidden, hidden), nn.ReLU()]
+        self.net = nn.Sequential(*layers, nn.Linear(hidden, IMAGE_PIXELS), nn.Tanh())
         self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None  # label -> [C]
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> MLPGenerator:
-        return cls(c.z_dim, c.hidden, c.num_classes)
+        return cls(c.z_dim, c.hidden, c.num_classes, c.depth)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, z.shape[0])
@@ -53,20 +52,21 @@ class MLPDiscriminator(Discriminator):
     arch = "mlp"
 
     def __init__(self, hidden: int = 256, leaky_slope: float = 0.2, num_classes: int = 0,
-                 spectral_norm: bool = False) -> None:
-        super().__init__(hidden=hidden, leaky_slope=leaky_slope, num_classes=num_classes, spectral_norm=spectral_norm)
-        self.net = nn.Sequential(
-            maybe_sn(nn.Linear(IMAGE_PIXELS + num_classes, hidden), spectral_norm),
-            nn.LeakyReLU(leaky_slope),
-            maybe_sn(nn.Linear(hidden, hidden), spectral_norm),
-            nn.LeakyReLU(leaky_slope),
-            maybe_sn(nn.Linear(hidden, 1), spectral_norm),
-        )
+                 spectral_norm: bool = False, depth: int = 2, dropout: float = 0.0) -> None:
+        super().__init__(hidden=hidden, leaky_slope=leaky_slope, num_classes=num_classes, spectral_norm=spectral_norm,
+                         depth=depth, dropout=dropout)
+        layers: list[nn.Module] = []
+        width = IMAGE_PIXELS + num_classes
+        for _ in range(depth):
+            layers += [maybe_sn(nn.Linear(width, hidden), spectral_norm), nn.LeakyReLU(leaky_slope)]
+            layers += [nn.Dropout(dropout)] if dropout else []
+            width = hidden
+        self.net = nn.Sequential(*layers, maybe_sn(nn.Linear(hidden, 1), spectral_norm))
         self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> MLPDiscriminator:
-        return cls(c.hidden, c.leaky_slope, c.num_classes, c.spectral_norm)
+        return cls(c.hidden_d or c.hidden, c.leaky_slope, c.num_classes, c.spectral_norm, c.depth, c.dropout_d)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, x.shape[0])

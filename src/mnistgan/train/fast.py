@@ -35,6 +35,7 @@ from mnistgan.config import RunConfig
 from mnistgan.errors import ConfigError
 from mnistgan.losses import Stats
 from mnistgan.tensors import as_input
+from mnistgan.train.augment import AugmentedD
 from mnistgan.train.distributed import World
 from mnistgan.train.ema import ema_beta, update_ema, update_ema_by
 from mnistgan.train.state import TrainState
@@ -52,12 +53,15 @@ class FastPath:
     cuda_graphs: bool = False
     steps_per_graph: int = 1  # k steps per call (KStepFeed): one graph of k steps with cuda_graphs
 
-    def check(self, device: torch.device, world_size: int = 1) -> None:
+    def check(self, device: torch.device, world_size: int = 1, augment: str = "none") -> None:
         if self.cuda_graphs and device.type != "cuda":
             raise ConfigError("--cuda-graphs needs a CUDA device (--device cuda)")
         if self.cuda_graphs and world_size > 1:
             raise ConfigError("--cuda-graphs does not combine with multi-process training: the gradient "
                               "all-reduce runs between the graph's phases")
+        if self.cuda_graphs and augment != "none":
+            raise ConfigError("--cuda-graphs does not combine with train.augment: the augmentation draws from its "
+                              "own generator inside the step, which a graph would replay unchanged")
         if not 1 <= self.steps_per_graph <= MAX_STEPS_PER_GRAPH:
             raise ConfigError(f"--steps-per-graph must be between 1 and {MAX_STEPS_PER_GRAPH}, "
                               f"got {self.steps_per_graph}")
@@ -67,33 +71,35 @@ class FastPath:
 
 
 def make_step(state: TrainState, obj: Objective, fast: FastPath) -> StepFn:
-    """The step the loop calls: train_step over (compiled) G and D, (graphed) if asked."""
+    """The step the loop calls: train_step over (compiled) G and D, (graphed) if asked;
+    D sees every image through the augmentation when train.augment is on (train/augment.py)."""
     G, D = state.G, state.D
     if fast.compile:
         G, D = torch.compile(G), torch.compile(D)
+    if state.augment is not None:
+        D = AugmentedD(D, state.augment)
 
     def step(real: torch.Tensor, y: torch.Tensor | None, z: torch.Tensor, i: int) -> Stats:
         return train_step(G, D, state.opt_g, state.opt_d, obj, real, y, z, step=i)
 
     if fast.cuda_graphs:
-        variant = (lambda i: obj.r1.due(i)) if obj.r1 is not None else (lambda i: False)
-        return GraphedStep(step, [state.opt_g, state.opt_d], variant)
+        return GraphedStep(step, [state.opt_g, state.opt_d], obj.lazy_due)
     return step
 
 
 class GraphedStep:
-    """A step function captured as CUDA graphs, one per variant (a step with or without
-    the lazy R1 update), after `warmup` eager steps on a side stream (cuBLAS handles,
+    """A step function captured as CUDA graphs, one per variant (which lazy penalties run
+    in it), after `warmup` eager steps on a side stream (cuBLAS handles,
     the optimizers' state and the autotuning all exist before capture). Every call is a
     real training step: the warm-up steps and the replays run the same kernels."""
 
     def __init__(self, step: StepFn, optimizers: list[torch.optim.Optimizer],
-                 variant: Callable[[int], bool], warmup: int = 3) -> None:
+                 variant: Callable[[int], tuple[bool, ...]], warmup: int = 3) -> None:
         for opt in optimizers:  # Adam's step counter and bias correction stay on the GPU
             for group in opt.param_groups:
                 group["capturable"] = True
         self.step, self.variant, self.warmup = step, variant, warmup
-        self.graphs: dict[bool, tuple[torch.cuda.CUDAGraph, Stats]] = {}
+        self.graphs: dict[tuple[bool, ...], tuple[torch.cuda.CUDAGraph, Stats]] = {}
         self.inputs: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor] | None = None
 
     def __call__(self, real: torch.Tensor, y: torch.Tensor | None, z: torch.Tensor, i: int) -> Stats:
@@ -158,6 +164,8 @@ class StepFeed:
             z = torch.randn(ps, cfg.model.z_dim, generator=state.noise_gen, device=self.images.device)
             s = self.step(real, y, self.world.shard(z, k), state.step)
             state.step += 1
+            if state.augment is not None:
+                state.augment.adapt(s["sign_real"])  # ada: p follows D's overfitting
             if state.G_ema is not None:
                 update_ema(state.G_ema, state.G, ema_beta(t.batch_size, state.step * t.batch_size, t.ema_halflife,
                                                           t.ema_rampup))
@@ -172,7 +180,7 @@ class KStepFeed:
     the EMA by a weight read from a device buffer. The same ops, in the same order, as
     StepFeed: the same run, bitwise.
 
-    With capture (CUDA), each call shape (n steps, which of them take the lazy R1 update)
+    With capture (CUDA), each call shape (n steps, which lazy penalties each of them runs)
     is captured once as a CUDA graph, after `warmup` eager calls on a side stream, and
     replayed; the noise generator is registered with every graph, so a replay draws the
     numbers the eager steps would, and its state (saved in checkpoints) moves as theirs."""
@@ -181,6 +189,8 @@ class KStepFeed:
                  labels: torch.Tensor, k: int, capture: bool = False, compile: bool = False, warmup: int = 3) -> None:
         self.state, self.obj, self.cfg, self.k, self.capture, self.warmup = state, obj, cfg, k, capture, warmup
         self.G, self.D = (torch.compile(state.G), torch.compile(state.D)) if compile else (state.G, state.D)
+        if state.augment is not None:  # eager only: FastPath.check refuses graphs with it
+            self.D = AugmentedD(self.D, state.augment)
         self.images, self.labels = images, labels
         device = images.device
         self.per_step = cfg.train.batch_size * obj.n_critic
@@ -189,7 +199,7 @@ class KStepFeed:
         self.pos = torch.zeros((), dtype=torch.long, device=device)  # the next step of the epoch
         self.offsets = torch.arange(self.per_step, device=device)
         self.ema_weights = torch.zeros(k, device=device)  # 1 - beta of each step of a call
-        self.graphs: dict[tuple[int, tuple[bool, ...]], tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
+        self.graphs: dict[tuple[int, tuple[tuple[bool, ...], ...]], tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
         if capture:
             for opt in (state.opt_g, state.opt_d):  # Adam's step counter and bias correction stay on the GPU
                 for group in opt.param_groups:
@@ -207,8 +217,7 @@ class KStepFeed:
             weights = [1.0 - ema_beta(t.batch_size, (first + j + 1) * t.batch_size, t.ema_halflife, t.ema_rampup)
                        for j in range(n)]
             self.ema_weights[:n].copy_(torch.tensor(weights, dtype=torch.float32))
-        r1 = self.obj.r1
-        key = (n, tuple(bool(r1 and r1.due(first + j)) for j in range(n)))
+        key = (n, tuple(self.obj.lazy_due(first + j) for j in range(n)))
         if not self.capture:
             rows = self.steps_(n, first)
         elif self.warmup > 0 and key not in self.graphs:
@@ -241,6 +250,8 @@ class KStepFeed:
             y = self.labels[idx] if cfg.model.num_classes else None
             z = torch.randn(ps, cfg.model.z_dim, generator=state.noise_gen, device=self.images.device)
             s = train_step(self.G, self.D, state.opt_g, state.opt_d, obj, real, y, z, step=first + j)
+            if state.augment is not None:  # eager only (no graphs with augment)
+                state.augment.adapt(s["sign_real"])
             if state.G_ema is not None:
                 update_ema_by(state.G_ema, state.G, self.ema_weights[j])
             rows.append(torch.stack([s[name] for name in obj.stat_names]))

@@ -26,15 +26,18 @@ from tqdm import tqdm
 
 from mnistgan import runfolder
 from mnistgan.config import RunConfig
-from mnistgan.data.datasets import get_spec
+from mnistgan.data.datasets import get_spec, small_set_hint
 from mnistgan.data.sources import Sources, load_split
+from mnistgan.data.subset import subset_count, subset_rows
 from mnistgan.errors import CheckpointError, ConfigError, MnistganError, TrainingStopped, first_line
+from mnistgan.hardware import bf16_slowdown_warning, hardware
 from mnistgan.images import make_grid, save_png
 from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import generator_snapshot, write_generator
-from mnistgan.losses import check_loss
+from mnistgan.losses import build_loss, check_loss
 from mnistgan.models import check_arch
 from mnistgan.tensors import as_images
+from mnistgan.train.budget import budget_event
 from mnistgan.train.callbacks import KeepBest
 from mnistgan.train.distributed import World
 from mnistgan.train.fast import FastPath, Feed, make_feed
@@ -69,10 +72,14 @@ def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
     if cfg.model.num_classes not in (0, len(spec.classes)):
         raise ConfigError(f"model.num_classes must be 0 (unconditional) or {len(spec.classes)}, the classes of "
                           f"{spec.name}; got {cfg.model.num_classes}")
-    n = spec.files["train"][0].shape[0]
+    if cfg.train.augment == "ada" and not build_loss(cfg.loss).SIGNED:
+        raise ConfigError(f"train.augment=ada adapts to the sign of D's scores on real images, which the "
+                          f"{cfg.loss.name} loss's scores do not have (no fixed offset); use train.augment=diffaug "
+                          f"with {cfg.loss.name}")
+    n = subset_count(spec.files["train"][0].shape[0], cfg.data.subset)
     if cfg.train.batch_size * cfg.loss.n_critic > n:
         raise ConfigError(f"train.batch_size {cfg.train.batch_size} x loss.n_critic {cfg.loss.n_critic} exceeds the "
-                          f"{n} training images of {spec.name}")
+                          f"{n} training images of {spec.name}{' (data.subset)' if cfg.data.subset != 1 else ''}")
 
 
 def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
@@ -146,13 +153,26 @@ def train(
     stop = stop or StopRequest()
     check_config(cfg, sources)
     world.check_batch(cfg.train.batch_size)
-    fast.check(device, world.size)
+    fast.check(device, world.size, cfg.train.augment)
+    if cfg.train.augment != "none" and world.size > 1:
+        raise ConfigError("train.augment does not combine with multi-process training yet: each rank would "
+                          "augment its shard with the same random draws")
     if tensorboard:
         require_tensorboard()
     with clock.phase("data"):
         split = load_split(cfg.data.name, "train", sources)
-        images, labels = split.images.to(device), split.labels.to(device)  # uint8 [N, 28, 28], int64 [N]
+        rows = subset_rows(split.labels, cfg.data.subset, cfg.data.subset_seed) if cfg.data.subset != 1 else slice(None)
+        images, labels = split.images[rows].to(device), split.labels[rows].to(device)  # uint8 [N, 28, 28], int64 [N]
+    hint = small_set_hint(cfg.data.name, images.shape[0]) if cfg.train.augment == "none" else None
+    if hint and rank == 0 and not resume:
+        log.info("%s", hint)
     obj = Objective.from_config(cfg, device)
+    hw = hardware(device)
+    if rank == 0:
+        log.info("training on %s in %s", hw.describe(), obj.precision)
+        warning = bf16_slowdown_warning(cfg.train.precision, hw)
+        if warning:
+            log.warning("%s", warning)
     hook = on_epoch_end or default_callback(cfg, sources)
     if rank == 0:
         for tmp in runfolder.clean(run_dir):
@@ -173,7 +193,11 @@ def train(
     writer = writer or Writer(waiting=lambda: clock.phase("epoch_end"))
     saves = Checkpoints(cfg, run_dir, stop, writer, rank, every_line=world.size > 1)
     log_to = RunLog(run_dir, writer, rank=rank, tensorboard=tensorboard, resume_step=state.step if resume else None)
+    # Where and how this stretch of the run computes (a resume may resolve train.precision anew).
+    log_to.line({"epoch": state.epoch, "step": state.step, "start": {
+        "hardware": hw.describe(), "device": device.type, "precision": obj.precision, "ranks": world.size}})
     ended_by = lambda: "epochs" if state.epoch >= cfg.train.epochs else "budget"  # noqa: E731
+    budget_checked = False  # whether the time budget has been projected from a measured speed
     # status.json says "running", then how the run ended and its wall-clock split; the
     # writer is drained (its failure raised) before the TensorBoard files close.
     with run_status.recorded(run_dir, ended_by, enabled=rank == 0, split=clock.split), closing(log_to), \
@@ -182,7 +206,9 @@ def train(
             saves.epoch_started()
             clock.switch("steps")
             with stop.deferred():
-                means = run_epoch(state, cfg, obj, feed, log_to, world=world, progress=progress, saver=saves)
+                means = run_epoch(state, cfg, obj, feed, log_to, world=world, progress=progress, saver=saves,
+                                  budget_checked=budget_checked)
+            budget_checked = True
             clock.switch("epoch_end")
             state.epoch += 1
             for net in (state.G, state.G_ema):
@@ -368,12 +394,14 @@ def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[st
 
 
 def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, feed: Feed, log_to: RunLog, *,
-              world: World = World(), progress: bool, saver: Checkpoints | None = None) -> dict[str, float]:
+              world: World = World(), progress: bool, saver: Checkpoints | None = None,
+              budget_checked: bool = True) -> dict[str, float]:
     """One pass over the shuffled training set (or the rest of it, after a mid-epoch
     resume), logging every cfg.train.log_every steps; returns the epoch's mean stats
     (obj.stat_names, averaged over the ranks) and its img/s (all ranks together). A step
     takes n_critic global batches, of which this rank trains on its shard; the feed runs
-    up to feed.k steps per call, never across a metrics line."""
+    up to feed.k steps per call, never across a metrics line. Unless budget_checked, the
+    time budget is projected at the first metrics line (train/budget.py)."""
     t, names = cfg.train, obj.stat_names
     per_step = t.batch_size * obj.n_critic  # real images per step
     if state.progress is None:
@@ -400,9 +428,19 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, feed: Feed, log
             p.epoch_sums += world.mean_(p.sums)
             record = {"epoch": state.epoch + 1, "step": state.step,
                       **dict(zip(names, (p.sums / p.count).tolist())),
-                      "img_per_s": p.count * per_step / (now - tick)}
+                      "img_per_s": p.count * per_step / (now - tick),
+                      **(state.augment.log() if state.augment is not None else {})}
             bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}", refresh=False)
             log_to.line(record)
+            if not budget_checked:
+                budget_checked = True
+                event = budget_event(minutes=t.minutes, seconds_done=state.seconds + now - start, epoch=state.epoch,
+                                     epochs=t.epochs, images_per_epoch=steps * per_step,
+                                     img_per_s=record["img_per_s"], precision=obj.precision)
+                if event:
+                    log_to.line(event.record(state.step))
+                    if world.rank == 0:
+                        log.warning("warning: %s", event.message)
             p.sums.zero_()
             p.count, tick = 0, now
     bar.close()

@@ -15,6 +15,7 @@ import torch
 from mnistgan.config import RunConfig
 from mnistgan.errors import CheckpointError, first_line
 from mnistgan.models import Discriminator, Generator, build_discriminator, build_generator
+from mnistgan.train.augment import Augment, build_augment
 from mnistgan.train.ema import ema_copy
 from mnistgan.train.step import Objective
 
@@ -57,6 +58,7 @@ class TrainState:
     seconds: float = 0.0  # training time so far, for train.minutes
     progress: EpochProgress | None = None  # inside an epoch; None between epochs
     n_stats: int = 4  # K, how many stats the run's Objective logs (the size of EpochProgress's sums)
+    augment: Augment | None = None  # what D sees (train.augment): its p and generator are state
 
     def networks(self) -> list[tuple[str, torch.nn.Module]]:
         """The named networks whose weights must stay finite."""
@@ -89,6 +91,8 @@ class TrainState:
         }
         if self.G_ema is not None:
             saved["G_ema"] = self.G_ema.state_dict()
+        if self.augment is not None:
+            saved["augment"] = self.augment.state()
         if p:
             saved["progress"] = {"batch": p.batch, "count": p.count, "sums": p.sums.cpu(),
                                  "epoch_sums": p.epoch_sums.cpu()}
@@ -101,6 +105,8 @@ class TrainState:
             self.D.load_state_dict(saved["D"])
             if self.G_ema is not None:
                 self.G_ema.load_state_dict(saved["G_ema"])
+            if self.augment is not None:
+                self.augment.load(saved["augment"])
             for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
                 opt.load_state_dict(saved[key])
                 for group in opt.param_groups:  # a runtime choice (train/fast.py), not the run's
@@ -133,6 +139,7 @@ def init_state(cfg: RunConfig, device: torch.device) -> TrainState:
     G = build_generator(cfg.model).to(device)
     D = build_discriminator(cfg.model).to(device)
     fused = device.type in ("cpu", "cuda")  # one kernel per update instead of ~10 per tensor
+    obj = Objective.from_config(cfg, device)
     return TrainState(
         G=G,
         D=D,
@@ -143,5 +150,7 @@ def init_state(cfg: RunConfig, device: torch.device) -> TrainState:
         fixed_noise=G.noise(t.grid_size, t.seed + 3).to(device),
         fixed_labels=grid_labels(t.grid_size, cfg.model.num_classes),
         G_ema=ema_copy(G) if t.ema_halflife else None,
-        n_stats=len(Objective.from_config(cfg, device).stat_names),
+        n_stats=len(obj.stat_names),
+        augment=build_augment(t.augment, t.augment_p, t.ada_target, t.ada_kimg, t.batch_size * obj.n_critic,
+                              t.seed + 4, device),
     )

@@ -1,0 +1,66 @@
+"""Sizes that follow the dataset: a preset's sizes suit MNIST (60,000 training and 10,000
+test images), and shrink to fit a smaller set when the user has not set them.
+
+What the user set is known from where it came from: the keys of the TOML file and of
+`--set` (config.explicit_keys), not from the values. Those stay as given, and one that
+does not fit is an error, as before (train/loop.py's check_config, the light
+evaluation's check). The fitted config is the run's config: config.json records it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from mnistgan.config import MIN_EVAL_N, DataConfig, RunConfig
+from mnistgan.data.datasets import get_spec
+from mnistgan.data.subset import subset_count
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SetSize:
+    name: str
+    train: int  # images trained on: the training split, or data.subset of it
+    test: int  # images in the test split
+
+    @classmethod
+    def of(cls, data: DataConfig, cache_dir: Path | None = None) -> SetSize:
+        """From the dataset's spec (its manifest, for an imported set): nothing is loaded."""
+        spec = get_spec(data.name, cache_dir)
+        train = subset_count(spec.files["train"][0].shape[0], data.subset)
+        return cls(data.name, train, spec.files["test"][0].shape[0])
+
+
+def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozenset()) -> RunConfig:
+    """`cfg` with the sizes the user did not set (the dotted keys in `explicit`) fitted to
+    `size`, and one info line naming each change:
+    - train.batch_size: at most the training split (times loss.n_critic, a step's images);
+    - train.grid_size: at most the training split (its real yardstick for diversity);
+    - eval.n: at most the test split, the light evaluation's samples and its floor's;
+    - eval.every: 0 (off) when the test split is under MIN_EVAL_N, too few to score."""
+    t, e = cfg.train, cfg.eval
+    train, changes = {}, []
+    per_step = size.train // cfg.loss.n_critic
+    if "train.batch_size" not in explicit and 1 <= per_step < t.batch_size:
+        train["batch_size"] = per_step
+    if "train.grid_size" not in explicit and t.grid_size > size.train:
+        train["grid_size"] = size.train
+    evaluation = {}
+    if size.test < MIN_EVAL_N:
+        if "eval.every" not in explicit and e.every:
+            evaluation["every"] = 0
+    elif "eval.n" not in explicit and e.n > size.test:
+        evaluation["n"] = size.test
+    for section, new in (("train", train), ("eval", evaluation)):
+        old = getattr(cfg, section)
+        changes += [f"{section}.{key} {getattr(old, key)} -> {value}" for key, value in new.items()]
+    if not changes:
+        return cfg
+    why = f" (under {MIN_EVAL_N} test images: no light evaluation)" if evaluation.get("every") == 0 else ""
+    log.info("%s has %d training and %d test images; fitted to them: %s%s (set them to choose)", size.name,
+             size.train, size.test, ", ".join(changes), why)
+    return dataclasses.replace(cfg, train=dataclasses.replace(t, **train), eval=dataclasses.replace(e, **evaluation))
