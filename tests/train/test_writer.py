@@ -46,11 +46,15 @@ def test_jobs_run_in_order_and_a_failure_stops_the_rest_and_is_raised_at_the_nex
 
 def test_writing_drains_the_queue_on_the_way_out_and_an_earlier_error_wins():
     gate, done = threading.Event(), []
+
+    def broken_disk() -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
     writer = Writer()
     with pytest.raises(KeyboardInterrupt), writing(writer):
         writer.submit(gate.wait)
         writer.submit(lambda: done.append("state"))
-        writer.submit(lambda: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
+        writer.submit(broken_disk)
         gate.set()
         raise KeyboardInterrupt  # a signal: the queued state is still written, the I/O error not raised over it
     assert done == ["state"]
