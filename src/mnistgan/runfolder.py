@@ -178,7 +178,18 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def read_best(run_dir: Path) -> dict[str, Any] | None:
-    """The best generator's {"epoch", "fid_lenet"}, or None if the run has not kept one."""
+def _is_best(best: Any) -> bool:
+    return isinstance(best, dict) and "epoch" in best and "fid_lenet" in best
+
+
+def read_best(run_dir: Path, logged: bool = True) -> dict[str, Any] | None:
+    """The best generator's {"epoch", "fid_lenet"}, or None if the run has not kept one:
+    from checkpoints/best.json, else (`logged`; a folder copied without checkpoints/) from the
+    newest light evaluation in metrics.jsonl, which records the best so far."""
     best = read_json(run_dir / BEST_INFO)
-    return best if best is not None and "epoch" in best and "fid_lenet" in best else None
+    if _is_best(best):
+        return best
+    if not logged:
+        return None
+    recorded = [r["best"] for r in read_metrics(run_dir) if isinstance(r.get("eval"), dict) and _is_best(r.get("best"))]
+    return recorded[-1] if recorded else None

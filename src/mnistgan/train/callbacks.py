@@ -39,7 +39,7 @@ class KeepBest:
         start = time.perf_counter()
         result = self.score(state.sampler)  # {"eval_n", "eval": {...}, "floor": {...}}
         fid = result["eval"]["fid_lenet"]
-        best = read_best(run_dir)
+        best = read_best(run_dir, logged=False)  # the training's own record, as saved
         if best is None or fid < best["fid_lenet"]:
             write_state(run_dir / BEST_STATE, state.state_dict(cfg))
             save_generator(run_dir / BEST_GENERATOR, state.sampler, cfg, state.epoch)

@@ -174,7 +174,7 @@ async function guess(choice) {
   });
   const you = r.correct ? '<span class="good">You were right</span>' : '<span class="bad">You were wrong</span>';
   const what = r.truth === "real" ? `a real test ${r.label ?? "digit"}` : `generated${r.label !== null ? ` (asked for a ${r.label})` : ""}`;
-  let d = "This run kept no discriminator.";
+  let d = `D: ${state.info.d_missing ?? "no verdict"}.`;
   if (r.d) {
     d = `D said <b>${r.d.verdict}</b> (${state.info.d_score.name} ${fmt(r.d.score)}, threshold ${state.info.d_score.threshold}): ` +
       (r.d.correct ? '<span class="good">right</span>' : '<span class="bad">wrong</span>') + ".";
