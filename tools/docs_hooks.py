@@ -71,8 +71,7 @@ def cli_markdown() -> str:
                   [_argument_row(a) for a in parser._actions
                    if a.option_strings and not isinstance(a, argparse._HelpAction)])]
     for name, sub in _subcommands(parser).items():
-        usage = sub.format_usage().removeprefix("usage: ").strip()
-        usage = re.sub(r"\s+", " ", usage)
+        usage = sub.format_usage().removeprefix("usage: ").rstrip()  # as `--help` wraps it
         out += ["", f"## `mnistgan {name}`", "", _about(parser, name) + ".", "", f"```\n{usage}\n```", ""]
         rows = [_argument_row(a) for a in sub._actions if not isinstance(a, argparse._HelpAction)]
         out.append(_table(["argument", "choices", "default", "meaning"], rows) if rows else "No arguments.")
