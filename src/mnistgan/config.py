@@ -187,8 +187,8 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
-_SMOOTH = LossConfig(label_smoothing=0.1)  # held over seeds where hard targets did not: README, "Robustness"
-# 32 channels: 2.8x the images/s of 64 on this CPU, and a better FID at a fixed time budget (README, "Quality").
+_SMOOTH = LossConfig(label_smoothing=0.1)  # held over seeds where hard targets did not: docs/explanations/robustness.md
+# 32 channels: 2.8x the images/s of 64 on this CPU, and a better FID at a fixed time budget (docs/measurements.md, "Earlier screens").
 _DCGAN = ModelConfig(arch="dcgan", channels=32)
 _DCGAN_TRAIN = TrainConfig(epochs=40, batch_size=128, ema_halflife=10_000, precision="bf16")
 

@@ -5,7 +5,7 @@ in it repeats the epoch on resume, callback included.
 
 Keeping the best matters because a GAN run is chaotic: the same config can draw fine
 digits at epoch 30 and collapse by epoch 50, so the last generator is not always the
-one to use (README, "Robustness").
+one to use (docs/explanations/robustness.md).
 """
 
 from __future__ import annotations
