@@ -84,7 +84,8 @@ def test_every_config_key_is_in_the_built_reference_with_its_default(site: Path)
     for key, f, _ in keys:
         row = re.search(rf"<td><code>{re.escape(key)}</code></td>(.*?)</tr>", text, re.S)
         assert row, key
-        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td>(.*?)</td>", row.group(1), re.S)]
+        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+                 for c in re.findall(r"<td>(.*?)</td>", row.group(1), re.S)]
         default = RunConfig().to_dict()
         for part in key.split("."):
             default = default[part]

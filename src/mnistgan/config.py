@@ -32,7 +32,7 @@ MAX_KEEP = 1000  # training-state files kept: 6 GB of disk at the classic model'
 
 def _key(default: Any, help: str, bounds: str = "") -> Any:
     """A config field with its meaning and bounds, which the documentation's reference reads
-    (docs/hooks.py): `help` says what it does, `bounds` what values pass the checks below."""
+    (tools/docs_hooks.py): `help` says what it does, `bounds` what values pass the checks below."""
     return field(default=default, metadata={"help": help, "bounds": bounds})
 
 
@@ -187,8 +187,10 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
-_SMOOTH = LossConfig(label_smoothing=0.1)  # held over seeds where hard targets did not: docs/explanations/robustness.md
-# 32 channels: 2.8x the images/s of 64 on this CPU, and a better FID at a fixed time budget (docs/measurements.md, "Earlier screens").
+# Label smoothing held over seeds where hard targets did not (docs/explanations/robustness.md).
+_SMOOTH = LossConfig(label_smoothing=0.1)
+# 32 channels: 2.8x the images/s of 64 on that CPU, and a better FID at a fixed time budget
+# (docs/measurements.md, "Earlier screens").
 _DCGAN = ModelConfig(arch="dcgan", channels=32)
 _DCGAN_TRAIN = TrainConfig(epochs=40, batch_size=128, ema_halflife=10_000, precision="bf16")
 
