@@ -5,7 +5,7 @@ in it repeats the epoch on resume, callback included.
 
 Keeping the best matters because a GAN run is chaotic: the same config can draw fine
 digits at epoch 30 and collapse by epoch 50, so the last generator is not always the
-one to use (README, "Robustness").
+one to use (docs/explanations/robustness.md).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class KeepBest:
         start = time.perf_counter()
         result = self.score(state.sampler)  # {"eval_n", "eval": {...}, "floor": {...}}
         fid = result["eval"]["fid_lenet"]
-        best = read_best(run_dir)
+        best = read_best(run_dir, logged=False)  # the training's own record, as saved
         if best is None or fid < best["fid_lenet"]:
             write_state(run_dir / BEST_STATE, state.state_dict(cfg))
             save_generator(run_dir / BEST_GENERATOR, state.sampler, cfg, state.epoch)
