@@ -4,7 +4,7 @@
 
 Writes src/mnistgan/eval/weights/<dataset>.safetensors and updates manifest.json beside them
 (sha256, recipe, test accuracy, torch version, threads, build time). For maintainers: commit the
-result, and say in the README which accuracies it reached.
+result, and say in docs/measurements.md which accuracies it reached.
 """
 
 from __future__ import annotations

@@ -239,7 +239,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for name in PRESETS:
         print(f"{name:<13} {PRESET_ABOUT[name]}")
     for alias, target in ALIASES.items():
-        print(f"{alias:<13} = {target}: the preset that measured best (README, \"Quality\")")
+        print(f"{alias:<13} = {target}: the preset that measured best (docs/measurements.md, \"Quality\")")
     return 0
 
 

@@ -34,6 +34,12 @@ MIN_EVAL_N = 4
 AUGMENTS = ("none", "diffaug", "ada")  # train.augment
 
 
+def _key(default: Any, help: str, bounds: str = "") -> Any:
+    """A config field with its meaning and bounds, which the documentation's reference reads
+    (tools/docs_hooks.py): `help` says what it does, `bounds` what values pass the checks below."""
+    return field(default=default, metadata={"help": help, "bounds": bounds})
+
+
 def _bounded(name: str, value: int, limit: int, reason: str) -> None:
     if not 1 <= value <= limit:
         raise ConfigError(f"{name} must be between 1 and {limit} ({reason}), got {value}")
@@ -41,11 +47,11 @@ def _bounded(name: str, value: int, limit: int, reason: str) -> None:
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = "mnist"  # a dataset from mnistgan.data.DATASETS: mnist | fashion-mnist
-    # Train on part of the training split (data/subset.py): a share in (0, 1] or a number of
-    # images (> 1), drawn class-balanced with subset_seed. 1.0: all of it.
-    subset: float = 1.0
-    subset_seed: int = 0
+    name: str = _key("mnist", "the dataset: `mnist`, `fashion-mnist`, or a set imported with `mnistgan data import`",
+                     "a known dataset name")
+    subset: float = _key(1.0, "train on part of the training split (data/subset.py): a share in (0, 1], or a number "
+                         "of images (> 1), drawn class-balanced with data.subset_seed", "more than 0")
+    subset_seed: int = _key(0, "seeds the draw of data.subset, apart from train.seed")
 
     def __post_init__(self) -> None:
         if not 0 < self.subset < float("inf"):
@@ -56,16 +62,20 @@ class DataConfig:
 class ModelConfig:
     """The constructor arguments of G and D (each architecture takes the ones it uses)."""
 
-    arch: str = "mlp"  # a model family from mnistgan.models.ARCHS: mlp | dcgan | resnet
-    z_dim: int = 64  # the spec's 64-d noise
-    hidden: int = 256  # mlp: width of each hidden layer, in G (and in D unless hidden_d is set)
-    hidden_d: int = 0  # mlp: width of D's hidden layers (0: model.hidden)
-    depth: int = 2  # mlp: hidden layers in G and in D; resnet: residual blocks per resolution
-    dropout_d: float = 0.0  # mlp: dropout after each of D's hidden layers
-    channels: int = 64  # dcgan: channels at 14x14 (2x that at 7x7); resnet: at 28x28 (2x at 14x14 and 7x7)
-    leaky_slope: float = 0.2  # D's LeakyReLU slope
-    num_classes: int = 0  # 0: unconditional; else G(z, y) and D(x, y) take a label in [0, num_classes)
-    spectral_norm: bool = False  # spectral normalisation on D's weight layers
+    arch: str = _key("mlp", "the model family (mnistgan.models.ARCHS)", "`mlp`, `dcgan` or `resnet`")
+    z_dim: int = _key(64, "length of G's noise vector z (the spec's 64)", f"1 to {MAX_Z_DIM:,}")
+    hidden: int = _key(256, "mlp: width of each hidden layer, in G (and in D unless model.hidden_d is set)",
+                       f"1 to {MAX_HIDDEN:,}")
+    hidden_d: int = _key(0, "mlp: width of D's hidden layers (0: model.hidden)", f"0 to {MAX_HIDDEN:,}")
+    depth: int = _key(2, "mlp: hidden layers in G and in D; resnet: residual blocks per resolution",
+                      f"1 to {MAX_DEPTH}; depth x width^2 at most 2 x {MAX_HIDDEN:,}^2")
+    dropout_d: float = _key(0.0, "mlp: dropout after each of D's hidden layers (0: none)", "0 to < 1")
+    channels: int = _key(64, "dcgan: channels at 14x14 (twice that at 7x7); resnet: at 28x28 (twice that at 14x14 "
+                         "and 7x7); in G and in D", f"1 to {MAX_CHANNELS:,}")
+    leaky_slope: float = _key(0.2, "the slope of D's LeakyReLU for negative inputs")
+    num_classes: int = _key(0, "0: unconditional; else G(z, y) and D(x, y) take a label in [0, num_classes) "
+                            "(10 for the digits)", f"0 to {MAX_CLASSES:,}")
+    spectral_norm: bool = _key(False, "spectral normalisation on D's weight layers (mlp and dcgan)")
 
     def __post_init__(self) -> None:
         _bounded("model.z_dim", self.z_dim, MAX_Z_DIM, "memory")
@@ -88,15 +98,20 @@ class ModelConfig:
 class LossConfig:
     """The GAN objective (mnistgan.losses): D's loss and G's, and regularisers on D."""
 
-    name: str = "bce"  # bce (the spec) | hinge | wgan-gp | rpgan
-    # One-sided label smoothing (bce only): D's target for real images is 1 - this.
-    label_smoothing: float = 0.0
-    n_critic: int = 1  # D updates per G update (WGAN-GP uses 5)
-    gp_weight: float = 10.0  # wgan-gp: weight of the gradient penalty
-    r1_gamma: float = 0.0  # R1 penalty on real images, any loss: gamma/2 * |grad_x D(x)|^2 (0: off)
-    r1_every: int = 16  # 1: in every D update; k > 1: lazy, its own D update every k steps, scaled by k
-    r2_gamma: float = 0.0  # R2: the same penalty on generated images (0: off)
-    r2_every: int = 16  # as r1_every
+    name: str = _key("bce", "the loss: `bce` (the spec's binary cross-entropy), `hinge`, `wgan-gp` or `rpgan` "
+                     "(relativistic pairing)", "`bce`, `hinge`, `wgan-gp` or `rpgan`")
+    label_smoothing: float = _key(0.0, "one-sided label smoothing (bce only): D's target for real images is "
+                                  "1 - this (the classic presets: 0.1)", "0 to < 0.5; 0 unless the loss is bce")
+    n_critic: int = _key(1, "D updates per G update (WGAN-GP's paper uses 5); a step takes n_critic real batches",
+                         "1 to 100")
+    gp_weight: float = _key(10.0, "wgan-gp: weight of the gradient penalty", "0 or more, finite")
+    r1_gamma: float = _key(0.0, "R1 penalty on D's gradient at real images, with any loss: "
+                           "gamma/2 * |grad_x D(x)|^2 (0: off)", "0 or more, finite")
+    r1_every: int = _key(16, "1: R1 joins every D update; k > 1: lazy, its own D update every k steps, scaled by k",
+                         "1 to 10,000")
+    r2_gamma: float = _key(0.0, "R2: R1's penalty at generated images instead of real ones (0: off)",
+                           "0 or more, finite")
+    r2_every: int = _key(16, "as loss.r1_every, for R2", "1 to 10,000")
 
     def __post_init__(self) -> None:
         if not 0 <= self.label_smoothing < 0.5:
@@ -114,46 +129,48 @@ class LossConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 50  # measured ~3.5 min on 2 CPU cores (see README); digits are clearly recognisable
-    batch_size: int = 100
-    lr_g: float = 2e-4  # the spec's learning rate, for both networks
-    lr_d: float = 2e-4
-    beta1_g: float = 0.5  # the spec names only the learning rate; 0.5 (as in DCGAN) beat 0.9 clearly (README)
-    beta2_g: float = 0.999
-    beta1_d: float = 0.5
-    beta2_d: float = 0.999
-    seed: int = 0
-    log_every: int = 100  # steps between metrics.jsonl lines
-    grid_size: int = 64  # fixed-noise samples drawn into each epoch's grid
-    keep_checkpoints: int = 2  # training-state files kept in checkpoints/
-    on_failure: str = "warn"  # what a health event (D won, G collapsed) does: "warn" or "stop"
-    # Save the state at the first epoch end this many seconds after the last save (0: every
-    # epoch end), and mid-epoch in an epoch that alone runs this long; always after the last
-    # epoch and on SIGINT/SIGTERM (train/loop.py, Checkpoints). 60 s: a 0.2 s GPU epoch does not
-    # write its 7 MB state every time, and a killed run loses at most about two minutes.
-    checkpoint_every_s: float = 60.0
-    # A time budget: stop at the first epoch end after this many minutes of training steps
-    # (not the start, the epoch-end work or the light evaluation; the wall-clock split
-    # in status.json shows those). 0: none.
-    minutes: float = 0.0
-    # EMA of G's weights, sampled from when on: the half-life in images (0: off), reached
-    # after a ramp-up where the half-life is at most ema_rampup x the images seen so far.
-    ema_halflife: int = 0
-    ema_rampup: float = 0.05
-    # fp32 | bf16 (autocast; weights and optimizer state stay fp32) | auto: bf16 where the
-    # device multiplies bf16 natively, else fp32 (mnistgan.hardware). A runtime option: a
-    # resume resolves it again on its own machine.
-    precision: str = "fp32"
-    # Augmentation that D sees, on real and generated images alike (train/augment.py):
-    # none | diffaug (DiffAugment: translation, cutout, brightness and contrast, each with
-    # probability augment_p) | ada (those, small rotation and scaling, with a probability
-    # that adapts to D's overfitting, as in StyleGAN2-ADA).
-    augment: str = "none"
-    augment_p: float = 1.0  # diffaug: the probability of each transform on each image (1: always, as DiffAugment)
-    ada_target: float = 0.6  # ada: p rises while the mean sign of D's raw scores on reals is above this
-    # ada: thousands of images D sees for p to move by 1 (StyleGAN2-ADA: 500, for runs of 25M
-    # images; a run here sees 30k (1% of MNIST, 50 epochs) to 3M)
-    ada_kimg: int = 20
+    epochs: int = _key(50, "epochs to train (the classic default: clearly recognisable digits; see the "
+                       "robustness study)", f"1 to {MAX_EPOCHS:,}")
+    batch_size: int = _key(100, "images per step (the global batch with several processes)", f"1 to {MAX_BATCH:,}")
+    lr_g: float = _key(2e-4, "Adam's learning rate for G (the spec's 2e-4)", "positive, finite")
+    lr_d: float = _key(2e-4, "Adam's learning rate for D (the spec's 2e-4)", "positive, finite")
+    beta1_g: float = _key(0.5, "Adam's beta1 for G (0.5, as in DCGAN, beat 0.9 clearly)", "0 to < 1")
+    beta2_g: float = _key(0.999, "Adam's beta2 for G", "0 to < 1")
+    beta1_d: float = _key(0.5, "Adam's beta1 for D", "0 to < 1")
+    beta2_d: float = _key(0.999, "Adam's beta2 for D", "0 to < 1")
+    seed: int = _key(0, "seeds the weights, the shuffle and the noise: the same seed on the same machine "
+                     "trains the same weights")
+    log_every: int = _key(100, "steps between metrics.jsonl lines", "1 or more")
+    grid_size: int = _key(64, "fixed-noise samples drawn into each epoch's grid", f"1 to {MAX_GRID:,}")
+    keep_checkpoints: int = _key(2, "training-state files kept in checkpoints/", f"1 to {MAX_KEEP:,}")
+    on_failure: str = _key("warn", "what a health event (D won, G collapsed) does: log it and go on, or stop",
+                           "`warn` or `stop`")
+    # 60 s: a 0.2 s GPU epoch does not write its 7 MB state every time (train/loop.py, Checkpoints).
+    checkpoint_every_s: float = _key(60.0, "save the training state at the first epoch end this many seconds after "
+                                     "the last save (0: every epoch end), and mid-epoch in an epoch that alone runs "
+                                     "this long; always after the last epoch and on SIGINT or SIGTERM",
+                                     "0 or more, finite")
+    minutes: float = _key(0.0, "a time budget: stop at the first epoch end after this many minutes of "
+                          "training steps (not the start, the epoch-end work or the light evaluation; "
+                          "status.json's wall-clock split shows those; 0: none)", "0 or more, finite")
+    ema_halflife: int = _key(0, "EMA of G's weights, sampled from when on: its half-life in images (0: off)",
+                             "0 to 1,000,000,000")
+    ema_rampup: float = _key(0.05, "EMA ramp-up: the half-life is at most this x the images seen so far",
+                             "0 to 1 (0: no ramp-up)")
+    precision: str = _key("fp32", "`bf16`: autocast for the forward passes (weights and Adam's state stay fp32); "
+                          "`auto`: bf16 where the device multiplies bf16 natively (AMX, AVX512_BF16, CUDA), else "
+                          "fp32 (mnistgan.hardware), resolved again by a resume", "`auto`, `fp32` or `bf16`")
+    augment: str = _key("none", "augmentation that D sees, on real and generated images alike (train/augment.py): "
+                        "`diffaug` (DiffAugment: translation, cutout, brightness and contrast, each with "
+                        "probability train.augment_p) or `ada` (those, small rotation and scaling, with a "
+                        "probability that adapts to D's overfitting, as in StyleGAN2-ADA)",
+                        "`none`, `diffaug` or `ada`")
+    augment_p: float = _key(1.0, "diffaug: the probability of each transform on each image (1: always, as "
+                            "DiffAugment)", "0 to 1; 1 unless train.augment is diffaug")
+    ada_target: float = _key(0.6, "ada: p rises while the mean sign of D's raw scores on reals is above this",
+                             "between 0 and 1, exclusive")
+    ada_kimg: int = _key(20, "ada: thousands of images D sees for p to move by 1 (StyleGAN2-ADA: 500, for runs "
+                         "of 25M images; a run here sees 30k to 3M)", "1 to 100,000")
 
     def __post_init__(self) -> None:
         _bounded("train.epochs", self.epochs, MAX_EPOCHS, "state files number epochs with 6 digits")
@@ -198,8 +215,9 @@ class EvalConfig:
     """The light evaluation during training, which keeps the best generator. It never
     changes the training itself, so a resume may change these settings."""
 
-    every: int = 5  # epochs between light evaluations (and after the last); 0 = off
-    n: int = 2000  # samples per light evaluation, scored against as many real images
+    every: int = _key(5, "epochs between light evaluations (and after the last); 0: off, and no best "
+                      "generator is kept", "0 or more")
+    n: int = _key(2000, "samples per light evaluation, scored against as many real images", "2 to 10,000")
 
     def __post_init__(self) -> None:
         if self.every < 0:
@@ -210,7 +228,8 @@ class EvalConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    preset: str = "classic"
+    preset: str = _key("classic", "the preset this config started from (set by --preset): a label for run "
+                       "tables, model cards and exports; it changes no setting")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -224,8 +243,10 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
-_SMOOTH = LossConfig(label_smoothing=0.1)  # held over seeds where hard targets did not: README, "Robustness"
-# 32 channels: 2.8x the images/s of 64 on this CPU, and a better FID at a fixed time budget (README, "Quality").
+# Label smoothing held over seeds where hard targets did not (docs/explanations/robustness.md).
+_SMOOTH = LossConfig(label_smoothing=0.1)
+# 32 channels: 2.8x the images/s of 64 on that CPU, and a better FID at a fixed time budget
+# (docs/measurements.md, "Earlier screens").
 _DCGAN = ModelConfig(arch="dcgan", channels=32)
 # bf16 where it is native (1.35x fp32 on AVX512_BF16 and AMX CPUs), fp32 elsewhere (bf16 emulated: 0.09x).
 _DCGAN_TRAIN = TrainConfig(epochs=40, batch_size=128, ema_halflife=10_000, precision="auto")

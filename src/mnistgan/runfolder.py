@@ -1,16 +1,7 @@
 """Run folders: runs/00000-classic-mnist/, numbered so that runs never overwrite each other.
 
-    config.json            the resolved config (also inside every checkpoint)
-    metrics.jsonl          one JSON object per logged interval
-    samples/epoch_0001.png the fixed-noise grid after each epoch
-    checkpoints/           training state, the last K
-    generator.safetensors  G's weights for use, config in metadata
-    generator-best.safetensors, checkpoints/best.pt, checkpoints/best.json
-                           the best generator by the light evaluation, its training state,
-                           and {"epoch": E, "fid_lenet": F}
-    status.json            running / finished / stopped / interrupted / failed, and wall time
-                           (train/status.py)
-    MODEL_CARD.md          what the model is, its data, training, metrics and limits (card.py)
+RUN_FILES lists every file a run folder can hold, who writes it and what it holds; the
+documentation's reference renders it, and tests/test_docs.py checks a trained run against it.
 """
 
 from __future__ import annotations
@@ -29,6 +20,39 @@ BEST_GENERATOR = Path("generator-best.safetensors")
 BEST_STATE = Path("checkpoints") / "best.pt"
 BEST_INFO = Path("checkpoints") / "best.json"
 _CLAIM_TRIES = 1000  # more simultaneous starts than this into one folder is not a real use
+
+# (path pattern, written by, what it holds): every file in a run folder matches one pattern.
+RUN_FILES: tuple[tuple[str, str, str], ...] = (
+    ("config.json", "train", "the resolved config (also inside every checkpoint and the weights' metadata)"),
+    ("metrics.jsonl", "train", "one JSON object per line: every `train.log_every` steps epoch, step, d_loss, g_loss, "
+     "d_real = mean D(x), d_fake = mean D(G(z)) (probabilities for BCE, raw scores otherwise), gp (WGAN-GP), "
+     "r1 (with R1), img_per_s; every epoch {\"health\": {d_loss, d_fake, diversity}}; every `eval.every` epochs "
+     "{\"eval\", \"floor\", \"best\", \"eval_s\"}; health events {\"event\", \"message\"}"),
+    ("samples/epoch_EEEE.png", "train", "the fixed-noise grid after each epoch (one row per class for a "
+     "conditional model)"),
+    ("checkpoints/state-EEEEEE.pt", "train", "the training state after an epoch, the last `train.keep_checkpoints`: "
+     "G, D, G's EMA, both Adam states, epoch, step, training seconds, every RNG state, the fixed noise, the "
+     "config, the package version (TrainState.state_dict(), the one schema)"),
+    ("checkpoints/state-EEEEEE-stepSSSSSSSSS.pt", "train", "the same, saved mid-epoch (every "
+     "`train.checkpoint_minutes`, or on SIGINT/SIGTERM), with the place in the epoch"),
+    (str(BEST_STATE), "train (light evaluation)", "the training state of the best epoch by the light evaluation's FID"),
+    (str(BEST_INFO), "train (light evaluation)", "the best epoch and its score: {\"epoch\": E, \"fid_lenet\": F}"),
+    ("generator.safetensors", "train", "G's final weights for use (the EMA weights when EMA is on); its metadata "
+     "holds the model's constructor arguments (the file alone rebuilds G), the config and a sha256 of all of it"),
+    (str(BEST_GENERATOR), "train (light evaluation)", "the best generator by the light evaluation: what `sample`, "
+     "`evaluate`, `report`, `export` and `serve` use unless `--last`"),
+    ("status.json", "train", "running / finished / stopped / interrupted / failed, the process, and the wall time "
+     "over every session: what `mnistgan runs` reads"),
+    ("MODEL_CARD.md", "train, evaluate", "the model card: what the model is, its data, training, metrics beside "
+     "the floor, known limits, how to load it"),
+    ("tensorboard/events.out.tfevents.*", "train --tensorboard", "TensorBoard event files: every metrics.jsonl line "
+     "at its step, the grid of each epoch, the health events"),
+    ("metrics.json", "evaluate", "the full evaluation: every metric beside the real floor"),
+    ("nearest_pairs.png", "evaluate", "the generated images closest to a training image, beside it (memorisation)"),
+    ("report.html", "report", "one self-contained HTML report (every image embedded)"),
+    ("generator.onnx", "export", "G as ONNX (opset 17, dynamic batch)"),
+    ("web/index.html", "export --format web", "one page that runs G in the browser with onnxruntime-web"),
+)
 
 
 def new_run_dir(outdir: Path, cfg: RunConfig, name: str | None = None) -> Path:
@@ -154,7 +178,18 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def read_best(run_dir: Path) -> dict[str, Any] | None:
-    """The best generator's {"epoch", "fid_lenet"}, or None if the run has not kept one."""
+def _is_best(best: Any) -> bool:
+    return isinstance(best, dict) and "epoch" in best and "fid_lenet" in best
+
+
+def read_best(run_dir: Path, logged: bool = True) -> dict[str, Any] | None:
+    """The best generator's {"epoch", "fid_lenet"}, or None if the run has not kept one:
+    from checkpoints/best.json, else (`logged`; a folder copied without checkpoints/) from the
+    newest light evaluation in metrics.jsonl, which records the best so far."""
     best = read_json(run_dir / BEST_INFO)
-    return best if best is not None and "epoch" in best and "fid_lenet" in best else None
+    if _is_best(best):
+        return best
+    if not logged:
+        return None
+    recorded = [r["best"] for r in read_metrics(run_dir) if isinstance(r.get("eval"), dict) and _is_best(r.get("best"))]
+    return recorded[-1] if recorded else None

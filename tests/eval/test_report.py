@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from PIL import Image
 
 from mnistgan.errors import MnistganError
-from mnistgan.eval.report import write_report
+from mnistgan.eval.report import render_sections, write_report
 from mnistgan.images import make_grid, save_png
 
 N_GRIDS = 4
@@ -211,6 +212,7 @@ def test_health_events_and_the_best_generator_are_shown(tmp_path: Path) -> None:
                              "message": "epoch 3: the discriminator has won <now>"}) + "\n")
     (run / "checkpoints").mkdir()
     (run / "checkpoints" / "best.json").write_text(json.dumps({"epoch": 2, "fid_lenet": 10.0}))
+    (run / "generator-best.safetensors").write_bytes(b"")  # the section reads only that it is there
     text = write_report(run).read_text(encoding="utf-8")
     assert 'id="health-warning"' in text and "the discriminator has won &lt;now&gt;" in text
     assert "The best generator by the light evaluation: epoch 2" in text
@@ -229,3 +231,83 @@ def test_header_names_a_time_budget(tmp_path: Path) -> None:
     (run / "config.json").write_text(json.dumps(cfg))
     assert "time budget 10 min" in write_report(run).read_text(encoding="utf-8")
     assert "time budget" not in write_report(make_run(tmp_path / "plain")).read_text(encoding="utf-8")
+
+
+# --- what the report says about a missing best generator: only what the folder shows ---------
+
+def _health(run: Path) -> str:
+    return render_sections(run, ["health"])["health"]
+
+
+def _set_eval_every(run: Path, every: int) -> None:
+    cfg = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps(cfg | {"eval": {"every": every, "n": 2000}}))
+
+
+def _record_best(run: Path, epoch: int, fid: float) -> None:
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    lines = [r | {"best": {"epoch": epoch, "fid_lenet": fid}} if "eval" in r else r for r in lines]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+
+def test_a_run_copied_without_checkpoints_still_has_its_best_generator(tmp_path: Path) -> None:
+    """The issue's case: eval.every=1, metrics.jsonl records the best epoch, the best
+    generator is there, checkpoints/ was not copied."""
+    run = make_run(tmp_path)
+    _set_eval_every(run, 1)
+    _record_best(run, 4, 5.0)
+    (run / "generator-best.safetensors").write_bytes(b"")
+    text = _health(run)
+    assert "The best generator by the light evaluation: epoch 4, FID 5" in text
+    assert "eval.every=0" not in text and "was off" not in text
+
+
+def test_the_light_evaluation_is_called_off_only_when_the_config_says_so(tmp_path: Path) -> None:
+    run = make_run(tmp_path, eval_lines=False)
+    _set_eval_every(run, 0)
+    assert "the light evaluation was off: <code>eval.every=0</code>" in _health(run)
+    assert "eval.every=0" in render_sections(run, ["eval_curves"])["eval_curves"]
+    _set_eval_every(run, 5)
+    for text in (_health(run), render_sections(run, ["eval_curves"])["eval_curves"]):
+        assert "eval.every=5" in text and "was off" not in text and "eval.every=0" not in text
+
+
+def test_a_missing_best_file_is_named(tmp_path: Path) -> None:
+    run = make_run(tmp_path)  # eval lines, but no best recorded anywhere and no best generator
+    _set_eval_every(run, 2)
+    text = _health(run)
+    assert "generator-best.safetensors" in text and "checkpoints/best.json" in text and "was off" not in text
+    _record_best(run, 4, 5.0)  # the best is recorded, its generator file is not there
+    text = _health(run)
+    assert "epoch 4" in text and "<code>generator-best.safetensors</code> is missing" in text
+
+
+def test_without_a_config_the_report_does_not_guess(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    (run / "config.json").unlink()
+    text = _health(run)
+    assert "config.json</code> is missing or unreadable" in text and "was off" not in text
+
+
+def test_an_evaluated_run_missing_its_pairs_image_names_the_file(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    (run / "nearest_pairs.png").unlink()
+    text = render_sections(run, ["memorisation"])["memorisation"]
+    assert "nearest_pairs.png is missing" in text and "not been evaluated" not in text
+    (run / "metrics.json").write_text("{torn")
+    for name in ("metrics", "memorisation"):
+        assert "metrics.json is unreadable" in render_sections(run, [name])[name]
+
+
+def test_a_trained_run_copied_without_checkpoints(tiny_run: Path, tmp_path: Path) -> None:
+    """A real run (light evaluation on), copied without checkpoints/: the report, `sample`'s
+    line and `mnistgan runs` all still know its best generator."""
+    from mnistgan.runtable import list_runs
+    from mnistgan.sample import describe
+
+    copy = tmp_path / "copied" / tiny_run.name
+    shutil.copytree(tiny_run, copy, ignore=shutil.ignore_patterns("checkpoints"))
+    best = json.loads((tiny_run / "checkpoints" / "best.json").read_text())
+    assert f"The best generator by the light evaluation: epoch {best['epoch']}" in _health(copy)
+    assert describe(copy).startswith(f"using the best generator: epoch {best['epoch']}")
+    assert list_runs(copy.parent)[0].best_epoch == best["epoch"]

@@ -23,7 +23,7 @@ from mnistgan.io.state import load_state  # noqa: E402
 from mnistgan.io.weights import save_generator  # noqa: E402
 from mnistgan.models import build_discriminator, build_generator  # noqa: E402
 
-# onnxruntime and numpy alone: the README's lines, with torch made unimportable
+# onnxruntime and numpy alone: docs/how-to/export.md's lines, with torch made unimportable
 RUN_WITHOUT_TORCH = r"""
 import sys, json
 sys.modules["torch"] = None  # any `import torch` now fails

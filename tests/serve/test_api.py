@@ -251,3 +251,26 @@ def test_a_new_best_generator_is_served_without_a_restart(runs, tmp_path):
         os.utime(best, (best.stat().st_mtime + 5, best.stat().st_mtime + 5))
         assert c.get("/api/info").json()["conditional"] is True
         assert c.get("/api/sample", params={"n": 4}).content != before
+
+
+def test_a_run_copied_without_checkpoints_says_what_it_has(runs, tmp_path):
+    """The issue's case in the web app: the best generator and its light-evaluation FID are
+    known from generator-best.safetensors and metrics.jsonl; D's absence names checkpoints/."""
+    import json
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from mnistgan.serve.app import create_app
+
+    source = runs.root / runs.classic
+    shutil.copytree(source, tmp_path / "runs" / runs.classic, ignore=shutil.ignore_patterns("checkpoints"))
+    best = json.loads((source / "checkpoints" / "best.json").read_text())
+    with TestClient(create_app(tmp_path / "runs", runs.sources), raise_server_exceptions=False) as c:
+        info = c.get("/api/info").json()
+        assert info["generator"] == "generator-best.safetensors" and info["best"] == best
+        assert info["fid"] == best["fid_lenet"] and info["fid_from"] == f"light evaluation, epoch {best['epoch']}"
+        assert info["discriminator"] is False and "checkpoints/" in info["d_missing"]
+        health = c.get("/api/run/sections").json()
+        text = json.dumps(health)
+        assert f"epoch {best['epoch']}" in text and "was off" not in text

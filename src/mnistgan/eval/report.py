@@ -32,10 +32,11 @@ from PIL import Image
 
 from mnistgan._version import __version__
 from mnistgan.atomic import atomic_write_bytes
+from mnistgan.config import EvalConfig
 from mnistgan.errors import MnistganError
 from mnistgan.eval.metrics import COVERED_SHARE, KL_COLLAPSE, MEMORISED_RATIO
 from mnistgan.images import gif_bytes, png_bytes, upscale
-from mnistgan.runfolder import grid_files, read_best, read_json, read_metrics
+from mnistgan.runfolder import BEST_GENERATOR, BEST_INFO, grid_files, read_best, read_json, read_metrics
 
 if TYPE_CHECKING:  # matplotlib is optional (the eval extra): imported when a plot is drawn
     from matplotlib.figure import Figure
@@ -398,9 +399,12 @@ def _eval_curve(run: _Run, key: str) -> str:
 def _eval_curves_section(run: _Run) -> str:
     title = "Metrics during training"
     if not run.eval_lines:
-        return _section("eval-curves", title, _missing(
-            "No eval lines in metrics.jsonl: the run was trained without periodic evaluation.",
-            "mnistgan train --eval-every N"))
+        every = _eval_every(run)
+        why = ("the run was trained with the light evaluation off (eval.every=0)." if every == 0 else
+               f"none has run yet (eval.every={every}: every {every} epochs, and after the last)." if every else
+               "config.json is missing or unreadable, so whether it was on is not known.")
+        return _section("eval-curves", title, _missing(f"No light evaluation in metrics.jsonl: {why}",
+                                                       "mnistgan train --eval-every N"))
     keys = list(dict.fromkeys(k for r in run.eval_lines for k in r["eval"]))  # first-seen order
     n = run.eval_lines[-1].get("eval_n")
     intro = (f"<p>Scored every few epochs on {_esc(fmt(n))} samples (fewer than the final evaluation, "
@@ -409,13 +413,46 @@ def _eval_curves_section(run: _Run) -> str:
     return _section("eval-curves", title, intro + plots)
 
 
+def _eval_every(run: _Run) -> int | None:
+    """The run's eval.every from config.json (its default when the section is absent, as in
+    configs saved before it existed), or None when config.json is missing or unreadable."""
+    if not run.config:
+        return None
+    section = run.config.get("eval", {})
+    every = section.get("every", EvalConfig().every) if isinstance(section, dict) else None
+    return every if isinstance(every, int) and not isinstance(every, bool) else None
+
+
+def _best_text(run: _Run) -> str:
+    """What the run folder says about its best generator; a cause only where a file shows it."""
+    best, kept = run.best, (run.path / BEST_GENERATOR).is_file()
+    if best and kept:
+        return (f"The best generator by the light evaluation: epoch {_esc(fmt(best.get('epoch')))}, FID "
+                f"{_esc(fmt(best.get('fid_lenet')))}. <code>mnistgan sample</code>, <code>evaluate</code> and this "
+                "report use it unless given <code>--last</code>.")
+    if best:
+        return (f"The light evaluation's best was epoch {_esc(fmt(best.get('epoch')))}, FID "
+                f"{_esc(fmt(best.get('fid_lenet')))}, but <code>{BEST_GENERATOR}</code> is missing from the run "
+                "folder: <code>mnistgan sample</code>, <code>evaluate</code> and this report use the final generator.")
+    if kept:
+        return (f"<code>{BEST_GENERATOR}</code> is there, but neither <code>{BEST_INFO}</code> nor the light "
+                "evaluations in <code>metrics.jsonl</code> say which epoch it is.")
+    every = _eval_every(run)
+    if every == 0:
+        return "No best generator was kept (the light evaluation was off: <code>eval.every=0</code>)."
+    if every is None:
+        return ("No best generator was found, and <code>config.json</code> is missing or unreadable, so whether "
+                "the light evaluation was on is not known.")
+    if not run.eval_lines:
+        return (f"No best generator yet: <code>metrics.jsonl</code> holds no light evaluation (one runs every "
+                f"{every} epochs, <code>eval.every={every}</code>, and after the last).")
+    return (f"No best generator was found: <code>{BEST_GENERATOR}</code> and <code>{BEST_INFO}</code> are missing "
+            "or unreadable, and the light evaluations in <code>metrics.jsonl</code> record no best epoch.")
+
+
 def _health_section(run: _Run) -> str:
     title = "Health"
-    best = run.best
-    parts = [f"<p>The best generator by the light evaluation: epoch {_esc(fmt(best.get('epoch')))}, FID "
-             f"{_esc(fmt(best.get('fid_lenet')))}. <code>mnistgan sample</code>, <code>evaluate</code> and this "
-             "report use it unless given <code>--last</code>.</p>" if best else
-             "<p>No best generator was kept (the light evaluation was off: <code>eval.every=0</code>).</p>"]
+    parts = [f"<p>{_best_text(run)}</p>"]
     if not run.events:
         parts.append("<p>No health events: D never won outright, the fixed-noise samples never collapsed "
                      "into copies of one image, and every loss and weight stayed finite.</p>")
@@ -430,8 +467,9 @@ def _health_section(run: _Run) -> str:
 
 
 def _no_evaluation(run: _Run) -> str:
-    return _missing("No readable metrics.json: the run has not been evaluated yet.",
-                    f"mnistgan evaluate {run.path}")
+    what = ("metrics.json is unreadable." if (run.path / "metrics.json").exists() else
+            "No metrics.json: the run has not been evaluated yet.")
+    return _missing(what, f"mnistgan evaluate {run.path}")
 
 
 def _metrics_table_section(run: _Run) -> str:
@@ -554,9 +592,12 @@ def _memorisation_section(run: _Run) -> str:
             f"for real test images ({_esc(fmt(mem.get('test_to_train_median')))}). About 1: the samples are "
             f"as novel as unseen real data (slightly above 1 is normal); well below 1 means copying, "
             f"and below {MEMORISED_RATIO:g} the run is flagged as memorised.</p>")
-    if not image or not mem:
-        what = "No memorisation numbers in metrics.json" if image else f"No {pairs.name}"
-        parts.append(_missing(f"{what}: the run has not been evaluated yet.", f"mnistgan evaluate {run.path}"))
+    if run.evaluation is None:
+        parts.append(_no_evaluation(run))
+    elif not image or not mem:
+        what = ("metrics.json has no memorisation numbers." if image else
+                f"{pairs.name} is unreadable." if pairs.exists() else f"{pairs.name} is missing.")
+        parts.append(_missing(what, f"mnistgan evaluate {run.path}"))
     return _section("memorisation", title, "\n".join(parts))
 
 
@@ -576,7 +617,8 @@ def _discriminator_section(run: _Run) -> str:
     d = run.evaluation.get("discriminator")
     if not isinstance(d, dict):  # evaluate was given a weights-only file, which has no D
         return _section("discriminator", title, _missing(
-            "metrics.json has no discriminator report: it was evaluated from a generator-only file.",
+            "metrics.json has no discriminator report: no training state (which holds D) was found when it "
+            "was evaluated.",
             f"mnistgan evaluate {run.path}"))
     rows = [[_esc(name), _esc(fmt(d.get(key))), _esc(meaning)] for key, name, meaning in _D_MEANINGS]
     intro = "<p>The final discriminator, asked about fresh samples and held-out real images.</p>"

@@ -149,10 +149,17 @@ class Served:
             "best": best,
             "z_dim": self.G.z_dim, "classes": self.classes, "conditional": self.num_classes > 0,
             "loss": self.cfg.loss.name, "ema": self.cfg.train.ema_halflife > 0,
-            "discriminator": self.D is not None,
+            "discriminator": self.D is not None, "d_missing": self.d_missing(),
             "d_score": {"name": self.loss.SCORE_NAME, "threshold": self.loss.THRESHOLD},
             "metrics": _metrics(self.path),
         }
+
+    def d_missing(self) -> str | None:
+        """Why there is no D to ask, from what the folder holds (D is saved only in training states)."""
+        if self.D is not None:
+            return None
+        return (f"this run has no discriminator: no training state in {self.path.name}/checkpoints/ goes with the "
+                "generator served (D is kept only in training states)")
 
     # --- sampling -----------------------------------------------------------------
 
@@ -290,5 +297,5 @@ def judge(served: Served, resources: Resources, image: np.ndarray) -> dict[str, 
     return {"image": png_data_uri(image), "pixels": image.reshape(-1).tolist(),
             "d": verdict[0] if verdict else None,
             "d_label": label if served.num_classes and verdict else None,
-            "d_missing": None if served.D is not None else "this run kept no discriminator (a weights-only folder)",
+            "d_missing": served.d_missing(),
             "classes": served.classes, "probabilities": probs, "evaluator_missing": reason}

@@ -6,7 +6,7 @@ resume, callback included.
 
 Keeping the best matters because a GAN run is chaotic: the same config can draw fine
 digits at epoch 30 and collapse by epoch 50, so the last generator is not always the
-one to use (README, "Robustness").
+one to use (docs/explanations/robustness.md).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class KeepBest:
         result = self.score(state.sampler)  # {"eval_n", "eval": {...}, "floor": {...}}
         fid = result["eval"]["fid_lenet"]
         if not self.read:
-            self.best, self.read = read_best(run_dir), True
+            self.best, self.read = read_best(run_dir, logged=False), True  # the training's own record
         if self.best is None or fid < self.best["fid_lenet"]:
             saved, weights, epoch = snapshot(state.state_dict(cfg)), generator_snapshot(state.sampler), state.epoch
             best = self.best = {"epoch": epoch, "fid_lenet": fid}

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 # The grid's mean pairwise distance as a share of a real batch's. Measured on MNIST
-# (README, "Health monitor"): healthy classic grids stay above 0.75 of the real batch's
+# (docs/explanations/health.md): healthy classic grids stay above 0.75 of the real batch's
 # from epoch 1 on; collapsed ones (one blob for every z) fall below 0.15.
 COLLAPSE_SHARE = 0.25
 # Every run starts collapsed: after its first epoch the classic G draws one speckled blob for

@@ -64,7 +64,7 @@ async function loadRuns() {
       r.fid === null ? "—" : `${fmt(r.fid)}${r.fid_floor ? ` (floor ${fmt(r.fid_floor)})` : ""}`]) {
       row.insertCell().textContent = text;
     }
-    row.title = r.fid_from ? `FID from the ${r.fid_from}` : "not evaluated yet";
+    row.title = r.fid_from ? `FID from the ${r.fid_from}` : "no FID recorded (no readable metrics.json, no light-evaluation best)";
     row.addEventListener("click", () => setRun(r.name));
   }
   await setRun(names.includes(wanted) ? wanted : fallback);
@@ -81,7 +81,7 @@ async function setRun(name) {
   state.digit = null;
   state.game = null;
   for (const [id, text] of [["score-person", "0/0"], ["score-d", "0/0"], ["pct-person", ""], ["pct-d", ""]]) $(id).textContent = text;
-  const fid = info.fid === null ? "not evaluated" : `FID ${fmt(info.fid)}${info.fid_floor ? ` (real floor ${fmt(info.fid_floor)})` : ""} · ${info.fid_from}`;
+  const fid = info.fid === null ? "no FID recorded" : `FID ${fmt(info.fid)}${info.fid_floor ? ` (real floor ${fmt(info.fid_floor)})` : ""} · ${info.fid_from}`;
   $("run-info").textContent = `${info.preset} · ${info.arch} · ${info.conditional ? "conditional" : "unconditional"} · ` +
     `${info.epochs ?? "?"} epochs · generator of epoch ${info.generator_epoch ?? "?"}${info.ema ? " (EMA)" : ""} · ${fid}`;
   setupDigits();
@@ -174,7 +174,7 @@ async function guess(choice) {
   });
   const you = r.correct ? '<span class="good">You were right</span>' : '<span class="bad">You were wrong</span>';
   const what = r.truth === "real" ? `a real test ${r.label ?? "digit"}` : `generated${r.label !== null ? ` (asked for a ${r.label})` : ""}`;
-  let d = "This run kept no discriminator.";
+  let d = `D: ${state.info.d_missing ?? "no verdict"}.`;
   if (r.d) {
     d = `D said <b>${r.d.verdict}</b> (${state.info.d_score.name} ${fmt(r.d.score)}, threshold ${state.info.d_score.threshold}): ` +
       (r.d.correct ? '<span class="good">right</span>' : '<span class="bad">wrong</span>') + ".";
