@@ -217,7 +217,8 @@ class EvalConfig:
 
     every: int = _key(5, "epochs between light evaluations (and after the last); 0: off, and no best "
                       "generator is kept", "0 or more")
-    n: int = _key(2000, "samples per light evaluation, scored against as many real images", "2 to 10,000")
+    n: int = _key(2000, "samples per light evaluation, scored against as many real images",
+                  f"{MIN_EVAL_N} to 10,000")
 
     def __post_init__(self) -> None:
         if self.every < 0:
