@@ -30,19 +30,21 @@ RUN_FILES: tuple[tuple[str, str, str], ...] = (
      "{\"eval\", \"floor\", \"best\", \"eval_s\"}; health events {\"event\", \"message\"}"),
     ("samples/epoch_EEEE.png", "train", "the fixed-noise grid after each epoch (one row per class for a "
      "conditional model)"),
-    ("checkpoints/state-EEEEEE.pt", "train", "the training state after an epoch, the last `train.keep_checkpoints`: "
+    ("checkpoints/state-EEEEEE.pt", "train", "the training state after an epoch (on the cadence of "
+     "`train.checkpoint_every_s`, and after the last epoch), the last `train.keep_checkpoints`: "
      "G, D, G's EMA, both Adam states, epoch, step, training seconds, every RNG state, the fixed noise, the "
      "config, the package version (TrainState.state_dict(), the one schema)"),
-    ("checkpoints/state-EEEEEE-stepSSSSSSSSS.pt", "train", "the same, saved mid-epoch (every "
-     "`train.checkpoint_minutes`, or on SIGINT/SIGTERM), with the place in the epoch"),
+    ("checkpoints/state-EEEEEE-stepSSSSSSSSS.pt", "train", "the same, saved mid-epoch (in an epoch "
+     "longer than `train.checkpoint_every_s`, or on SIGINT/SIGTERM), with the place in the epoch"),
     (str(BEST_STATE), "train (light evaluation)", "the training state of the best epoch by the light evaluation's FID"),
     (str(BEST_INFO), "train (light evaluation)", "the best epoch and its score: {\"epoch\": E, \"fid_lenet\": F}"),
     ("generator.safetensors", "train", "G's final weights for use (the EMA weights when EMA is on); its metadata "
      "holds the model's constructor arguments (the file alone rebuilds G), the config and a sha256 of all of it"),
     (str(BEST_GENERATOR), "train (light evaluation)", "the best generator by the light evaluation: what `sample`, "
      "`evaluate`, `report`, `export` and `serve` use unless `--last`"),
-    ("status.json", "train", "running / finished / stopped / interrupted / failed, the process, and the wall time "
-     "over every session: what `mnistgan runs` reads"),
+    ("status.json", "train", "running / finished / stopped / interrupted / failed, the process, the wall time "
+     "over every session, and the last session's split by phase (start, data, steps, epoch ends, evaluation): "
+     "what `mnistgan runs` reads"),
     ("MODEL_CARD.md", "train, evaluate", "the model card: what the model is, its data, training, metrics beside "
      "the floor, known limits, how to load it"),
     ("tensorboard/events.out.tfevents.*", "train --tensorboard", "TensorBoard event files: every metrics.jsonl line "

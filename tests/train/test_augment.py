@@ -150,7 +150,7 @@ def test_resume_with_augmentation_is_exact(tmp_path, tiny, monkeypatch, augment)
 
     monkeypatch.setattr(fast, "train_step", crash_at_step_7)
     with pytest.raises(RuntimeError, match="power cut"):  # a mid-epoch state before every step
-        _run(tmp_path, tiny, "split", *augment, "train.checkpoint_minutes=0.000001", "train.keep_checkpoints=3")
+        _run(tmp_path, tiny, "split", *augment, "train.checkpoint_every_s=0.00006", "train.keep_checkpoints=3")
     monkeypatch.setattr(fast, "train_step", real)
     resumed, split_dir = _run(tmp_path, tiny, "split", *augment, resume=True)
     for a, b in ((whole.G, resumed.G), (whole.D, resumed.D)):
