@@ -1,9 +1,11 @@
 """Stopping a run on SIGINT or SIGTERM without losing its progress.
 
-While the loop is stepping, a signal only sets a flag: after the current step the loop
-saves a mid-epoch checkpoint and raises `Stopped`. Anywhere else (loading data, writing
-a file) the signal raises `Stopped` at once; writes are atomic, so the newest complete
-checkpoint stands. A second signal always stops at once.
+While the loop is stepping, a signal only sets a flag: after the current step (or call of
+k steps) the loop saves a mid-epoch checkpoint and raises `Stopped`. Anywhere else
+(loading data, the epoch-end work) the signal raises `Stopped` at once. Either way the
+run's background writer (train/writer.py) is drained before the process exits, so what
+was queued, the state named in the message included, is on disk; writes are atomic, so
+the newest complete checkpoint stands. A second signal always stops at once.
 """
 
 from __future__ import annotations
