@@ -79,7 +79,7 @@ def _epochs_done(run: Path) -> int | None:
     return max(states) if states else max(grid_files(run), default=None)
 
 
-def _alive(status: dict[str, Any]) -> bool:
+def process_alive(status: dict[str, Any]) -> bool:
     """Is the process that wrote "running" still there? Unknown on another host: yes."""
     pid = status.get("pid")
     if not isinstance(pid, int) or pid <= 0:
@@ -173,7 +173,7 @@ def _fill(run: Path, row: RunRow) -> None:
         row.wall_s = _num(status.get("wall_s"))
         state = status["state"]
         if state == "running":
-            if _alive(status):
+            if process_alive(status):
                 row.status, row.detail = "running", f"pid {status.get('pid')}"
                 row.wall_s = (row.wall_s or 0.0) + time.time() - (_num(status.get("started")) or time.time())
             else:
