@@ -63,11 +63,13 @@ def apply_runtime(args: argparse.Namespace) -> None:
 
 
 def warn_if_oversubscribed() -> None:
-    """One warning line when training would start more torch threads than there are free
+    """Say how many torch threads train (a sweep's test reads it), and warn in one line
+    when training would start more torch threads than there are free
     cores (measuring takes 0.2 s, so a 1-thread run skips it: it cannot oversubscribe)."""
     import torch
 
     threads = torch.get_num_threads()
+    log.info("training with %d torch thread%s", threads, "s" * (threads > 1))
     warning = runtime.oversubscription_warning(threads, runtime.free_cores()) if threads > 1 else None
     if warning:
         log.warning(warning)

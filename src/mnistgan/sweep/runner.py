@@ -74,7 +74,10 @@ class Worker:
     run_dir: Path | None
     pruning: bool = False
     deleted: bool = False
-    inode: int | None = None  # of its run folder: a folder deleted and made again by a write has another
+    # Its run folder's inode (one deleted and made again by a write has another), and
+    # whether its config.json was seen (a folder being deleted loses it)
+    inode: int | None = None
+    configured: bool = False
     trial: Any = field(default=None, repr=False)  # the Optuna trial reported to
 
 
@@ -403,7 +406,10 @@ class Sweep:
                     self._save()
             if w.run_dir is not None and w.inode is None:
                 w.inode = _inode(w.run_dir)
-            if w.inode is not None and _inode(w.run_dir) != w.inode and not w.deleted:
+            if w.run_dir is not None and not w.configured:
+                w.configured = (w.run_dir / "config.json").is_file()
+            if w.inode is not None and not w.deleted and (
+                    _inode(w.run_dir) != w.inode or w.configured and not (w.run_dir / "config.json").is_file()):
                 w.deleted = True  # its writes would make the folder again, half empty: stop it now
                 _signal(w.proc, signal.SIGKILL)
             elif w.trial is not None and w.run_dir is not None and not w.pruning:

@@ -39,6 +39,7 @@ MAX_SETTINGS = 10_000
 SPEC_KEYS = ("name", "preset", "seeds", "threads_per_job", "jobs", "evaluate_n", "set", "grid", "search")
 SEARCH_KEYS = ("trials", "space", "storage")
 _LABEL = re.compile(r"[^A-Za-z0-9._-]+")
+_SETTING = re.compile(r"[^A-Za-z0-9._=-]+")  # a setting's label, in its runs' folder names
 
 
 @dataclass(frozen=True)
@@ -277,8 +278,8 @@ class Setting:
 def _label(choice: dict[str, Any]) -> str:
     if not choice:
         return "base"
-    parts = [str(v) if k == "preset" else f"{k.rsplit('.', 1)[-1]}{v}" for k, v in choice.items()]
-    return _LABEL.sub("_", "-".join(parts))[:60]
+    parts = [str(v) if k == "preset" else f"{k.rsplit('.', 1)[-1]}={v}" for k, v in choice.items()]
+    return _SETTING.sub("_", "-".join(parts))[:60]
 
 
 def build_setting(spec: SweepSpec, choice: dict[str, Any], label: str, sources: Sources) -> Setting:
