@@ -311,28 +311,20 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-SWEEP_FLAGS = ("preset", "seeds", "set", "grid", "search", "space", "storage", "evaluate_n")
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
     from mnistgan.sweep import from_flags, read_spec, resume_spec, run_sweep
     from mnistgan.sweep.summary import markdown, run_rows, summarise, note_for
 
-    given = [f"--{f.replace('_', '-')}" for f in SWEEP_FLAGS if getattr(args, f) not in (None, [])]
+    flags = dict(preset=args.preset, seeds=args.seeds, sets=args.set, grids=args.grid, name=args.name, jobs=args.jobs,
+                 threads_per_job=args.threads_per_job, evaluate_n=args.evaluate_n, trials=args.search,
+                 spaces=args.space, storage=args.storage)
     state = None
     if args.resume:
-        if args.spec or given or args.name or args.threads_per_job:
+        if args.spec or any(v not in (None, []) for k, v in flags.items() if k != "jobs"):
             raise ConfigError("--resume takes the spec saved in the sweep folder; only --jobs may change")
         spec, state = resume_spec(Path(args.resume), args.jobs)
-    elif args.spec:
-        if given:
-            raise ConfigError(f"give a spec file or flags, not both ({given[0]} with {args.spec}); "
-                              "--name, --jobs and --threads-per-job may be given with a file")
-        spec = read_spec(Path(args.spec), name=args.name, jobs=args.jobs, threads_per_job=args.threads_per_job)
     else:
-        spec = from_flags(preset=args.preset, seeds=args.seeds, sets=args.set, grids=args.grid, name=args.name,
-                          jobs=args.jobs, threads_per_job=args.threads_per_job, evaluate_n=args.evaluate_n,
-                          trials=args.search, spaces=args.space, storage=args.storage)
+        spec = from_flags(read_spec(Path(args.spec)) if args.spec else None, **flags)
     state = run_sweep(spec, Path(args.outdir), sources_from(args), data_dir=args.data_dir, state=state)
     rows = run_rows(state)
     print(markdown(spec.name, summarise(rows), rows, note_for(state)), end="")
@@ -531,7 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sw = sub.add_parser("sweep", help="a study: seeds x settings side by side (or an Optuna search), resumable; "
                         "summary.md/.csv/.json and sweep.html")
-    sw.add_argument("spec", nargs="?", metavar="SPEC.toml", help="a sweep spec (examples/sweeps/); or use the flags")
+    sw.add_argument("spec", nargs="?", metavar="SPEC.toml", help="a sweep spec (examples/sweeps/); flags given "
+                    "with it override its values")
     sw.add_argument("--preset", choices=sorted([*PRESETS, *ALIASES]), help="the base config (default: classic)")
     sw.add_argument("--seeds", help="e.g. 0-7 or 0,3,5 (default: 0)")
     sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="for every run (repeatable)")

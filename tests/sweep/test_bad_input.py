@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mnistgan.cli import main
-from mnistgan.sweep.spec import SweepSpec, read_spec
+from mnistgan.sweep.spec import SweepSpec, from_flags, read_spec
 
 from .conftest import sweep_args
 
@@ -61,7 +61,17 @@ def test_a_spec_round_trips_through_its_toml(tmp_path):
     assert read_spec(tmp_path / "q.toml") == spec
 
 
-def test_flags_and_a_spec_file_together_are_refused(tmp_path, capsys):
-    (tmp_path / "s.toml").write_text('preset = "classic"\n')
-    assert main(["sweep", str(tmp_path / "s.toml"), "--seeds", "0-1", "--outdir", str(tmp_path)]) == 2
-    assert "give a spec file or flags, not both" in _error(capsys)
+def test_flags_override_a_spec_file(tmp_path):
+    (tmp_path / "s.toml").write_text('seeds = "0-7"\n[set]\ntrain.epochs = 50\n"eval.every" = 5\n'
+                                     '[grid]\npreset = ["classic", "dcgan"]\n')
+    spec = from_flags(read_spec(tmp_path / "s.toml"), seeds="0", sets=["train.epochs=1"], grids=["loss.r1_gamma=0,1"])
+    assert spec.name == "s" and spec.seeds == (0,)
+    assert spec.set == (("train.epochs", 1), ("eval.every", 5))
+    assert spec.grid == (("preset", ("classic", "dcgan")), ("loss.r1_gamma", (0, 1)))
+
+
+def test_resume_takes_the_saved_spec(tmp_path, capsys):
+    assert main(["sweep", "--resume", str(tmp_path), "--seeds", "0-1"]) == 2
+    assert "only --jobs may change" in _error(capsys)
+    assert main(["sweep", "--resume", str(tmp_path)]) == 2
+    assert "not a sweep folder (no readable sweep.json)" in _error(capsys)

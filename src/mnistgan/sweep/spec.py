@@ -180,28 +180,32 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-def from_flags(*, preset: str | None, seeds: str | None, sets: list[str], grids: list[str], name: str | None,
-               jobs: int | None, threads_per_job: int | None, evaluate_n: int | None, trials: int | None,
-               spaces: list[str], storage: str | None) -> SweepSpec:
-    """A spec from `mnistgan sweep` flags."""
+def from_flags(base: SweepSpec | None = None, *, preset: str | None = None, seeds: str | None = None,
+               sets: list[str] = (), grids: list[str] = (), name: str | None = None, jobs: int | None = None,
+               threads_per_job: int | None = None, evaluate_n: int | None = None, trials: int | None = None,
+               spaces: list[str] = (), storage: str | None = None) -> SweepSpec:
+    """A spec from `mnistgan sweep` flags, over `base` (a spec file's) when given: a flag
+    replaces the file's value; --set, --grid and --space add keys (a key given again wins)."""
     grid = [parse_grid(g) for g in grids]
     keys = [k for k, _ in grid]
     if len(set(keys)) != len(keys):
         raise ConfigError(f"--grid: a key is given twice ({', '.join(sorted({k for k in keys if keys.count(k) > 1}))})")
-    return SweepSpec(
-        name=name or (preset or "classic"), preset=preset or "classic",
-        seeds=parse_seeds(seeds) if seeds is not None else (0,),
-        threads_per_job=threads_per_job or 1, jobs=jobs,
-        evaluate_n=10_000 if evaluate_n is None else evaluate_n,
-        set=tuple((k, parse_value(v)) for k, v in (parse_assignment(s, "--set") for s in sets)),
-        grid=tuple(grid), trials=trials or 0,
-        space=tuple(parse_assignment(s, "--space") for s in spaces), storage=storage)
+    new_sets = [(k, parse_value(v)) for k, v in (parse_assignment(s, "--set") for s in sets)]
+    new_space = [parse_assignment(s, "--space") for s in spaces]
+    if base is None:
+        base = SweepSpec(name=name or preset or "classic")
+    return dataclasses.replace(
+        base, name=name or base.name, preset=preset or base.preset,
+        seeds=parse_seeds(seeds) if seeds is not None else base.seeds,
+        threads_per_job=threads_per_job or base.threads_per_job, jobs=jobs or base.jobs,
+        evaluate_n=base.evaluate_n if evaluate_n is None else evaluate_n,
+        set=tuple((dict(base.set) | dict(new_sets)).items()), grid=tuple((dict(base.grid) | dict(grid)).items()),
+        trials=base.trials if trials is None else trials, space=tuple((dict(base.space) | dict(new_space)).items()),
+        storage=storage or base.storage)
 
 
-def read_spec(path: Path, *, name: str | None = None, jobs: int | None = None,
-              threads_per_job: int | None = None) -> SweepSpec:
-    """A spec from a TOML file; --name, --jobs and --threads-per-job given on the command
-    line win over the file's."""
+def read_spec(path: Path) -> SweepSpec:
+    """A spec from a TOML file (its name defaults to the file's)."""
     try:
         table = tomllib.loads(Path(path).read_text())
     except OSError as e:
@@ -209,13 +213,12 @@ def read_spec(path: Path, *, name: str | None = None, jobs: int | None = None,
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: invalid TOML ({e})") from None
     try:
-        return _spec_from_table(table, path, name=name, jobs=jobs, threads_per_job=threads_per_job)
+        return _spec_from_table(table, path)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
 
 
-def _spec_from_table(t: dict[str, Any], path: Path, *, name: str | None, jobs: int | None,
-                     threads_per_job: int | None) -> SweepSpec:
+def _spec_from_table(t: dict[str, Any], path: Path) -> SweepSpec:
     unknown = sorted(set(t) - set(SPEC_KEYS))
     if unknown:
         raise ConfigError(f"unknown sweep key {unknown[0]!r} (known: {', '.join(SPEC_KEYS)})")
@@ -242,9 +245,9 @@ def _spec_from_table(t: dict[str, Any], path: Path, *, name: str | None, jobs: i
         if key in t and not isinstance(t[key], str):
             raise ConfigError(f"{key}: expected a string, got {t[key]!r}")
     return SweepSpec(
-        name=name or t.get("name") or Path(path).stem, preset=t.get("preset", "classic"),
-        seeds=parse_seeds(t.get("seeds", 0)), threads_per_job=threads_per_job or t.get("threads_per_job", 1),
-        jobs=jobs or t.get("jobs"), evaluate_n=t.get("evaluate_n", 10_000),
+        name=t.get("name") or Path(path).stem, preset=t.get("preset", "classic"),
+        seeds=parse_seeds(t.get("seeds", 0)), threads_per_job=t.get("threads_per_job", 1),
+        jobs=t.get("jobs"), evaluate_n=t.get("evaluate_n", 10_000),
         set=tuple(_flatten(t.get("set", {}))), grid=tuple((k, tuple(v)) for k, v in grid),
         trials=search.get("trials", 0), space=tuple(space), storage=search.get("storage"))
 
