@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mnistgan.data.sources import Sources
 from mnistgan.errors import ConfigError, MnistganError, first_line
+from mnistgan.runtable import process_alive
 from mnistgan.sweep.runner import Sweep, check_spec, default_jobs
 from mnistgan.sweep.spec import SweepSpec, from_flags, read_spec
 from mnistgan.sweep.state import SweepState, open_sweep, read_state, state_spec
@@ -43,6 +44,9 @@ def run_sweep(spec: SweepSpec, outdir: Path = Path("sweeps"), sources: Sources =
     if state is None:
         state, continued = open_sweep(outdir, spec)
         log.info("%s sweep folder: %s", "continuing the" if continued else "new", state.folder)
+    if state.data.get("state") == "running" and process_alive(state.data):
+        raise ConfigError(f"{state.folder}: this sweep is running (pid {state.data.get('pid')} on "
+                          f"{state.data.get('host')}); wait for it, or stop it first")
     state.data["spec"] = spec.to_dict()
     sweep = Sweep(spec, state, sources, jobs=default_jobs(spec), data_dir=data_dir)
     sweep.plan(found)

@@ -509,9 +509,10 @@ def _signal(proc: subprocess.Popen, signum: int) -> None:
 def check_spec(spec: SweepSpec, sources: Sources, available: Callable[[], int | None] = available_bytes) -> list[Setting]:
     """Everything checked before a folder is made or a run starts: every setting's config
     (or the search space), and memory for the jobs; warns when the jobs' threads exceed
-    the cores. Returns the settings (a search: its base setting)."""
+    the cores. Returns the settings (a search: its base setting first, then the ends of
+    its ranges)."""
     jobs = default_jobs(spec)
-    found = [S.check_space(spec, S.parse_space(spec), sources)] if spec.trials else settings(spec, sources)
+    found = S.check_space(spec, S.parse_space(spec), sources) if spec.trials else settings(spec, sources)
     check_memory(found, jobs, sources, available())
     warning = thread_warning(jobs, spec.threads_per_job, cores())
     if warning:

@@ -92,20 +92,20 @@ def parse_space(spec: SweepSpec) -> list[Param]:
     return params
 
 
-def check_space(spec: SweepSpec, params: list[Param], sources: Sources) -> Setting:
+def check_space(spec: SweepSpec, params: list[Param], sources: Sources) -> list[Setting]:
     """Build the config at every end of every range (the others at their low end), so that a
     space the config cannot take (a negative learning rate, a float where a whole number
     goes, keys that may not change together) is an error before the first trial. Returns
-    the base setting."""
-    base = build_setting(spec, {}, "base", sources)
+    the base setting, then those ends (for the memory check)."""
+    found = [build_setting(spec, {}, "base", sources)]
     low = {p.key: p.corners()[0] for p in params}
     for p in params:
         for value in p.corners():
             try:
-                build_setting(spec, low | {p.key: value}, "trial", sources)
+                found.append(build_setting(spec, low | {p.key: value}, "trial", sources))
             except ConfigError as e:
                 raise ConfigError(f"--space {p.key}: cannot be sampled at {value!r} ({e})") from None
-    return base
+    return found
 
 
 def storage_url(spec: SweepSpec, sweep_dir: Path) -> str:

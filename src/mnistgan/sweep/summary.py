@@ -24,10 +24,10 @@ from mnistgan.runtable import read_run
 from mnistgan.sweep.state import SweepState, state_spec
 
 HEALTHY_RATIO = 1.5
-# (key, label, worst is the "max" or the "min", digits)
-FIGURES = (("fid_ratio", "FID / floor", max, 2), ("fid", "FID", max, 4), ("recall", "recall", min, 3),
-           ("classes", "classes covered", min, 0), ("cond_accuracy", "conditional accuracy", min, 3),
-           ("wall_s", "wall s", max, 0))
+# (key, label, the worst run's: max or min)
+FIGURES = (("fid_ratio", "FID / floor", max), ("fid", "FID", max), ("recall", "recall", min),
+           ("classes", "classes covered", min), ("cond_accuracy", "conditional accuracy", min),
+           ("wall_s", "wall s", max))
 
 
 def _num(v: Any) -> float | None:
@@ -98,7 +98,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         s: dict[str, Any] = {"setting": name, "runs": len(group), "healthy": sum(r["healthy"] for r in group),
                              "finished": sum(r.get("state") == "finished" for r in group),
                              "params": group[0].get("params")}
-        for key, _, worst, _ in FIGURES:
+        for key, _, worst in FIGURES:
             values = [r[key] for r in group if r.get(key) is not None]
             s[f"{key}_median"] = statistics.median(values) if values else None
             s[f"{key}_worst"] = worst(values) if values else None
@@ -115,19 +115,14 @@ def _median_run(group: list[dict[str, Any]]) -> str | None:
     return scored[(len(scored) - 1) // 2]["run"] if scored else None
 
 
-def _cell(v: Any, digits: int) -> str:
-    if v is None:
-        return "—"
-    return f"{v:,.{digits}f}" if isinstance(v, float) else str(v)
-
-
 def table_rows(summary: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    head = ["setting", "healthy", *[f"{label} median (worst)" for _, label, _, _ in FIGURES], "epochs"]
+    head = ["setting", "healthy", *[f"{label} median (worst)" for _, label, _ in FIGURES], "epochs"]
     body = []
     for s in summary:
-        cells = [s["setting"], f"{s['healthy']}/{s['runs']}"]
-        cells += [f"{_cell(s[f'{k}_median'], d)} ({_cell(s[f'{k}_worst'], d)})" for k, _, _, d in FIGURES]
-        cells.append(_cell(s["epochs_median"], 0))
+        params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in (s["params"] or {}).items())
+        cells = [s["setting"] + (f" ({params})" if params else ""), f"{s['healthy']}/{s['runs']}"]
+        cells += [f"{R.fmt(s[f'{k}_median'])} ({R.fmt(s[f'{k}_worst'])})" for k, _, _ in FIGURES]
+        cells.append(R.fmt(s["epochs_median"]))
         body.append(cells)
     return head, body
 
