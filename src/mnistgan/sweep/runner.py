@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mnistgan import runtime
 from mnistgan.data.datasets import get_spec
 from mnistgan.data.sources import Sources
 from mnistgan.errors import ConfigError, FileSystemError, MnistganError, plain_os_error
@@ -368,10 +367,11 @@ class Sweep:
         if run_dir is not None:
             status = read_status(run_dir) or {}
             if status.get("state") == "finished":
-                if not self.spec.evaluate_n or evaluated(run_dir, self.spec.evaluate_n):
+                n = self.final_n(job)
+                if not n or evaluated(run_dir, n):
                     self._finish(job, entry, run_dir)
                     return "done", []
-                return "evaluate", ["evaluate", str(run_dir), "-n", str(self.spec.evaluate_n), *threads]
+                return "evaluate", ["evaluate", str(run_dir), "-n", str(n), *threads]
             if status.get("state") == "stopped":
                 self._end(job, entry, "stopped", str(status.get("message") or "stopped by the health monitor"))
                 return "done", []
@@ -382,6 +382,11 @@ class Sweep:
         sets = [x for kv in job.overrides() for x in ("--set", kv)]
         return "train", ["train", "--preset", job.setting.preset, "--outdir", str(self.folder), "--name", job.label,
                          *threads, *sets]
+
+    def final_n(self, job: Job) -> int:
+        """The full evaluation's n: the spec's, at most the test split (0: none)."""
+        spec = get_spec(job.setting.cfg.data.name, self.sources.cache_dir)
+        return min(self.spec.evaluate_n, spec.files["test"][0].shape[0])
 
     def _launch(self, job: Job, kind: str, args: list[str], run_dir: Path | None) -> None:
         data = ["--data-dir", self.data_dir] if self.data_dir else []
@@ -462,7 +467,7 @@ class Sweep:
     def _finish(self, job: Job, entry: dict[str, Any], run_dir: Path) -> None:
         """A run trained (and evaluated): record it; a trial is told its value."""
         value = None
-        result = evaluated(run_dir, self.spec.evaluate_n) if self.spec.evaluate_n else None
+        result = evaluated(run_dir, self.final_n(job)) if self.spec.evaluate_n else None
         if result is not None:
             value = float(result["metrics"]["fid_lenet"]["value"])
         elif (best := read_best(run_dir)) is not None:

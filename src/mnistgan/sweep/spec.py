@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnistgan.config import RunConfig, apply_overrides, load_config
+from mnistgan.config import RunConfig, apply_overrides, explicit_keys, load_config
 from mnistgan.data.sources import Sources
 from mnistgan.errors import ConfigError
 
@@ -52,7 +52,7 @@ class SweepSpec:
     seeds: tuple[int, ...] = (0,)
     threads_per_job: int = 1
     jobs: int | None = None  # runs side by side (default: cores // threads_per_job); not part of the sweep's identity
-    evaluate_n: int = 10_000
+    evaluate_n: int = 10_000  # at most a smaller set's test split, as `mnistgan evaluate` does
     set: tuple[tuple[str, Any], ...] = ()
     grid: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     trials: int = 0  # > 0: an Optuna search of this many trials
@@ -288,6 +288,7 @@ def _label(choice: dict[str, Any]) -> str:
 def build_setting(spec: SweepSpec, choice: dict[str, Any], label: str, sources: Sources) -> Setting:
     """A setting's config, checked now (ConfigError naming the setting when a key is
     unknown or its values may not go together)."""
+    from mnistgan.train.fit import SetSize, fit_to_data
     from mnistgan.train.loop import check_config
 
     preset = str(choice.get("preset", spec.preset))
@@ -296,7 +297,8 @@ def build_setting(spec: SweepSpec, choice: dict[str, Any], label: str, sources: 
         raise ConfigError("train.seed is set by the sweep's seeds: use --seeds")
     where = f"setting {label}" if choice else "the base setting"
     try:
-        cfg = load_config(preset, None, overrides)
+        cfg = load_config(preset, None, overrides)  # then fitted to a small set, as `mnistgan train` does
+        cfg = fit_to_data(cfg, SetSize.of(cfg.data, sources.cache_dir), explicit_keys(None, overrides))
         check_config(cfg, sources)
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None

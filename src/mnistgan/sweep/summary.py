@@ -34,16 +34,17 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 
 
-def run_figures(run_dir: Path, n: int) -> dict[str, float | None]:
-    """FID, its floor, recall, classes covered (and the floor's), conditional accuracy."""
-    result = read_json(run_dir / "metrics.json") if n else None
-    if result is not None and result.get("n") == n and isinstance(result.get("metrics"), dict):
+def run_figures(run_dir: Path, full: bool) -> dict[str, float | None]:
+    """FID, its floor, recall, classes covered (and the floor's), conditional accuracy:
+    from the full evaluation (metrics.json), else the light one at the best epoch."""
+    result = read_json(run_dir / "metrics.json") if full else None
+    if result is not None and isinstance(result.get("metrics"), dict):
         m, classes, cond = result["metrics"], result.get("classes") or {}, result.get("conditional") or {}
         return {"fid": _num(m.get("fid_lenet", {}).get("value")), "floor": _num(m.get("fid_lenet", {}).get("real")),
                 "recall": _num(m.get("recall", {}).get("value")), "classes": _num(classes.get("classes_covered")),
                 "floor_classes": _num((classes.get("real") or {}).get("classes_covered")),
-                "cond_accuracy": _num(cond.get("accuracy")), "evaluated_n": n}
-    best = read_best(run_dir) if not n else None
+                "cond_accuracy": _num(cond.get("accuracy")), "evaluated_n": _num(result.get("n"))}
+    best = read_best(run_dir) if not full else None
     at = [r for r in read_metrics(run_dir) if isinstance(r.get("eval"), dict) and isinstance(r.get("floor"), dict)
           and best is not None and r.get("epoch") == best["epoch"]]
     if not at:
@@ -56,7 +57,7 @@ def run_figures(run_dir: Path, n: int) -> dict[str, float | None]:
 
 def run_rows(state: SweepState) -> list[dict[str, Any]]:
     """One row per run of the sweep, in sweep.json's order."""
-    n = state_spec(state).evaluate_n
+    full = bool(state_spec(state).evaluate_n)
     rows = []
     for label, entry in state.runs.items():
         run_dir = state.folder / entry["run"] if entry.get("run") else None
@@ -67,7 +68,7 @@ def run_rows(state: SweepState) -> list[dict[str, Any]]:
             table_row = read_run(run_dir)
             row |= {"epochs": table_row.epochs_done, "wall_s": table_row.wall_s}
             if entry.get("state") == "finished":
-                row |= run_figures(run_dir, n)
+                row |= run_figures(run_dir, full)
         if row.get("fid") is not None and row.get("floor"):
             row["fid_ratio"] = row["fid"] / row["floor"]
         rows.append(row)
@@ -233,10 +234,13 @@ def render_html(state: SweepState, summary: list[dict[str, Any]], rows: list[dic
 
 def note_for(state: SweepState) -> str:
     spec = state_spec(state)
-    how = (f"full evaluation of each run's best generator at n={spec.evaluate_n}" if spec.evaluate_n
-           else "light evaluation at each run's best epoch")
-    return (f"Figures: {how}; median and (worst) over each setting's runs. Healthy: finished, at least the real "
-            f"floor's classes less one, FID at most {HEALTHY_RATIO}x the setting's median.")
+    from mnistgan.hardware import machine_line
+
+    how = (f"full evaluation of each run's best generator at n={spec.evaluate_n} (at most the test split)"
+           if spec.evaluate_n else "light evaluation at each run's best epoch")
+    return (f"Figures: {how}; median and (worst) over each setting's runs; {spec.threads_per_job} torch thread(s) "
+            f"per run. Healthy: finished, at least the real floor's classes less one, FID at most {HEALTHY_RATIO}x "
+            f"the setting's median. M{machine_line('cpu')[1:]}.")
 
 
 def write_summary(state: SweepState, html: bool = True) -> dict[str, Path]:
