@@ -75,3 +75,13 @@ def test_resume_takes_the_saved_spec(tmp_path, capsys):
     assert "only --jobs may change" in _error(capsys)
     assert main(["sweep", "--resume", str(tmp_path)]) == 2
     assert "not a sweep folder (no readable sweep.json)" in _error(capsys)
+
+
+def test_more_threads_than_cores_is_one_warning_line(tinyset, caplog):
+    from mnistgan.sweep.runner import check_spec, cores
+    from mnistgan.data.sources import Sources
+
+    spec = from_flags(sets=["data.name=tinyset"], jobs=cores() + 1, threads_per_job=1)
+    check_spec(spec, Sources(cache_dir=tinyset / "mnistgan"))
+    (warning,) = [r.message for r in caplog.records if r.levelname == "WARNING"]
+    assert f"{cores() + 1} jobs x 1 threads" in warning and "\n" not in warning

@@ -23,6 +23,7 @@ from typing import Any
 
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.runfolder import claim_numbered, read_json
+from mnistgan.runtable import fmt_wall, process_alive
 from mnistgan.sweep.spec import SweepSpec, spec_from_dict
 
 STATE_FILE = "sweep.json"
@@ -116,8 +117,6 @@ def _same(state: SweepState, spec: SweepSpec) -> bool:
 def list_sweeps(root: Path) -> list[dict[str, Any]]:
     """One row per sweep folder in `root` (or `root` itself), newest number first: its
     state (a running one whose process is gone is interrupted), runs by state, wall time."""
-    from mnistgan.runtable import process_alive
-
     folders = [root] if (root / STATE_FILE).is_file() else sorted(
         (p for p in root.iterdir() if (p / STATE_FILE).is_file()), reverse=True)
     rows = []
@@ -152,10 +151,8 @@ def sweeps_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         c = r["counts"]
         other = ", ".join(f"{n} {s}" for s, n in sorted(c.items()) if s not in ("finished", "failed"))
-        wall = r["wall_s"]
-        wall_text = "—" if wall is None else f"{int(wall) // 3600}h{int(wall) % 3600 // 60:02d}m"
         body.append([r["name"], str(r["state"]), str(r.get("planned", r["runs"])), str(c.get("finished", 0)),
-                     str(c.get("failed", 0)), other or "—", wall_text, str(r["detail"])])
+                     str(c.get("failed", 0)), other or "—", fmt_wall(r["wall_s"], False), str(r["detail"])])
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header) - 1)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1]
                      for row in [header, *body]).rstrip()
