@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import socket
 from pathlib import Path
 
 from mnistgan.data.sources import Sources
@@ -44,7 +46,8 @@ def run_sweep(spec: SweepSpec, outdir: Path = Path("sweeps"), sources: Sources =
     if state is None:
         state, continued = open_sweep(outdir, spec)
         log.info("%s sweep folder: %s", "continuing the" if continued else "new", state.folder)
-    if state.data.get("state") == "running" and process_alive(state.data):
+    mine = state.data.get("pid") == os.getpid() and state.data.get("host") == socket.gethostname()
+    if state.data.get("state") == "running" and process_alive(state.data) and not mine:
         raise ConfigError(f"{state.folder}: this sweep is running (pid {state.data.get('pid')} on "
                           f"{state.data.get('host')}); wait for it, or stop it first")
     state.data["spec"] = spec.to_dict()

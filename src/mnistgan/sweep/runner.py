@@ -18,8 +18,10 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -71,6 +73,7 @@ class Worker:
     kind: str  # train | evaluate
     proc: subprocess.Popen
     run_dir: Path | None
+    log_offset: int  # where its output begins in logs/LABEL.log
     pruning: bool = False
     deleted: bool = False
     # Its run folder's inode (one deleted and made again by a write has another), and
@@ -173,10 +176,13 @@ def evaluated(run_dir: Path, n: int) -> dict[str, Any] | None:
     return result if result is not None and result.get("n") == n and isinstance(result.get("metrics"), dict) else None
 
 
-def last_error(log_path: Path) -> str | None:
-    """The worker's one-line error or stop message, from the end of its log."""
+def last_error(log_path: Path, offset: int = 0) -> str | None:
+    """The worker's one-line error or stop message, from its log after `offset` bytes (where
+    this worker began writing)."""
     try:
-        lines = log_path.read_text(errors="replace").splitlines()[-50:]
+        with open(log_path, "rb") as f:
+            f.seek(offset)
+            lines = f.read().decode(errors="replace").splitlines()[-50:]
     except OSError:
         return None
     for line in reversed(lines):
@@ -190,10 +196,10 @@ class Sweep:
     """Runs the spec's jobs in the sweep folder; `run()` returns when every run has ended."""
 
     def __init__(self, spec: SweepSpec, state: SweepState, sources: Sources, *, jobs: int,
-                 data_dir: str | None = None, python: str = sys.executable) -> None:
+                 data_dir: str | None = None) -> None:
         self.spec, self.state, self.sources, self.jobs = spec, state, sources, jobs
         self.folder = state.folder
-        self.data_dir, self.python = data_dir, python
+        self.data_dir = data_dir
         self.workers: dict[str, Worker] = {}
         self.queue: deque[Job] = deque()
         self.signum: int | None = None
@@ -243,8 +249,6 @@ class Sweep:
                 self.study.tell(t.number, state=optuna.trial.TrialState.FAIL)
 
     def _owner(self) -> str:
-        import socket
-
         return f"{socket.gethostname()}:{self.folder.resolve()}"
 
     def _next_job(self) -> Job | None:
@@ -271,7 +275,7 @@ class Sweep:
         job = Job(f"trial{trial.number:04d}", self.base, self.spec.seeds[0], trial.number, params)
         trial.set_user_attr("run", job.label)
         entry = self.state.entry(job.label, setting=job.label, seed=job.seed, trial=trial.number, params=params)
-        self.state.save()
+        self._save()
         try:
             build_setting(self.spec, params, job.label, self.sources)
         except ConfigError as e:
@@ -303,8 +307,6 @@ class Sweep:
     @contextmanager
     def _signals(self) -> Iterator[None]:
         """SIGINT and SIGTERM set a flag the loop checks (main thread only)."""
-        import threading
-
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -395,10 +397,12 @@ class Sweep:
         logs = self.folder / LOGS
         logs.mkdir(exist_ok=True)
         with open(logs / f"{job.label}.log", "ab") as out:
-            proc = subprocess.Popen([self.python, "-m", "mnistgan", *args, *data], env=env, stdin=subprocess.DEVNULL,
+            offset = out.tell()
+            proc = subprocess.Popen([sys.executable, "-m", "mnistgan", *args, *data], env=env, stdin=subprocess.DEVNULL,
                                     stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         trial = S.trial_handle(self.study, job.trial) if job.trial is not None and kind == "train" else None
-        self.workers[job.label] = Worker(job, kind, proc, run_dir, trial=trial, inode=_inode(run_dir) if run_dir else None)
+        self.workers[job.label] = Worker(job, kind, proc, run_dir, offset, trial=trial,
+                                         inode=_inode(run_dir) if run_dir else None)
         log.info("%s: %s (pid %d)", job.label, "resuming" if "--resume" in args else kind, proc.pid)
 
     def _watch(self) -> None:
@@ -447,7 +451,7 @@ class Sweep:
     def _ended(self, w: Worker, code: int) -> None:
         job, entry = w.job, self.state.runs[w.job.label]
         run_dir = w.run_dir or find_run(self.folder, job.label)
-        message = last_error(self.folder / LOGS / f"{job.label}.log")
+        message = last_error(self.folder / LOGS / f"{job.label}.log", w.log_offset)
         if w.deleted or (run_dir is not None and not run_dir.is_dir()):
             self._end(job, entry, "failed", f"its run folder {run_dir} was deleted while the sweep ran; the next "
                                             "start trains it again")
