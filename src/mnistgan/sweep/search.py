@@ -113,8 +113,9 @@ def storage_url(spec: SweepSpec, sweep_dir: Path) -> str:
 
 
 def open_study(spec: SweepSpec, sweep_dir: Path, trials: int) -> optuna.study.Study:
-    """The study named after the sweep, created or reopened: TPE seeded by the first seed,
-    the median pruner after max(1, min(5, trials // 4)) finished trials."""
+    """The study named after the sweep, created or reopened: TPE (seeded by the first seed
+    plus the trials already in the study; unseeded on a shared --storage), the median
+    pruner after max(1, min(5, trials // 4)) finished trials."""
     try:
         import optuna
     except ImportError:
@@ -125,14 +126,18 @@ def open_study(spec: SweepSpec, sweep_dir: Path, trials: int) -> optuna.study.St
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     try:
         storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-        return optuna.create_study(
+        study = optuna.create_study(
             study_name=spec.name, storage=storage, direction="minimize", load_if_exists=True,
-            sampler=optuna.samplers.TPESampler(seed=spec.seeds[0]),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=max(1, min(5, trials // 4)), n_warmup_steps=0))
+        done = len(study.get_trials(deepcopy=False))
     except ImportError as e:
         raise ConfigError(f"storage {url}: needs the {e.name} module") from None
     except Exception as e:  # sqlalchemy's errors: a bad URL, an unreachable server, a locked file
         raise ConfigError(f"storage {url}: cannot open ({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
+    # A restarted sweep must not draw its first trials' values again, nor may processes
+    # sharing a study draw the same ones: the seed moves on with the trials; shared, unseeded.
+    study.sampler = optuna.samplers.TPESampler(seed=None if spec.storage else spec.seeds[0] + done)
+    return study
 
 
 def trial_handle(study: optuna.study.Study, number: int) -> optuna.Trial:
