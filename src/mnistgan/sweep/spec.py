@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnistgan.config import RunConfig, apply_overrides, explicit_keys, load_config
+from mnistgan.config import RunConfig, explicit_keys, load_config
 from mnistgan.data.sources import Sources
 from mnistgan.errors import ConfigError
 
@@ -274,9 +274,6 @@ class Setting:
     overrides: tuple[str, ...]  # "key=value" for `mnistgan train --set`, the spec's set first
     cfg: RunConfig
 
-    def with_seed(self, seed: int) -> tuple[str, ...]:
-        return (*self.overrides, f"train.seed={seed}")
-
 
 def _label(choice: dict[str, Any]) -> str:
     if not choice:
@@ -317,7 +314,3 @@ def settings(spec: SweepSpec, sources: Sources) -> list[Setting]:
         labels = [f"setting{i}" for i in range(len(labels))]
     return [build_setting(spec, c, lab, sources) for c, lab in zip(choices, labels)]
 
-
-def with_params(setting: Setting, params: dict[str, Any]) -> RunConfig:
-    """A search trial's config: the setting with the sampled values (checked)."""
-    return apply_overrides(setting.cfg, [f"{k}={toml_value(v)}" for k, v in params.items()])
