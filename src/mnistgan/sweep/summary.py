@@ -234,13 +234,18 @@ def render_html(state: SweepState, summary: list[dict[str, Any]], rows: list[dic
 
 def note_for(state: SweepState) -> str:
     spec = state_spec(state)
-    from mnistgan.hardware import machine_line
+    import torch
 
+    from mnistgan.hardware import hardware
+    from mnistgan.sweep.runner import cores
+
+    hw = hardware("cpu")
     how = (f"full evaluation of each run's best generator at n={spec.evaluate_n} (at most the test split)"
            if spec.evaluate_n else "light evaluation at each run's best epoch")
     return (f"Figures: {how}; median and (worst) over each setting's runs; {spec.threads_per_job} torch thread(s) "
             f"per run. Healthy: finished, at least the real floor's classes less one, FID at most {HEALTHY_RATIO}x "
-            f"the setting's median. M{machine_line('cpu')[1:]}.")
+            f"the setting's median. Measured on {cores()} cores, CPU {hw.name} (torch kernels {hw.capability}"
+            f"{', native bf16: ' + hw.bf16 if hw.bf16 else ''}); torch {torch.__version__}.")
 
 
 def write_summary(state: SweepState, html: bool = True) -> dict[str, Path]:
