@@ -2,7 +2,7 @@
 search over a space.
 
     spec = mnistgan.sweep.from_flags(preset="classic", seeds="0-7", ...)   # or read_spec(path)
-    folder = mnistgan.run_sweep(spec, Path("sweeps"))                     # sweeps/00000-classic/
+    state = mnistgan.run_sweep(spec, Path("sweeps"))                      # state.folder: sweeps/00000-classic/
 
 spec.py (what), runner.py (the jobs, sweep.json through state.py), search.py (Optuna),
 summary.py (summary.md/.csv/.json and sweep.html).

@@ -45,8 +45,11 @@ from mnistgan.train.stop import SIGNALS, Stopped
 log = logging.getLogger(__name__)
 
 POLL_S = 0.2
-PROCESS_BYTES = 400 << 20  # a torch process training on the CPU (measured: 360 MB at the tiny set)
-PARAM_BYTES = 32  # per parameter of G and D: weights, gradients, Adam's two moments, EMA and slack (measured)
+# A run's memory, estimated: a torch process training on the CPU (a tiny run peaked at 362 MB
+# resident), and per parameter of G and D its weights, gradients, Adam's two moments, EMA and
+# slack (this estimate gives 872 MB for model.hidden=2048 on MNIST, which peaked at 744 MB).
+PROCESS_BYTES = 400 << 20
+PARAM_BYTES = 32
 _PR_SET_PDEATHSIG = 1
 
 
