@@ -7,6 +7,8 @@
     images = G.sample(16, seed=0)  # [16, 1, 28, 28] in [-1, 1]; digit=7 for a conditional G
     result, _ = mnistgan.evaluate("runs/00000-classic-mnist", n=2000)
     print(mnistgan.format_table(result))
+    spec = mnistgan.SweepSpec(name="smoothing", seeds=(0, 1, 2), grid=(("loss.label_smoothing", (0.0, 0.1)),))
+    sweep = mnistgan.run_sweep(spec, Path("sweeps"))  # sweeps/00000-smoothing/summary.md, sweep.html
 
 examples/tour.ipynb walks through this API.
 """
@@ -25,11 +27,12 @@ from mnistgan.data.importer import import_dataset
 from mnistgan.runtable import list_runs
 from mnistgan.card import write_card
 from mnistgan.export.onnx import export_onnx
+from mnistgan.sweep import SweepSpec, run_sweep
 
 __all__ = [
     "__version__", "PRESETS", "DataConfig", "EvalConfig", "LossConfig", "ModelConfig", "RunConfig", "TrainConfig",
     "load_config",
     "Sources", "load_split", "CheckpointError", "ConfigError", "DataError", "MnistganError",
     "Generator", "Discriminator", "load_generator", "load_discriminator", "sample_uint8", "train", "new_run_dir",
-    "evaluate", "format_table", "import_dataset", "list_runs", "write_card", "export_onnx",
+    "evaluate", "format_table", "import_dataset", "list_runs", "write_card", "export_onnx", "SweepSpec", "run_sweep",
 ]

@@ -63,11 +63,13 @@ def apply_runtime(args: argparse.Namespace) -> None:
 
 
 def warn_if_oversubscribed() -> None:
-    """One warning line when training would start more torch threads than there are free
+    """Say how many torch threads train (a sweep's test reads it), and warn in one line
+    when training would start more torch threads than there are free
     cores (measuring takes 0.2 s, so a 1-thread run skips it: it cannot oversubscribe)."""
     import torch
 
     threads = torch.get_num_threads()
+    log.info("training with %d torch thread%s", threads, "s" * (threads > 1))
     warning = runtime.oversubscription_warning(threads, runtime.free_cores()) if threads > 1 else None
     if warning:
         log.warning(warning)
@@ -314,6 +316,48 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from mnistgan.sweep import from_flags, read_spec, resume_spec, run_sweep
+    from mnistgan.sweep.summary import markdown, run_rows, summarise, note_for
+
+    flags = dict(preset=args.preset, seeds=args.seeds, sets=args.set, grids=args.grid, name=args.name, jobs=args.jobs,
+                 threads_per_job=args.threads_per_job, evaluate_n=args.evaluate_n, trials=args.search,
+                 spaces=args.space, storage=args.storage)
+    state = None
+    if args.resume:
+        if args.spec or any(v not in (None, []) for k, v in flags.items() if k != "jobs"):
+            raise ConfigError("--resume takes the spec saved in the sweep folder; only --jobs may change")
+        spec, state = resume_spec(Path(args.resume), args.jobs)
+    else:
+        spec = from_flags(read_spec(Path(args.spec)) if args.spec else None, **flags)
+    state = run_sweep(spec, Path(args.outdir), sources_from(args), data_dir=args.data_dir, state=state)
+    rows = run_rows(state)
+    print(markdown(spec.name, summarise(rows), rows, note_for(state)), end="")
+    print(f"wrote {state.folder}/summary.md, summary.csv, summary.json and sweep.html")
+    failed = [r for r in rows if r.get("state") == "failed"]
+    if failed:
+        print(f"{len(failed)} run(s) failed; the same command (or mnistgan sweep --resume {state.folder}) "
+              "tries them again", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_sweeps(args: argparse.Namespace) -> int:
+    from mnistgan.sweep.state import list_sweeps, sweeps_table
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: {'a file, not a folder' if root.exists() else 'no such folder'} (give the folder "
+                          "that holds the sweep folders, e.g. sweeps)")
+    rows = list_sweeps(root)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print(f"no sweep folders in {root}")
+    else:
+        print(sweeps_table(rows))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from mnistgan.eval.report import write_report
 
@@ -484,6 +528,35 @@ def build_parser() -> argparse.ArgumentParser:
     ru.add_argument("dir", nargs="?", default="runs", metavar="DIR", help="folder of run folders (default: runs)")
     ru.add_argument("--json", action="store_true", help="the same as a JSON list, for scripts")
     ru.set_defaults(func=cmd_runs)
+
+    sw = sub.add_parser("sweep", help="a study: seeds x settings side by side (or an Optuna search), resumable; "
+                        "summary.md/.csv/.json and sweep.html")
+    sw.add_argument("spec", nargs="?", metavar="SPEC.toml", help="a sweep spec (examples/sweeps/); flags given "
+                    "with it override its values")
+    sw.add_argument("--preset", choices=sorted([*PRESETS, *ALIASES]), help="the base config (default: classic)")
+    sw.add_argument("--seeds", help="e.g. 0-7 or 0,3,5 (default: 0)")
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="for every run (repeatable)")
+    sw.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                    help="one setting per value; several --grid make every combination (preset may be a key)")
+    sw.add_argument("--jobs", type=int, metavar="N", help="runs side by side (default: cores // threads per job)")
+    sw.add_argument("--threads-per-job", type=int, metavar="T", help="torch threads of each run (default: 1)")
+    sw.add_argument("--evaluate-n", type=int, metavar="N", help="samples in each run's final evaluation (default: "
+                    "10000; 0: none, the light evaluation's best counts)")
+    sw.add_argument("--search", type=int, metavar="N", help="an Optuna search of N trials over --space")
+    sw.add_argument("--space", action="append", default=[], metavar="KEY=DIST",
+                    help="loguniform(lo,hi), uniform(lo,hi), int(lo,hi) or choice(v1,v2,...) (repeatable)")
+    sw.add_argument("--storage", metavar="URL", help="Optuna storage shared by several machines, e.g. "
+                    "postgresql://user@host/db (default: SWEEP/optuna.db)")
+    sw.add_argument("--outdir", default="sweeps", help="where numbered sweep folders go (default: sweeps)")
+    sw.add_argument("--name", help="the sweep's label (default: the preset, or the spec file's name)")
+    sw.add_argument("--resume", metavar="SWEEP_DIR", help="continue a sweep folder (the same command does too)")
+    data_opts(sw)
+    sw.set_defaults(func=cmd_sweep)
+
+    sws = sub.add_parser("sweeps", help="one line per sweep folder: state, runs finished and failed, wall time")
+    sws.add_argument("dir", nargs="?", default="sweeps", metavar="DIR", help="folder of sweep folders (default: sweeps)")
+    sws.add_argument("--json", action="store_true", help="the same as a JSON list, for scripts")
+    sws.set_defaults(func=cmd_sweeps)
 
     r = sub.add_parser("report", help="one self-contained HTML report of a run")
     r.add_argument("run", metavar="RUN")

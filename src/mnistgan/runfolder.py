@@ -60,8 +60,13 @@ RUN_FILES: tuple[tuple[str, str, str], ...] = (
 def new_run_dir(outdir: Path, cfg: RunConfig, name: str | None = None) -> Path:
     """Create the next numbered folder in `outdir`. The number is claimed by mkdir, which
     only one process can win: a process that loses a race takes the next number."""
+    return claim_numbered(outdir, name or f"{cfg.preset}-{cfg.data.name}")
+
+
+def claim_numbered(outdir: Path, label: str) -> Path:
+    """Create outdir/NNNNN-LABEL with the next free number (sweep folders are numbered the
+    same way as run folders)."""
     outdir.mkdir(parents=True, exist_ok=True)
-    label = name or f"{cfg.preset}-{cfg.data.name}"
     numbers = [int(m.group(1)) for p in outdir.iterdir() if (m := _NUMBERED.match(p.name))]
     number = max(numbers, default=-1) + 1
     for _ in range(_CLAIM_TRIES):

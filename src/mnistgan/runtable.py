@@ -79,7 +79,7 @@ def _epochs_done(run: Path) -> int | None:
     return max(states) if states else max(grid_files(run), default=None)
 
 
-def _alive(status: dict[str, Any]) -> bool:
+def process_alive(status: dict[str, Any]) -> bool:
     """Is the process that wrote "running" still there? Unknown on another host: yes."""
     pid = status.get("pid")
     if not isinstance(pid, int) or pid <= 0:
@@ -173,7 +173,7 @@ def _fill(run: Path, row: RunRow) -> None:
         row.wall_s = _num(status.get("wall_s"))
         state = status["state"]
         if state == "running":
-            if _alive(status):
+            if process_alive(status):
                 row.status, row.detail = "running", f"pid {status.get('pid')}"
                 row.wall_s = (row.wall_s or 0.0) + time.time() - (_num(status.get("started")) or time.time())
             else:
@@ -205,7 +205,7 @@ def list_runs(root: Path) -> list[RunRow]:
     return sorted(rows, key=lambda r: (r.started or 0.0, r.number or -1, r.name), reverse=True)
 
 
-def _fmt_wall(s: float | None, estimated: bool) -> str:
+def fmt_wall(s: float | None, estimated: bool) -> str:
     if s is None:
         return "—"
     h, rem = divmod(int(round(s)), 3600)
@@ -228,7 +228,7 @@ def table(rows: list[RunRow]) -> str:
         fid = "—" if r.best_fid is None else f"{r.best_fid:.4g}" + (f" ({r.fid_ratio:.1f}×)" if r.fid_ratio else "")
         acc = "—" if r.cond_accuracy is None else f"{r.cond_accuracy:.1%}"
         body.append([run, r.preset or "?", r.dataset or "?", epochs, r.status, fid, acc,
-                     _fmt_wall(r.wall_s, r.wall_estimated), r.detail])
+                     fmt_wall(r.wall_s, r.wall_estimated), r.detail])
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header) - 1)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1]
                      for row in [header, *body]).rstrip()
