@@ -6,7 +6,7 @@ from mnistgan.errors import ConfigError
 
 def test_classic_defaults_are_the_spec():
     cfg = load_config("classic")
-    assert cfg.model.z_dim == 64 and cfg.model.hidden == 256 and cfg.model.leaky_slope == 0.2
+    assert cfg.model.z_dim == 64 and cfg.model.leaky_slope == 0.2 and cfg.model.arch == "mlp"
     assert cfg.train.lr_g == cfg.train.lr_d == 2e-4 and cfg.train.batch_size == 100
 
 

@@ -9,16 +9,33 @@ def _linear_shapes(m: nn.Module) -> list[tuple[int, int]]:
     return [(l.in_features, l.out_features) for l in m.modules() if isinstance(l, nn.Linear)]
 
 
-def test_classic_preset_pins_the_spec():
-    cfg = PRESETS["classic"].model
-    G, D = build_generator(cfg), build_discriminator(cfg)
-    assert _linear_shapes(G) == [(64, 256), (256, 256), (256, 784)]
-    assert _linear_shapes(D) == [(784, 256), (256, 256), (256, 1)]
+def _spec_layers(G: nn.Module, D: nn.Module) -> None:
+    """The spec's structure: fully connected, ReLU in G (tanh out), LeakyReLU(0.2) in D."""
     assert [type(m) for m in G.net] == [nn.Linear, nn.ReLU, nn.Linear, nn.ReLU, nn.Linear, nn.Tanh]
     assert [type(m) for m in D.net] == [nn.Linear, nn.LeakyReLU, nn.Linear, nn.LeakyReLU, nn.Linear]
     assert all(m.negative_slope == 0.2 for m in D.net if isinstance(m, nn.LeakyReLU))
+
+
+def test_classic_preset_is_the_spec_at_its_measured_sizes():
+    cfg = PRESETS["classic"].model
+    G, D = build_generator(cfg), build_discriminator(cfg)
+    assert _linear_shapes(G) == [(64, 512), (512, 512), (512, 784)]
+    assert _linear_shapes(D) == [(784, 256), (256, 256), (256, 1)]
+    _spec_layers(G, D)
+    assert sum(p.numel() for p in G.parameters()) == 698_128
+    assert sum(p.numel() for p in D.parameters()) == 267_009
+    assert PRESETS["classic"].train.ema_halflife == 10_000
+
+
+def test_the_tutorial_sizes_stay_reachable_by_name():
+    cfg = PRESETS["classic-tutorial"].model
+    G, D = build_generator(cfg), build_discriminator(cfg)
+    assert _linear_shapes(G) == [(64, 256), (256, 256), (256, 784)]
+    assert _linear_shapes(D) == [(784, 256), (256, 256), (256, 1)]
+    _spec_layers(G, D)
     assert sum(p.numel() for p in G.parameters()) == 283_920
     assert sum(p.numel() for p in D.parameters()) == 267_009
+    assert PRESETS["classic-tutorial"].train.ema_halflife == 0
 
 
 def test_shapes_and_ranges():
