@@ -40,7 +40,8 @@ def resolve(path: str | Path, last: bool = False) -> Path:
             raise CheckpointError(f"{path}: no generator.safetensors or checkpoint in this folder")
         return states[-1]
     if not path.exists():
-        raise CheckpointError(f"{path}: no such file or folder")
+        shipped = f" (the shipped model is pretrained:{path})" if str(path) in pretrained.Shipped().names() else ""
+        raise CheckpointError(f"{path}: no such file or folder{shipped}")
     return path
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
 class Shipped:
     """The shipped models under `root` (the package's own by default)."""
 
-    root: Path = ROOT
+    root: Path = field(default_factory=lambda: ROOT)
 
     def manifest(self) -> dict[str, Any]:
         try:
@@ -97,10 +97,9 @@ def where(source: str | Path, shipped: Shipped | None = None) -> Path:
 
 def output_dir(source: str | Path) -> Path:
     """Where a command writes what it makes from `source` by default: beside a run (its
-    folder, or a file's folder), but in the current folder for a shipped model, whose
-    files stay as shipped."""
+    folder, or a file's folder); for a shipped model, whose files stay as shipped,
+    pretrained-NAME/ in the current folder."""
     if is_name(source):
-        return Path(".")
+        return Path(f"pretrained-{str(source)[len(PREFIX):]}")
     source = Path(source)
     return source if source.is_dir() else source.parent
-
