@@ -5,7 +5,8 @@
     python tools/ship_generators.py best --force ...                                # ship even if it scores worse
 
 For each model: a run folder through the normal `mnistgan train` (the command below, at
-1 thread, seeded by the preset's train.seed), then `mnistgan evaluate RUN -n 10000`. If the
+1 thread, seeded by the preset's train.seed), then `mnistgan evaluate RUN -n 10000`
+(--reuse: the run folder already there). If the
 new FID is worse than the shipped one's, it stops there (the run folder is kept) unless
 --force. Otherwise pretrained/NAME/ is replaced by the run's files (config.json, the best
 generator as generator.safetensors, the best epoch's D as discriminator.safetensors,
@@ -37,7 +38,7 @@ import torch
 from mnistgan import pretrained
 from mnistgan._version import __version__
 from mnistgan.atomic import atomic_write_bytes
-from mnistgan.card import write_card
+from mnistgan.card import CARD, write_card
 from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import save_discriminator
 from mnistgan.models import build_discriminator
@@ -91,21 +92,25 @@ def fid_of(metrics: dict[str, Any] | None) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def train_and_evaluate(name: str, model: Model, args: argparse.Namespace) -> tuple[list[str], Path, float]:
-    """The run folder made by the recorded command, evaluated; (command, folder, seconds)."""
+def train_and_evaluate(name: str, model: Model, args: argparse.Namespace) -> tuple[list[str], Path]:
+    """The run folder made by the recorded command, evaluated; (command, folder). With
+    --reuse, the newest evaluated run folder of `name` in --work, trained before."""
     work = Path(args.work)
     data = ["--data-dir", args.data_dir] if args.data_dir and model.dataset == "mnist" else []
     extra = [a for kv in args.set for a in ("--set", kv)]
     command = ["train", *model.train, *extra, "--threads", "1", "--outdir", str(work), "--name", name]
+    if args.reuse:
+        done = sorted(p for p in work.glob(f"*-{name}") if (p / "metrics.json").is_file())
+        if not done:
+            raise SystemExit(f"{name}: --reuse, but no evaluated run folder *-{name} in {work}")
+        return command, done[-1]
     before = set(work.iterdir()) if work.is_dir() else set()
-    start = time.time()
     run([*command, *data])
     made = sorted(set(work.iterdir()) - before)
     if len(made) != 1:
         raise SystemExit(f"expected one new run folder in {work}, found {len(made)}")
-    run_dir = made[0]
-    run(["evaluate", str(run_dir), "-n", str(args.n), "--threads", "1", *data])
-    return command, run_dir, time.time() - start
+    run(["evaluate", str(made[0]), "-n", str(args.n), "--threads", "1", *data])
+    return command, made[0]
 
 
 def stage(name: str, run_dir: Path, stage_dir: Path, cache_dir: Path) -> None:
@@ -145,7 +150,7 @@ def stage(name: str, run_dir: Path, stage_dir: Path, cache_dir: Path) -> None:
     write_card(stage_dir, cache_dir, shown=pretrained.PREFIX + name)
 
 
-def entry(name: str, model: Model, command: list[str], run_dir: Path, seconds: float, folder: Path) -> dict[str, Any]:
+def entry(model: Model, command: list[str], run_dir: Path, folder: Path) -> dict[str, Any]:
     config = read_json(folder / "config.json") or {}
     metrics = read_json(folder / "metrics.json") or {}
     status = read_json(folder / "status.json") or {}
@@ -157,7 +162,7 @@ def entry(name: str, model: Model, command: list[str], run_dir: Path, seconds: f
         "evaluate": f"mnistgan evaluate {run_dir} -n {metrics.get('n')} --threads 1",
         "seed": (config.get("train") or {}).get("seed"), "epochs": metrics.get("epoch"),
         "epochs_trained": max((int(p.stem.split("_")[1]) for p in (folder / "samples").glob("epoch_*.png")), default=None),
-        "train_wall_s": status.get("wall_s"), "wall_s": round(seconds, 1), "cpu": cpu_name(),
+        "wall_s": status.get("wall_s"), "cpu": cpu_name(),
         "package_version": __version__, "shipped": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "metrics": {k: {f: m.get(f) for f in ("label", "value", "real", "better")}
                     for k, m in (metrics.get("metrics") or {}).items() if isinstance(m, dict)},
@@ -171,12 +176,12 @@ def entry(name: str, model: Model, command: list[str], run_dir: Path, seconds: f
 def ship(name: str, args: argparse.Namespace) -> None:
     model, root = MODELS[name], Path(args.root)
     manifest = pretrained.Shipped(root).manifest()
-    command, run_dir, seconds = train_and_evaluate(name, model, args)
+    command, run_dir = train_and_evaluate(name, model, args)
     new_fid = fid_of(read_json(run_dir / "metrics.json"))
     old_fid = ((manifest["models"].get(name) or {}).get("metrics") or {}).get("fid_lenet", {}).get("value")
     if new_fid is None:
         raise SystemExit(f"{name}: {run_dir} has no FID after evaluate")
-    if old_fid is not None and new_fid > old_fid and not args.force:
+    if old_fid is not None and new_fid > old_fid and not args.force and not args.reuse:
         raise SystemExit(f"{name}: the new run scores FID {new_fid:.4g}, worse than the shipped {old_fid:.4g}; "
                          f"kept the shipped one (the run is {run_dir}; --force ships it anyway)")
     folder, staging = root / name, root / f".{name}.new"
@@ -184,7 +189,15 @@ def ship(name: str, args: argparse.Namespace) -> None:
     stage(name, run_dir, staging, Path(args.cache_dir))
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
-    manifest["models"][name] = entry(name, model, command, run_dir, seconds, folder)
+    manifest["models"][name] = made = entry(model, command, run_dir, folder)
+    card = folder / CARD  # how it was made, from the manifest (which holds the card's own sha256)
+    card.write_text(card.read_text() + "\n".join([
+        "", "## How it was made", "",
+        f"- `{made['command']}`: {made['epochs_trained']} epochs in {made['wall_s'] / 60:.1f} min on {made['cpu']}; "
+        f"then `{made['evaluate']}`.",
+        f"- `python tools/ship_generators.py {name}` does it again (the run folder is kept in --work).", ""]))
+    made["files"][CARD] = {"sha256": hashlib.sha256(card.read_bytes()).hexdigest(), "bytes": card.stat().st_size}
+    made["bytes"] = sum(f["bytes"] for f in made["files"].values())
     manifest["models"] = {k: manifest["models"][k] for k in [*MODELS, *manifest["models"]] if k in manifest["models"]}
     manifest.update(format="mnistgan-pretrained", format_version=1)
     atomic_write_bytes(root / pretrained.MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
@@ -200,6 +213,8 @@ def main() -> None:
     p.add_argument("--work", default="runs/shipped", help="where the run folders go (kept; default: runs/shipped)")
     p.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "mnistgan"), help="mnistgan's cache")
     p.add_argument("--force", action="store_true", help="ship even when the new model scores a worse FID")
+    p.add_argument("--reuse", action="store_true", help="ship the newest evaluated run folder of each model in --work "
+                   "again, without training (when only what is written from it changed)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="also pass to every training (recorded in the command), e.g. train.epochs=1 for a trial")
     p.add_argument("-n", type=int, default=EVAL_N, help=f"samples for mnistgan evaluate (default: {EVAL_N})")

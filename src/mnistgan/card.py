@@ -213,8 +213,9 @@ def render_card(run: Path, cache_dir: Path | None = None, shown: str | None = No
                 + (": one row per class." if cfg.model.num_classes else ".") + "*"]
                if grid is not None and grid.is_file() else ["## Samples", "", "No sample grid yet."])
     parts = [[f"# Model card: {run.name if shown == str(run) else shown}", "",
-              f"*Written by mnistgan {__version__} on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; refreshed "
-              "at the end of training and by `mnistgan evaluate`.*"],
+              f"*Written by mnistgan {__version__} on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+              + ("refreshed at the end of training and by `mnistgan evaluate`.*" if shown == str(run) else
+                 "shipped in the package by tools/ship_generators.py.*")],
              _what(run, cfg, best, shown), _data(cfg, cache_dir), _training(run, cfg, rows, shown),
              _metrics(shown, ev, rows, best), samples, _limits(ev, rows), _how_to_load(shown, cfg)]
     return "\n\n".join("\n".join(p) for p in parts) + "\n"
