@@ -186,11 +186,14 @@ def _limits(ev: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
 
 def _how_to_load(run: str, cfg: RunConfig) -> list[str]:
     digit = cfg.model.num_classes > 0
+    shipped = run.startswith("pretrained:")
+    load = (f'G = mnistgan.load("{run.removeprefix("pretrained:")}")  # checked against its sha256 first' if shipped
+            else f'G = mnistgan.load_generator("{run}")  # or the .safetensors file alone')
     return ["## How to load it", "",
-            "Command line (the best generator unless `--last`):", "", "```bash",
+            "Command line" + ("" if shipped else " (the best generator unless `--last`)") + ":", "", "```bash",
             f"mnistgan sample {run} -n 64 --out samples.png" + (f"\nmnistgan sample {run} --digit 7 -n 16" if digit else ""),
             f"mnistgan evaluate {run}", "```", "", "Python:", "", "```python", "import mnistgan",
-            f'G = mnistgan.load_generator("{run}")  # or the .safetensors file alone',
+            load,
             "images = G.sample(16, seed=0" + (", digit=7" if digit else "") + ")  # [16, 1, 28, 28] in [-1, 1]",
             "```", "", "ONNX (for onnxruntime and other runtimes):", "", "```bash",
             f"mnistgan export {run} --format onnx", "```", "",
