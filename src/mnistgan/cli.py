@@ -24,7 +24,7 @@ from mnistgan.data.datasets import DATASETS, get_spec
 from mnistgan.data.sources import Sources, load_split, locate, verify_all
 from mnistgan.errors import ConfigError, FileSystemError, MnistganError, TrainingStopped, plain_os_error
 from mnistgan.eval.table import format_table
-from mnistgan.pretrained import output_dir
+from mnistgan.pretrained import output_dir, where
 from mnistgan.train.stop import Stopped, StopRequest
 
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         save_png(pairs_path, upscale(pairs, 2))
         atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())
-        card = write_card(source, sources.cache_dir) if source.is_dir() and out.parent == source else None  # a run's
+        card = write_card(source, sources.cache_dir) if source.is_dir() and out.parent == source else None
     except OSError as e:
         raise FileSystemError(f"{plain_os_error(e)}; the results are printed above") from None
     print(f"wrote {out} and {pairs_path}" + (f"; refreshed {card}" if card else ""))
@@ -308,8 +308,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from mnistgan.eval.report import write_report
 
-    from mnistgan.pretrained import where
-
     out = write_report(where(args.run), Path(args.out) if args.out else output_dir(args.run) / "report.html")
     print(f"wrote {out}")
     return 0
@@ -333,6 +331,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SOURCE_HELP = "a run folder, a weights or state file, or pretrained:NAME (a shipped model: mnistgan pretrained)"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -483,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=cmd_presets)
 
     s = sub.add_parser("sample", help="draw digits from a trained generator")
-    s.add_argument("source", metavar="RUN_OR_CHECKPOINT", help="a run folder, a weights or state file, or pretrained:NAME (a shipped model: mnistgan pretrained)")
+    s.add_argument("source", metavar="RUN_OR_CHECKPOINT", help=SOURCE_HELP)
     s.add_argument("-n", type=int, help="number of images (default: 64; with --digits, 10 per digit)")
     s.add_argument("--digit", type=int, metavar="D", help="draw only this class (a conditional model)")
     s.add_argument("--digits", metavar="LIST", help="one row per class, e.g. 0-9 or 3,5,7 (a conditional model)")
@@ -497,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("evaluate", help="metrics beside the real-data floor; writes metrics.json")
-    e.add_argument("source", metavar="RUN_OR_CHECKPOINT", help="a run folder, a weights or state file, or pretrained:NAME (a shipped model: mnistgan pretrained)")
+    e.add_argument("source", metavar="RUN_OR_CHECKPOINT", help=SOURCE_HELP)
     e.add_argument("-n", type=int, default=10_000, help="generated images (default: 10000)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", help="metrics file (default: metrics.json in the run folder; in pretrained-NAME/ for a "
@@ -520,12 +519,13 @@ def build_parser() -> argparse.ArgumentParser:
     ru.set_defaults(func=cmd_runs)
 
     r = sub.add_parser("report", help="one self-contained HTML report of a run")
-    r.add_argument("run", metavar="RUN", help="a run folder, or pretrained:NAME (drawn from the shipped card and figures)")
-    r.add_argument("--out", help="HTML file (default: RUN/report.html; pretrained-NAME/report.html for a shipped model)")
+    r.add_argument("run", metavar="RUN", help="a run folder, or pretrained:NAME (drawn from what ships with it)")
+    r.add_argument("--out", help="HTML file (default: RUN/report.html; pretrained-NAME/report.html for a shipped "
+                   "model)")
     r.set_defaults(func=cmd_report)
 
     x = sub.add_parser("export", help="write the generator as ONNX, or as a web page that runs it, without torch")
-    x.add_argument("source", metavar="RUN_OR_CHECKPOINT", help="a run folder, a weights or state file, or pretrained:NAME (a shipped model: mnistgan pretrained)")
+    x.add_argument("source", metavar="RUN_OR_CHECKPOINT", help=SOURCE_HELP)
     x.add_argument("--format", choices=("onnx", "web"), default="onnx",
                    help="onnx: one .onnx file; web: a folder with index.html drawing digits in the browser")
     x.add_argument("--out", help="output file for onnx (default: RUN/generator.onnx), folder for web (default: RUN/web); "

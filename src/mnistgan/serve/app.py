@@ -40,8 +40,8 @@ from starlette.exceptions import HTTPException
 
 from mnistgan.data.sources import Sources
 from mnistgan.errors import MnistganError, first_line
-from mnistgan.pretrained import Shipped
 from mnistgan.eval.report import render_sections
+from mnistgan.pretrained import Shipped
 from mnistgan.runfolder import grid_files
 from mnistgan.serve.auth import TokenCheck
 from mnistgan.serve.catalog import Catalog, summary

@@ -35,16 +35,16 @@ class TokenCheck:
         """The tokens the request carries, and whether one came in the query string."""
         headers = dict(scope.get("headers") or [])
         query = parse_qs((scope.get("query_string") or b"").decode("latin-1")).get("token", [])
-        given = [q.encode("latin-1") for q in query]
+        given = [q.encode() for q in query]
         scheme, _, value = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         if scheme.lower() in ("token", "bearer"):
-            given.append(value.strip().encode("latin-1"))
+            given.append(value.strip().encode())
         try:
             cookie = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1")).get(self.cookie_name(scope))
         except CookieError:  # a malformed Cookie header carries no token
             cookie = None
         if cookie is not None:
-            given.append(cookie.value.encode("latin-1"))
+            given.append(cookie.value.encode())
         return given, bool(query)
 
     @staticmethod

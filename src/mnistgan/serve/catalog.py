@@ -47,8 +47,8 @@ def summary(name: str, run: Path) -> dict[str, Any]:
         fid, floor, fid_from = metric["value"], metric.get("real"), "evaluate"
     elif best:
         fid, fid_from = best["fid_lenet"], f"light evaluation, epoch {best['epoch']}"
-    return {"name": name, "pretrained": pretrained.is_name(name), "preset": config.get("preset"), "dataset": (config.get("data") or {}).get("name"),
-            "arch": model.get("arch"), "num_classes": model.get("num_classes", 0), "epochs": epochs,
+    return {"name": name, "pretrained": pretrained.is_name(name), "preset": config.get("preset"),
+            "dataset": (config.get("data") or {}).get("name"), "arch": model.get("arch"), "num_classes": model.get("num_classes", 0), "epochs": epochs,
             "fid": fid, "fid_floor": floor, "fid_from": fid_from}
 
 
