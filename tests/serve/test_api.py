@@ -256,3 +256,24 @@ def test_a_new_best_generator_is_served_without_a_restart(runs, tmp_path):
         os.utime(best, (best.stat().st_mtime + 5, best.stat().st_mtime + 5))
         assert c.get("/api/info").json()["conditional"] is True
         assert c.get("/api/sample", params={"n": 4}).content != before
+
+
+def test_serve_without_runs_serves_the_shipped_models_and_refuses_a_tampered_one(tmp_path):
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from mnistgan import pretrained
+    from mnistgan.serve.app import create_app
+
+    root = tmp_path / "pretrained"
+    shutil.copytree(pretrained.ROOT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    with TestClient(create_app(None, shipped=Shipped(root)), raise_server_exceptions=False) as c:
+        listed = c.get("/api/runs").json()
+        assert listed["default"] == "pretrained:best" and all(r["pretrained"] for r in listed["runs"])
+        assert png_array(c.get("/api/sample", params={"n": 4, "digit": 7}).content).shape == (62, 62)  # 2 x 2
+        assert c.get("/api/info").json()["discriminator"] is True  # the shipped D, for the game
+        weights = root / "classic" / pretrained.GENERATOR
+        weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+        refused = c.get("/api/sample", params={"run": "pretrained:classic"})
+        assert refused.status_code == 409 and "does not match its sha256" in refused.json()["error"]
