@@ -108,9 +108,9 @@ def train_and_evaluate(name: str, model: Model, args: argparse.Namespace) -> tup
         return command, done[-1]
     before = set(work.iterdir()) if work.is_dir() else set()
     run([*command, *data])
-    made = sorted(set(work.iterdir()) - before)
+    made = sorted(p for p in set(work.iterdir()) - before if p.name.endswith(f"-{name}"))  # not another ship's
     if len(made) != 1:
-        raise SystemExit(f"expected one new run folder in {work}, found {len(made)}")
+        raise SystemExit(f"expected one new run folder *-{name} in {work}, found {len(made)}")
     run(["evaluate", str(made[0]), "-n", str(args.n), "--threads", "1", *data])
     return command, made[0]
 
