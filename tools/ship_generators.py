@@ -24,6 +24,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -94,6 +95,11 @@ def fid_of(metrics: dict[str, Any] | None) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
+def ours(run_dir: Path, name: str) -> bool:
+    """A run folder `mnistgan train --name NAME` made: NNNNN-NAME (so best's is not fashion-best's)."""
+    return re.fullmatch(rf"\d{{5}}-{re.escape(name)}", run_dir.name) is not None
+
+
 def train_and_evaluate(name: str, model: Model, args: argparse.Namespace) -> tuple[list[str], Path]:
     """The run folder made by the recorded command, evaluated; (command, folder). With
     --reuse, the newest evaluated run folder of `name` in --work, trained before."""
@@ -102,13 +108,13 @@ def train_and_evaluate(name: str, model: Model, args: argparse.Namespace) -> tup
     extra = [a for kv in args.set for a in ("--set", kv)]
     command = ["train", *model.train, *extra, "--threads", "1", "--outdir", str(work), "--name", name]
     if args.reuse:
-        done = sorted(p for p in work.glob(f"*-{name}") if (p / "metrics.json").is_file())
+        done = sorted(p for p in work.iterdir() if ours(p, name) and (p / "metrics.json").is_file())
         if not done:
-            raise SystemExit(f"{name}: --reuse, but no evaluated run folder *-{name} in {work}")
+            raise SystemExit(f"{name}: --reuse, but no evaluated run folder NNNNN-{name} in {work}")
         return command, done[-1]
     before = set(work.iterdir()) if work.is_dir() else set()
     run([*command, *data])
-    made = sorted(p for p in set(work.iterdir()) - before if p.name.endswith(f"-{name}"))  # not another ship's
+    made = sorted(p for p in set(work.iterdir()) - before if ours(p, name))  # not another ship's
     if len(made) != 1:
         raise SystemExit(f"expected one new run folder *-{name} in {work}, found {len(made)}")
     run(["evaluate", str(made[0]), "-n", str(args.n), "--threads", "1", *data])
