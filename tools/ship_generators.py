@@ -116,7 +116,7 @@ def train_and_evaluate(name: str, model: Model, args: argparse.Namespace) -> tup
     run([*command, *data])
     made = sorted(p for p in set(work.iterdir()) - before if ours(p, name))  # not another ship's
     if len(made) != 1:
-        raise SystemExit(f"expected one new run folder *-{name} in {work}, found {len(made)}")
+        raise SystemExit(f"expected one new run folder NNNNN-{name} in {work}, found {len(made)}")
     run(["evaluate", str(made[0]), "-n", str(args.n), "--threads", "1", *data])
     return command, made[0]
 
@@ -200,11 +200,11 @@ def ship(name: str, args: argparse.Namespace) -> None:
     staging.rename(folder)
     manifest["models"][name] = made = entry(model, command, run_dir, folder)
     card = folder / CARD  # how it was made, from the manifest (which holds the card's own sha256)
-    card.write_text(card.read_text() + "\n".join([
+    atomic_write_bytes(card, (card.read_text() + "\n".join([
         "", "## How it was made", "",
         f"- `{made['command']}`: {made['epochs_trained']} epochs in {made['wall_s'] / 60:.1f} min on {made['cpu']}; "
         f"then `{made['evaluate']}`.",
-        f"- `python tools/ship_generators.py {name}` does it again (the run folder is kept in --work).", ""]))
+        f"- `python tools/ship_generators.py {name}` does it again (the run folder is kept in --work).", ""])).encode())
     made["files"][CARD] = {"sha256": hashlib.sha256(card.read_bytes()).hexdigest(), "bytes": card.stat().st_size}
     made["bytes"] = sum(f["bytes"] for f in made["files"].values())
     manifest["models"] = {k: manifest["models"][k] for k in [*MODELS, *manifest["models"]] if k in manifest["models"]}
@@ -220,7 +220,8 @@ def main() -> None:
     p.add_argument("--data-dir", default=os.environ.get("MNISTGAN_DATA"), help="the MNIST IDX folder "
                    "(default: $MNISTGAN_DATA); Fashion-MNIST is read from the system or the cache")
     p.add_argument("--work", default="runs/shipped", help="where the run folders go (kept; default: runs/shipped)")
-    p.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "mnistgan"), help="mnistgan's cache")
+    p.add_argument("--cache-dir", default=str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mnistgan"),
+                   help="mnistgan's cache (default: as the CLI's)")
     p.add_argument("--force", action="store_true", help="ship even when the new model scores a worse FID")
     p.add_argument("--reuse", action="store_true", help="ship the newest evaluated run folder of each model in --work "
                    "again, without training (when only what is written from it changed)")
