@@ -1,6 +1,8 @@
 """mnistgan: train, evaluate and sample GANs that draw 28x28 digits.
 
     import mnistgan
+    G = mnistgan.load("best")  # a shipped generator: nothing to train (mnistgan pretrained lists them)
+    images = G.sample(16, seed=0, digit=7)  # [16, 1, 28, 28] in [-1, 1]
     cfg = mnistgan.load_config("classic", overrides=["train.epochs=5"])
     state = mnistgan.train(cfg, mnistgan.new_run_dir(Path("runs"), cfg))
     G = mnistgan.load_generator("runs/00000-classic-mnist")
@@ -18,7 +20,7 @@ from mnistgan.config import PRESETS, DataConfig, EvalConfig, LossConfig, ModelCo
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import CheckpointError, ConfigError, DataError, MnistganError
 from mnistgan.models import Discriminator, Generator
-from mnistgan.sample import load_discriminator, load_generator, sample_uint8
+from mnistgan.sample import load, load_discriminator, load_generator, sample_uint8
 from mnistgan.train.loop import train
 from mnistgan.runfolder import new_run_dir
 from mnistgan.eval.evaluate import evaluate_source as evaluate
@@ -33,6 +35,6 @@ __all__ = [
     "__version__", "PRESETS", "DataConfig", "EvalConfig", "LossConfig", "ModelConfig", "RunConfig", "TrainConfig",
     "load_config",
     "Sources", "load_split", "CheckpointError", "ConfigError", "DataError", "MnistganError",
-    "Generator", "Discriminator", "load_generator", "load_discriminator", "sample_uint8", "train", "new_run_dir",
+    "Generator", "Discriminator", "load", "load_generator", "load_discriminator", "sample_uint8", "train", "new_run_dir",
     "evaluate", "format_table", "import_dataset", "list_runs", "write_card", "export_onnx", "SweepSpec", "run_sweep",
 ]

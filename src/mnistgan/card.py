@@ -60,7 +60,7 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def _what(run: Path, cfg: RunConfig, best: dict[str, Any] | None) -> list[str]:
+def _what(run: Path, cfg: RunConfig, best: dict[str, Any] | None, shown: str) -> list[str]:
     m = cfg.model
     mlp = (f"MLP ({m.depth} hidden layers of {m.hidden} in G, {m.hidden_d or m.hidden} in D"
            + (f", dropout {m.dropout_d:g} in D" if m.dropout_d else "") + ")")
@@ -73,7 +73,8 @@ def _what(run: Path, cfg: RunConfig, best: dict[str, Any] | None) -> list[str]:
              "(used in training and in `evaluate`'s D report; not needed to sample)."]
     for name, about in ((BEST_GENERATOR.name, f"the best generator by the light evaluation (epoch {best['epoch']}, "
                          f"FID {_g(best['fid_lenet'])}); what `sample` and `evaluate` use" if best else None),
-                        ("generator.safetensors", "the final generator (`--last`)")):
+                        ("generator.safetensors", "the final generator (`--last`)" if shown == str(run) else
+                         "the generator in use: the run's best by the light evaluation")):
         sha = _sha256(run / name) if about else None
         if sha:
             lines.append(f"- `{name}`: {about}; sha256 `{sha}`.")
@@ -110,7 +111,7 @@ def _data(cfg: RunConfig, cache_dir: Path | None) -> list[str]:
         f"- Files verified by sha256 on every load: {', '.join(f'`{k}`' for k in man['files'])}."]
 
 
-def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]]) -> list[str]:
+def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]], shown: str) -> list[str]:
     t, status = cfg.train, read_status(run)
     steps = max((r["step"] for r in rows if isinstance(r.get("step"), int)), default=None)
     epochs = max((r["epoch"] for r in rows if "health" in r and isinstance(r.get("epoch"), int)), default=None)
@@ -132,11 +133,12 @@ def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]]) -> list[str
                      + (f"; wall time {_duration(wall)} over all sessions" if isinstance(wall, (int, float)) else "") + ".")
         if isinstance(status.get("split"), dict):
             lines.append(f"- The last session's {describe(status['split'])}.")
-    lines.append(f"- Trained with mnistgan {__version__} (`mnistgan runs {run.parent}` lists it beside other runs).")
+    lines.append(f"- Trained with mnistgan {__version__} " + (f"(`mnistgan runs {run.parent}` lists it beside other runs)."
+                 if shown == str(run) else f"and shipped in the package as `{shown}` (`mnistgan pretrained` lists it)."))
     return lines
 
 
-def _metrics(run: Path, ev: dict[str, Any], rows: list[dict[str, Any]], best: dict[str, Any] | None) -> list[str]:
+def _metrics(run: str, ev: dict[str, Any], rows: list[dict[str, Any]], best: dict[str, Any] | None) -> list[str]:
     lines = ["## Metrics", ""]
     if ev and isinstance(ev.get("metrics"), dict):
         lines.append(f"`mnistgan evaluate`: {_g(ev.get('n'))} samples (epoch {_g(ev.get('epoch'))}) against as many "
@@ -190,13 +192,16 @@ def _limits(ev: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
     return ["## Known limits", ""] + [f"- {line}" for line in found]
 
 
-def _how_to_load(run: Path, cfg: RunConfig) -> list[str]:
+def _how_to_load(run: str, cfg: RunConfig) -> list[str]:
     digit = cfg.model.num_classes > 0
+    shipped = run.startswith("pretrained:")
+    load = (f'G = mnistgan.load("{run.removeprefix("pretrained:")}")  # checked against its sha256 first' if shipped
+            else f'G = mnistgan.load_generator("{run}")  # or the .safetensors file alone')
     return ["## How to load it", "",
-            "Command line (the best generator unless `--last`):", "", "```bash",
+            "Command line" + ("" if shipped else " (the best generator unless `--last`)") + ":", "", "```bash",
             f"mnistgan sample {run} -n 64 --out samples.png" + (f"\nmnistgan sample {run} --digit 7 -n 16" if digit else ""),
             f"mnistgan evaluate {run}", "```", "", "Python:", "", "```python", "import mnistgan",
-            f'G = mnistgan.load_generator("{run}")  # or the .safetensors file alone',
+            load,
             "images = G.sample(16, seed=0" + (", digit=7" if digit else "") + ")  # [16, 1, 28, 28] in [-1, 1]",
             "```", "", "ONNX (for onnxruntime and other runtimes):", "", "```bash",
             f"mnistgan export {run} --format onnx", "```", "",
@@ -204,8 +209,11 @@ def _how_to_load(run: Path, cfg: RunConfig) -> list[str]:
             "arguments and config, so it rebuilds the generator on its own."]
 
 
-def render_card(run: Path, cache_dir: Path | None = None) -> str:
-    """The card's Markdown. `cache_dir` locates an imported dataset's manifest."""
+def render_card(run: Path, cache_dir: Path | None = None, shown: str | None = None) -> str:
+    """The card's Markdown. `cache_dir` locates an imported dataset's manifest; `shown` is
+    what the commands in it name the model by (default: the run folder; `pretrained:NAME`
+    for a shipped model)."""
+    shown = shown or str(run)
     cfg = read_config(run / "config.json")
     rows, best = read_metrics(run), read_best(run)
     ev = read_json(run / "metrics.json") or {}  # `mnistgan evaluate`'s results, when it ran
@@ -215,15 +223,16 @@ def render_card(run: Path, cache_dir: Path | None = None) -> str:
                 f"*The fixed-noise grid at epoch {grid_epoch}" + (", the best generator's" if best else "")
                 + (": one row per class." if cfg.model.num_classes else ".") + "*"]
                if grid is not None and grid.is_file() else ["## Samples", "", "No sample grid yet."])
-    parts = [[f"# Model card: {run.name}", "",
-              f"*Written by mnistgan {__version__} on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; refreshed "
-              "at the end of training and by `mnistgan evaluate`.*"],
-             _what(run, cfg, best), _data(cfg, cache_dir), _training(run, cfg, rows), _metrics(run, ev, rows, best),
-             samples, _limits(ev, rows), _how_to_load(run, cfg)]
+    parts = [[f"# Model card: {run.name if shown == str(run) else shown}", "",
+              f"*Written by mnistgan {__version__} on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+              + ("refreshed at the end of training and by `mnistgan evaluate`.*" if shown == str(run) else
+                 "shipped in the package by tools/ship_generators.py.*")],
+             _what(run, cfg, best, shown), _data(cfg, cache_dir), _training(run, cfg, rows, shown),
+             _metrics(shown, ev, rows, best), samples, _limits(ev, rows), _how_to_load(shown, cfg)]
     return "\n\n".join("\n".join(p) for p in parts) + "\n"
 
 
-def write_card(run: Path, cache_dir: Path | None = None) -> Path:
+def write_card(run: Path, cache_dir: Path | None = None, shown: str | None = None) -> Path:
     path = run / CARD
-    atomic_write_bytes(path, render_card(run, cache_dir).encode())
+    atomic_write_bytes(path, render_card(run, cache_dir, shown).encode())
     return path

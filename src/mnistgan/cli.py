@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from mnistgan.data.datasets import DATASETS, get_spec
 from mnistgan.data.sources import Sources, load_split, locate, verify_all
 from mnistgan.errors import ConfigError, FileSystemError, MnistganError, TrainingStopped, plain_os_error
 from mnistgan.eval.table import format_table
+from mnistgan.pretrained import output_dir, where
 from mnistgan.train.stop import Stopped, StopRequest
 
 if TYPE_CHECKING:
@@ -256,7 +258,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     log.info("%s", describe(source, args.last))
     sources = sources_from(args)
     result, pairs = evaluate_source(source, sources, n=args.n, seed=args.seed, last=args.last)
-    out = Path(args.out) if args.out else (source if source.is_dir() else source.parent) / "metrics.json"
+    out = Path(args.out) if args.out else output_dir(source) / "metrics.json"
     pairs_path = out.with_name("nearest_pairs.png")
     result["memorisation"]["pairs_png"] = pairs_path.name
     print(format_table(result))  # first: a failed write below loses nothing computed
@@ -361,14 +363,14 @@ def cmd_sweeps(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from mnistgan.eval.report import write_report
 
-    out = write_report(Path(args.run), Path(args.out) if args.out else None)
+    out = write_report(where(args.run), Path(args.out) if args.out else output_dir(args.run) / "report.html")
     print(f"wrote {out}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     source = Path(args.source)
-    here = source if source.is_dir() else source.parent
+    here = output_dir(source)
     if args.format == "web":
         from mnistgan.export.web import export_web
 
@@ -384,6 +386,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SOURCE_HELP = "a run folder, a weights or state file, or pretrained:NAME (a shipped model: mnistgan pretrained)"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -393,16 +396,61 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from mnistgan.serve.app import create_app
     except ImportError as e:
         raise ConfigError(f"serve needs {e.name}: pip install 'mnistgan[serve]'") from None
+    from mnistgan.pretrained import is_name
+    from mnistgan.serve.auth import check_token
+
     if not 1 <= args.port <= 65535:
         raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
-    app = create_app(Path(args.runs), sources_from(args), threads=runtime.check_threads(args.threads or 1))
-    if args.host not in LOOPBACK:
-        log.warning("serving on %s: anyone who can reach this address can use the app (it has no authentication)",
-                    args.host)
-    runs = app.state.mnistgan.catalog.names()
-    print(f"serving {len(runs)} run(s) from {args.runs} at http://{args.host}:{args.port}/ (API: /docs); Ctrl-C stops")
+    if args.runs is not None and not Path(args.runs).exists():
+        raise ConfigError(f"{args.runs}: no such folder (give a run folder or a folder of them; none: the shipped models)")
+    if args.token is not None and args.no_token:
+        raise ConfigError("--token and --no-token: give one of them")
+    try:
+        token = check_token(args.token) if args.token is not None else None
+    except ValueError as e:
+        raise ConfigError(f"--token: {e}") from None
+    if token is None and args.host not in LOOPBACK and not args.no_token:
+        token = secrets.token_urlsafe(32)  # as Jupyter: a non-loopback host needs one
+    if args.no_token and args.host not in LOOPBACK:
+        log.warning("serving on %s with --no-token: anyone who can reach this address can use the app (put your own "
+                    "authentication in front of it)", args.host)
+    app = create_app(Path(args.runs) if args.runs is not None else None, sources_from(args),
+                     threads=runtime.check_threads(args.threads or 1), token=token)
+    names = app.state.mnistgan.catalog.names()
+    shipped = sum(is_name(n) for n in names)
+    what = (f"{len(names) - shipped} run(s) from {args.runs} and " if args.runs is not None else "") + \
+        f"{shipped} shipped model(s)"
+    url = f"http://{args.host}:{args.port}/" + (f"?token={token}" if token else "")
+    print(f"serving {what} at {url} (API: /docs); Ctrl-C stops")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def cmd_pretrained(args: argparse.Namespace) -> int:
+    from mnistgan.errors import CheckpointError
+    from mnistgan.pretrained import PREFIX, Shipped
+
+    shipped = Shipped()
+    names = shipped.names()
+    if not names:
+        print("no shipped models in this install")
+        return 1
+    status = 0
+    print(f"{'name':<22} {'dataset':<14} {'conditional':<12} {'FID / real floor':<18} {'size':>8}  files")
+    for name in names:
+        m = shipped.entry(name)
+        fid = (m.get("metrics") or {}).get("fid_lenet") or {}
+        try:
+            shipped.folder(name)
+            check = "sha256 ok"
+        except CheckpointError as e:
+            check, status = f"FAILED: {e}", 1
+        score = f"{fid.get('value', float('nan')):.3g} / {fid.get('real', float('nan')):.3g}"
+        print(f"{PREFIX + name:<22} {m.get('dataset', '?'):<14} {'yes' if m.get('conditional') else 'no':<12} "
+              f"{score:<18} {m.get('bytes', 0) / 1e6:>6.2f} MB  {check}")
+    print("use one wherever a run folder goes, e.g. mnistgan sample pretrained:best --digits 0-9; "
+          "in Python: mnistgan.load(\"best\")")
+    return status
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -493,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=cmd_presets)
 
     s = sub.add_parser("sample", help="draw digits from a trained generator")
-    s.add_argument("source", metavar="RUN_OR_CHECKPOINT")
+    s.add_argument("source", metavar="RUN_OR_CHECKPOINT", help=SOURCE_HELP)
     s.add_argument("-n", type=int, help="number of images (default: 64; with --digits, 10 per digit)")
     s.add_argument("--digit", type=int, metavar="D", help="draw only this class (a conditional model)")
     s.add_argument("--digits", metavar="LIST", help="one row per class, e.g. 0-9 or 3,5,7 (a conditional model)")
@@ -507,11 +555,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("evaluate", help="metrics beside the real-data floor; writes metrics.json")
-    e.add_argument("source", metavar="RUN_OR_CHECKPOINT")
+    e.add_argument("source", metavar="RUN_OR_CHECKPOINT", help=SOURCE_HELP)
     e.add_argument("-n", type=int, help="generated images, scored against as many test images (default: 10000, "
                    "or the whole test split of a smaller set)")
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--out", help="metrics file (default: metrics.json in the run folder)")
+    e.add_argument("--out", help="metrics file (default: metrics.json in the run folder; in pretrained-NAME/ for a "
+                   "shipped model)")
     e.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
     data_opts(e)
     threads_opt(e)
@@ -559,28 +608,40 @@ def build_parser() -> argparse.ArgumentParser:
     sws.set_defaults(func=cmd_sweeps)
 
     r = sub.add_parser("report", help="one self-contained HTML report of a run")
-    r.add_argument("run", metavar="RUN")
-    r.add_argument("--out", help="HTML file (default: RUN/report.html)")
+    r.add_argument("run", metavar="RUN", help="a run folder, or pretrained:NAME (drawn from what ships with it)")
+    r.add_argument("--out", help="HTML file (default: RUN/report.html; pretrained-NAME/report.html for a shipped "
+                   "model)")
     r.set_defaults(func=cmd_report)
 
     x = sub.add_parser("export", help="write the generator as ONNX, or as a web page that runs it, without torch")
-    x.add_argument("source", metavar="RUN_OR_CHECKPOINT")
+    x.add_argument("source", metavar="RUN_OR_CHECKPOINT", help=SOURCE_HELP)
     x.add_argument("--format", choices=("onnx", "web"), default="onnx",
                    help="onnx: one .onnx file; web: a folder with index.html drawing digits in the browser")
-    x.add_argument("--out", help="output file for onnx (default: RUN/generator.onnx), folder for web (default: RUN/web)")
+    x.add_argument("--out", help="output file for onnx (default: RUN/generator.onnx), folder for web (default: RUN/web); "
+                   "for a shipped model, in pretrained-NAME/")
     x.add_argument("--ort", metavar="TGZ_OR_DIR", help="web: onnxruntime-web from `npm pack onnxruntime-web@"
                    "1.30.0` (default: the cache, else npm pack)")
     x.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
     x.set_defaults(func=cmd_export)
 
-    sv = sub.add_parser("serve", help="a local web app to play with trained runs (samples, latent walk, a game "
-                        "against D, judge a drawing)")
-    sv.add_argument("runs", metavar="RUN_OR_RUNS_DIR", help="a run folder, or a folder of run folders")
-    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    sv = sub.add_parser("serve", help="a local web app to play with trained runs and the shipped models (samples, "
+                        "latent walk, a game against D, judge a drawing)")
+    sv.add_argument("runs", nargs="?", metavar="RUN_OR_RUNS_DIR", help="a run folder, or a folder of run folders, "
+                    "listed beside the shipped models (default: the shipped models alone)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only; "
+                    "any other needs a token, made and printed in the URL)")
+    sv.add_argument("--token", help="the token to require (default: a new random one on a non-loopback host; "
+                    "none on 127.0.0.1)")
+    sv.add_argument("--no-token", action="store_true", help="no token even on a non-loopback host (behind your own "
+                    "authenticating proxy)")
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     sv.add_argument("--threads", type=int, metavar="N", help="torch threads for the model worker (default: 1)")
     data_opts(sv)
     sv.set_defaults(func=cmd_serve)
+
+    pt = sub.add_parser("pretrained", help="the shipped generators: name, dataset, conditional, FID beside the "
+                        "real floor, size; each file checked against its sha256")
+    pt.set_defaults(func=cmd_pretrained)
 
     d = sub.add_parser("data", help="fetch, verify or describe datasets; import your own")
     d.add_argument("action", choices=("fetch", "verify", "info", "import"))

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mnistgan import pretrained
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig
 from mnistgan.errors import CheckpointError, ConfigError
 from mnistgan.images import make_grid, png_bytes, upscale
 from mnistgan.io import state as checkpoint
-from mnistgan.io.weights import load_into, load_weights_and_epoch
+from mnistgan.io.weights import load_discriminator_file, load_into, load_weights_and_epoch
 from mnistgan.models import Discriminator, Generator, build_discriminator, build_generator
 from mnistgan.runfolder import BEST_GENERATOR, BEST_STATE, read_best
 from mnistgan.tensors import as_images
@@ -24,7 +25,10 @@ from mnistgan.tensors import as_images
 def resolve(path: str | Path, last: bool = False) -> Path:
     """A run folder means its best generator (generator-best.safetensors, kept by the light
     evaluation during training) unless `last`, then its final generator.safetensors, then
-    its newest training state. A file means itself."""
+    its newest training state. A file means itself. `pretrained:NAME` means the shipped
+    generator, once its files match the manifest (it ships one: `last` changes nothing)."""
+    if pretrained.is_name(path):
+        return pretrained.where(path) / pretrained.GENERATOR
     path = Path(path)
     if path.is_dir():
         candidates = ([] if last else [path / BEST_GENERATOR]) + [path / "generator.safetensors"]
@@ -36,12 +40,15 @@ def resolve(path: str | Path, last: bool = False) -> Path:
             raise CheckpointError(f"{path}: no generator.safetensors or checkpoint in this folder")
         return states[-1]
     if not path.exists():
-        raise CheckpointError(f"{path}: no such file or folder")
+        shipped = f" (the shipped model is pretrained:{path})" if str(path) in pretrained.Shipped().names() else ""
+        raise CheckpointError(f"{path}: no such file or folder{shipped}")
     return path
 
 
 def describe(path: str | Path, last: bool = False) -> str:
     """One line saying which generator `resolve` picks from a run folder, for the CLI."""
+    if pretrained.is_name(path):
+        return f"using the shipped generator {path} ({resolve(path)}; sha256 checked)"
     path, src = Path(path), resolve(path, last)
     best = read_best(path) if path.is_dir() else None
     if src.name == BEST_GENERATOR.name and best:
@@ -86,6 +93,13 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu", last: b
     `G.sample(n, seed=0, digit=None)` gives [n, 1, 28, 28] in [-1, 1] (`digit` for a
     conditional G)."""
     return load_generator_and_config(path, device, last)[0]
+
+
+def load(name: str, device: str | torch.device = "cpu") -> Generator:
+    """A shipped generator by name (`best`, or `pretrained:best`), checked against its
+    sha256, in eval mode: `mnistgan.load("best").sample(16, seed=0, digit=7)`. Only shipped
+    names: a folder of the same name is never read (load_generator takes paths)."""
+    return load_generator(name if pretrained.is_name(name) else pretrained.PREFIX + name, device)
 
 
 # Bounds on `sample`, checked before anything is generated (memory, with the reasons):
@@ -157,8 +171,11 @@ def load_discriminator(path: str | Path, device: str | torch.device = "cpu",
                        last: bool = False) -> Discriminator | None:
     """The trained D that goes with `resolve(path, last)`: from a run folder, the best
     epoch's (checkpoints/best.pt) when the best generator is used, else the newest
-    training state's; from a state file, its own; None for a weights-only file."""
-    path = Path(path)
+    training state's; from a state file, its own; None for a weights-only file. A shipped
+    model's is its discriminator.safetensors."""
+    path = pretrained.where(path)
+    if (path / pretrained.DISCRIMINATOR).is_file():
+        return load_discriminator_file(path / pretrained.DISCRIMINATOR).to(device).eval()
     if path.is_dir():
         use_best = resolve(path, last).name == BEST_GENERATOR.name and (path / BEST_STATE).is_file()
         states = [path / BEST_STATE] if use_best else checkpoint.list_states(path)

@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from mnistgan.images import make_grid
+from mnistgan.pretrained import Shipped
 from mnistgan.sample import load_discriminator, load_generator, sample_uint8
 from mnistgan.serve.play import slerp
 from mnistgan.tensors import as_input
@@ -23,9 +24,11 @@ def png_array(data: bytes) -> np.ndarray:
 
 
 def test_runs_info_and_health(client, runs):
-    assert client.get("/healthz").json() == {"ok": True, "runs": 2}
+    shipped = [f"pretrained:{n}" for n in Shipped().names()]  # listed after the user's runs
+    assert client.get("/healthz").json() == {"ok": True, "runs": 2 + len(shipped)}
     listed = client.get("/api/runs").json()
-    assert [r["name"] for r in listed["runs"]] == [runs.classic, runs.cond] and listed["default"] == runs.cond
+    assert [r["name"] for r in listed["runs"]] == [runs.classic, runs.cond, *shipped] and listed["default"] == runs.cond
+    assert [r["pretrained"] for r in listed["runs"]] == [False, False, *[True] * len(shipped)]
     first = listed["runs"][0]
     assert first["preset"] == "classic" and first["epochs"] == 2 and first["fid"] > 0
     info = client.get("/api/info", params={"run": runs.classic}).json()
@@ -190,8 +193,8 @@ def test_bodies_over_256_kb_are_refused(client, runs):
     assert client.get("/healthz").status_code == 200
 
 
-def test_serve_binds_loopback_by_default_and_warns_elsewhere(runs, monkeypatch, capsys, caplog):
-    """`mnistgan serve` binds 127.0.0.1 by default and warns on any other host."""
+def test_serve_binds_loopback_by_default_and_warns_without_a_token_elsewhere(runs, monkeypatch, capsys, caplog):
+    """`mnistgan serve` binds 127.0.0.1 by default; on any other host --no-token warns."""
     import uvicorn
 
     from mnistgan.cli import main
@@ -200,11 +203,13 @@ def test_serve_binds_loopback_by_default_and_warns_elsewhere(runs, monkeypatch, 
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
     assert main(["serve", str(runs.root), "--data-dir", str(runs.sources.data_dir)]) == 0
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8000
-    assert "serving 2 run(s)" in capsys.readouterr().out and "no authentication" not in caplog.text
-    assert main(["serve", str(runs.root / runs.cond), "--host", "0.0.0.0", "--port", "9000"]) == 0
-    assert calls[-1]["host"] == "0.0.0.0" and "it has no authentication" in caplog.text
+    assert "serving 2 run(s)" in capsys.readouterr().out and "authentication" not in caplog.text
+    assert main(["serve", str(runs.root / runs.cond), "--host", "0.0.0.0", "--port", "9000", "--no-token"]) == 0
+    assert calls[-1]["host"] == "0.0.0.0" and "--no-token: anyone who can reach this address" in caplog.text
     assert main(["serve", str(runs.root.parent / "data")]) == 2
     assert "no run folders here" in capsys.readouterr().err
+    assert main(["serve", str(runs.root.parent / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err
     assert main(["serve", str(runs.root), "--port", "70000"]) == 2
 
 
@@ -274,3 +279,24 @@ def test_a_run_copied_without_checkpoints_says_what_it_has(runs, tmp_path):
         health = c.get("/api/run/sections").json()
         text = json.dumps(health)
         assert f"epoch {best['epoch']}" in text and "was off" not in text
+
+
+def test_serve_without_runs_serves_the_shipped_models_and_refuses_a_tampered_one(tmp_path):
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from mnistgan import pretrained
+    from mnistgan.serve.app import create_app
+
+    root = tmp_path / "pretrained"
+    shutil.copytree(pretrained.ROOT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    with TestClient(create_app(None, shipped=Shipped(root)), raise_server_exceptions=False) as c:
+        listed = c.get("/api/runs").json()
+        assert listed["default"] == "pretrained:best" and all(r["pretrained"] for r in listed["runs"])
+        assert png_array(c.get("/api/sample", params={"n": 4, "digit": 7}).content).shape == (62, 62)  # 2 x 2
+        assert c.get("/api/info").json()["discriminator"] is True  # the shipped D, for the game
+        weights = root / "classic" / pretrained.GENERATOR
+        weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+        refused = c.get("/api/sample", params={"run": "pretrained:classic"})
+        assert refused.status_code == 409 and "does not match its sha256" in refused.json()["error"]

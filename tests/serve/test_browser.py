@@ -146,3 +146,62 @@ def test_a_phone_draws_with_a_finger_and_nothing_scrolls_sideways(browser, serve
         page.screenshot(path=str(Path(SCREENSHOTS) / "phone.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+TOKEN = "browser-test-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def shipped_server():
+    """`mnistgan serve --host 0.0.0.0` with no run folder: the shipped models alone, behind a
+    token (bound to 127.0.0.1 here; the token check is the same). MNIST's test split for the
+    game comes from ../shared when it is there."""
+    need_chromium()
+    import uvicorn
+
+    from mnistgan.data.sources import Sources
+    from mnistgan.serve.app import create_app
+    from tests.conftest import SHARED_MNIST
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sources = Sources(data_dir=SHARED_MNIST if SHARED_MNIST.is_dir() else None, download=False)
+    config = uvicorn.Config(create_app(None, sources, token=TOKEN), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_serve_without_a_run_folder_draws_the_shipped_best_with_its_token(browser, shipped_server):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = watch_errors(page)
+    page.goto(f"{shipped_server}/?token={TOKEN}")
+    page.wait_for_function("document.querySelector('#grid').src.startsWith('blob:') && "
+                           "document.querySelector('#report section') !== null", timeout=30_000)
+    assert page.locator("#run-select").input_value() == "pretrained:best"
+    assert f"token={TOKEN}" in page.url  # kept in the address, so a reload still works
+    src = page.locator("#grid").get_attribute("src")
+    page.click("#digit-buttons button[data-digit='7']")
+    page.wait_for_function(f"document.querySelector('#grid').src !== {src!r}")
+    assert "only 7s" in page.locator("#grid-caption").inner_text()
+    page.select_option("#run-select", "pretrained:classic")
+    page.wait_for_function("document.querySelector('#digit-buttons button').disabled")
+    assert errors == []
+    page.close()
+
+
+def test_without_the_token_the_page_is_refused(browser, shipped_server):
+    page = browser.new_page()
+    response = page.goto(f"{shipped_server}/?run=pretrained:best")
+    assert response.status == 401 and "token" in page.content() and page.locator("#grid").count() == 0
+    response = page.goto(f"{shipped_server}/?token=not-the-token-at-all")
+    assert response.status == 401
+    page.close()

@@ -1,6 +1,6 @@
-"""Generator weights for use: safetensors, with the model's constructor arguments, the
-run's config and a sha256 of both in the metadata. The file alone rebuilds its model;
-loading never runs code.
+"""Generator (and discriminator) weights for use: safetensors, with the model's constructor
+arguments, the run's config and a sha256 of both in the metadata. The file alone rebuilds
+its model; loading never runs code.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig, from_dict
 from mnistgan.errors import CheckpointError, ConfigError, first_line
 from mnistgan.io.files import read_file, sniff
-from mnistgan.models import Generator, build_generator, rebuild_generator
+from mnistgan.models import Conditional, Discriminator, Generator, build_generator, rebuild_discriminator, rebuild_generator
 
 GENERATOR_FORMAT = "mnistgan-generator"
+DISCRIMINATOR_FORMAT = "mnistgan-discriminator"  # the shipped models' D (mnistgan.pretrained)
 FORMAT_VERSION = 1
 
 def _digest(meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> str:
@@ -46,8 +47,8 @@ class GeneratorSnapshot:
     args: dict[str, Any]
 
 
-def generator_snapshot(G: Generator) -> GeneratorSnapshot:
-    """A CPU copy of G's weights, made now (G may train on while it is written)."""
+def generator_snapshot(G: Conditional) -> GeneratorSnapshot:
+    """A CPU copy of G's (or D's) weights, made now (it may train on while it is written)."""
     tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in G.state_dict().items()}
     return GeneratorSnapshot(tensors, G.arch, dict(G.args))
 
@@ -57,13 +58,22 @@ def save_generator(path: Path, G: Generator, config: RunConfig, epoch: int) -> N
     write_generator(path, generator_snapshot(G), config, epoch)
 
 
+def save_discriminator(path: Path, D: Discriminator, config: RunConfig, epoch: int) -> None:
+    """D's weights in the same form as save_generator's (a shipped model's D, for the game)."""
+    _write(path, generator_snapshot(D), config, epoch, DISCRIMINATOR_FORMAT)
+
+
 def write_generator(path: Path, G: GeneratorSnapshot, config: RunConfig, epoch: int) -> None:
     """save_generator from a snapshot."""
-    meta = {"format": GENERATOR_FORMAT, "format_version": str(FORMAT_VERSION),
+    _write(path, G, config, epoch, GENERATOR_FORMAT)
+
+
+def _write(path: Path, snap: GeneratorSnapshot, config: RunConfig, epoch: int, fmt: str) -> None:
+    meta = {"format": fmt, "format_version": str(FORMAT_VERSION),
             "package_version": __version__, "epoch": str(epoch), "config": config.to_json(),
-            "model": json.dumps({"arch": G.arch, "args": G.args}, sort_keys=True)}
-    meta["sha256"] = _digest(meta, G.tensors)
-    atomic_write_bytes(path, save_safetensors(G.tensors, metadata=meta))
+            "model": json.dumps({"arch": snap.arch, "args": snap.args}, sort_keys=True)}
+    meta["sha256"] = _digest(meta, snap.tensors)
+    atomic_write_bytes(path, save_safetensors(snap.tensors, metadata=meta))
 
 
 def _metadata(data: bytes, path: Path) -> dict[str, str]:
@@ -87,15 +97,16 @@ def load_generator_file(path: Path) -> tuple[dict[str, torch.Tensor], RunConfig]
     return tensors, config
 
 
-def _open(path: Path) -> tuple[dict[str, torch.Tensor], RunConfig, dict[str, str]]:
+def _open(path: Path, fmt: str = GENERATOR_FORMAT) -> tuple[dict[str, torch.Tensor], RunConfig, dict[str, str]]:
     data = read_file(path, "weights file")
     meta = _metadata(data, path)
     try:
         tensors = load_safetensors(data)
     except (SafetensorError, ValueError, RuntimeError, TypeError) as e:
         raise CheckpointError(f"{path}: not a readable safetensors file ({first_line(e, 120)})") from None
-    if meta.get("format") != GENERATOR_FORMAT or "config" not in meta:
-        raise CheckpointError(f"{path}: not an mnistgan generator (no mnistgan metadata)")
+    if meta.get("format") != fmt or "config" not in meta:
+        what = "generator" if fmt == GENERATOR_FORMAT else "discriminator"
+        raise CheckpointError(f"{path}: not an mnistgan {what} (no mnistgan metadata)")
     if "sha256" in meta and meta["sha256"] != _digest(meta, tensors):  # older files have none
         raise CheckpointError(f"{path}: corrupt: its content does not match the sha256 in its metadata")
     try:
@@ -130,6 +141,18 @@ def load_weights_and_epoch(path: Path) -> tuple[Generator, RunConfig, int | None
     load_into(G, tensors, path)
     epoch = meta.get("epoch")
     return G, config, int(epoch) if isinstance(epoch, str) and epoch.isdigit() else None
+
+
+def load_discriminator_file(path: Path) -> Discriminator:
+    """The discriminator a save_discriminator file describes, with its weights loaded."""
+    tensors, _, meta = _open(path, DISCRIMINATOR_FORMAT)
+    try:
+        model: Any = json.loads(meta["model"])
+        D = rebuild_discriminator(model["arch"], model["args"])
+    except (json.JSONDecodeError, KeyError, TypeError, ConfigError) as e:
+        raise CheckpointError(f"{path}: bad model arguments in metadata ({e})") from None
+    load_into(D, tensors, path)
+    return D
 
 
 def load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:

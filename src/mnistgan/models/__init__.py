@@ -7,7 +7,7 @@ from typing import Any
 
 from mnistgan.config import ModelConfig, model_config
 from mnistgan.errors import ConfigError
-from mnistgan.models.base import Discriminator, Generator
+from mnistgan.models.base import Conditional, Discriminator, Generator
 from mnistgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from mnistgan.models.mlp import MLPDiscriminator, MLPGenerator
 from mnistgan.models.resnet import ResNetDiscriminator, ResNetGenerator
@@ -47,6 +47,13 @@ def rebuild_generator(arch: str, args: dict[str, Any]) -> Generator:
     return build_generator(model_config({"arch": arch, **args}))
 
 
-__all__ = ["ARCHS", "Generator", "Discriminator", "check_arch", "build_generator", "build_discriminator",
-           "rebuild_generator", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator",
-           "ResNetGenerator", "ResNetDiscriminator"]
+def rebuild_discriminator(arch: str, args: dict[str, Any]) -> Discriminator:
+    """D from its saved arch name and constructor arguments, as rebuild_generator."""
+    if not isinstance(args, dict):
+        raise ConfigError(f"model arguments must be a table, got {args!r:.60}")
+    return build_discriminator(model_config({"arch": arch, **args}))
+
+
+__all__ = ["ARCHS", "Conditional", "Generator", "Discriminator", "check_arch", "build_generator", "build_discriminator",
+           "rebuild_generator", "rebuild_discriminator", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator",
+           "DCGANDiscriminator", "ResNetGenerator", "ResNetDiscriminator"]

@@ -2,6 +2,7 @@
 
     app = create_app(Path("runs"), Sources(data_dir=Path("../shared/datasets/mnist")))
     uvicorn.run(app, host="127.0.0.1", port=8000)   # what `mnistgan serve runs` does
+    create_app(None)                                # the shipped models alone (`mnistgan serve`)
 
 Routes (FastAPI also serves /openapi.json and /docs):
     GET  /                        the page (static/index.html, app.js, style.css: no CDN, no build)
@@ -15,7 +16,8 @@ Routes (FastAPI also serves /openapi.json and /docs):
     POST /api/judge               D's score and the evaluator's class probabilities for a drawing
     GET  /api/run/sections        the HTML report's sections (losses, metrics beside the floor, health)
     GET  /api/run/grid            the fixed-noise grid after one epoch (PNG)
-Every API route takes `run`, a name from /api/runs (default: the newest run).
+Every API route takes `run`, a name from /api/runs (default: the newest run, else the
+shipped `pretrained:best`). With a token (serve/auth.py), every route and page needs it.
 
 Bad input is a 4xx with {"error": "..."} naming the problem; model work runs in one
 worker thread behind a bounded queue (serve/worker.py), never on the event loop.
@@ -39,7 +41,9 @@ from starlette.exceptions import HTTPException
 from mnistgan.data.sources import Sources
 from mnistgan.errors import MnistganError, first_line
 from mnistgan.eval.report import render_sections
+from mnistgan.pretrained import Shipped
 from mnistgan.runfolder import grid_files
+from mnistgan.serve.auth import TokenCheck
 from mnistgan.serve.catalog import Catalog, summary
 from mnistgan.serve.drawing import DrawingError, from_pixels, from_png, mnist_style
 from mnistgan.serve.limits import BodyLimit
@@ -108,7 +112,10 @@ class State:
     async def served(self, run: str | None) -> Served:
         """The run called `run` (default: the newest), loaded in the worker on first use."""
         name = run if run is not None else self.catalog.default()
-        path = self.catalog.path(name)
+        try:
+            path = self.catalog.path(name)
+        except MnistganError as e:  # a shipped model whose files do not match the manifest
+            raise Unavailable(first_line(e)) from None
         if path is None:
             raise ApiError(404, f"unknown run {name[:80]!r} (see /api/runs)")
         served = self._loaded.get(name)  # loaded and current: no trip through the worker's queue
@@ -154,9 +161,12 @@ def _png(data: bytes, **headers: str) -> Response:
     return Response(data, media_type="image/png", headers={"Cache-Control": "no-store", **headers})
 
 
-def create_app(root: Path, sources: Sources = Sources(), threads: int = 1) -> FastAPI:
-    """The app over the runs in `root` (a run folder, or a folder of them)."""
-    state = State(Catalog(Path(root)), sources, threads)
+def create_app(root: Path | None, sources: Sources = Sources(), threads: int = 1, token: str | None = None,
+               shipped: Shipped | None = Shipped()) -> FastAPI:
+    """The app over the runs in `root` (a run folder, or a folder of them; None: none) and
+    the shipped models (unless `shipped` is None). With a `token`, every request must carry
+    it (serve/auth.py)."""
+    state = State(Catalog(None if root is None else Path(root), shipped), sources, threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -167,6 +177,8 @@ def create_app(root: Path, sources: Sources = Sources(), threads: int = 1) -> Fa
                   "game against D, and a judge for your own drawings.", lifespan=lifespan)
     app.state.mnistgan = state
     app.add_middleware(BodyLimit)
+    if token is not None:
+        app.add_middleware(TokenCheck, token=token)  # added last, so it runs first
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,7 +1,10 @@
-"""The runs the web app may serve: found by listing one folder, then known by name only.
+"""The runs the web app may serve: found by listing one folder, then known by name only,
+and the shipped models as `pretrained:NAME`.
 
 A client names a run; the name is looked up in a table built from the folder's listing,
 so no client text is ever joined to a path (`../x` or `/etc` is just an unknown name).
+A shipped model's files are checked against their sha256 each time its folder is handed
+out (hashing again only a file that changed), and a user's run never takes a shipped name.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mnistgan import pretrained
 from mnistgan.errors import CheckpointError, ConfigError
 from mnistgan.runfolder import grid_files, read_best, read_json
 from mnistgan.sample import resolve
@@ -43,34 +47,45 @@ def summary(name: str, run: Path) -> dict[str, Any]:
         fid, floor, fid_from = metric["value"], metric.get("real"), "evaluate"
     elif best:
         fid, fid_from = best["fid_lenet"], f"light evaluation, epoch {best['epoch']}"
-    return {"name": name, "preset": config.get("preset"), "dataset": (config.get("data") or {}).get("name"),
-            "arch": model.get("arch"), "num_classes": model.get("num_classes", 0), "epochs": epochs,
+    return {"name": name, "pretrained": pretrained.is_name(name), "preset": config.get("preset"),
+            "dataset": (config.get("data") or {}).get("name"), "arch": model.get("arch"), "num_classes": model.get("num_classes", 0), "epochs": epochs,
             "fid": fid, "fid_floor": floor, "fid_from": fid_from}
 
 
 @dataclass
 class Catalog:
-    """Runs by name under `root`: the folder itself when it is a run, else its sub-folders
-    that are runs. Listed again when a name is not found, so new runs appear."""
+    """Runs by name under `root` (None: none): the folder itself when it is a run, else its
+    sub-folders that are runs; then the shipped models, unless `shipped` is None. Listed
+    again when a name is not found, so new runs appear."""
 
-    root: Path
+    root: Path | None
+    shipped: pretrained.Shipped | None = pretrained.Shipped()
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._runs: dict[str, Path] = {}
+        self._own = 0  # how many of _runs are the user's (they come first)
         self._listed = 0.0
         self.refresh()
-        if not self._runs:
+        if self.root is not None and not self._own:
             raise ConfigError(f"{self.root}: no run folders here (a run folder has config.json and a generator)")
+        if not self._runs:
+            raise ConfigError("no run folder given and no shipped models in this install (reinstall mnistgan)")
 
     def refresh(self) -> dict[str, Path]:
         root = self.root
-        if is_run(root):
+        if root is None:
+            found = {}
+        elif is_run(root):
             found = {root.resolve().name: root}
         else:
             found = {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and is_run(p)} if root.is_dir() else {}
+        found = {k: v for k, v in found.items() if not pretrained.is_name(k)}  # never in place of a shipped one
+        own = len(found)
+        if self.shipped is not None:
+            found |= {pretrained.PREFIX + name: self.shipped.root / name for name in self.shipped.names()}
         with self._lock:
-            self._runs, self._listed = found, time.monotonic()
+            self._runs, self._own, self._listed = found, own, time.monotonic()
         return found
 
     def names(self) -> list[str]:
@@ -78,13 +93,21 @@ class Catalog:
             return list(self._runs)
 
     def default(self) -> str:
-        """The newest run by name (run folders are numbered)."""
-        return self.names()[-1]
+        """The newest of the user's runs by name (run folders are numbered), else the
+        shipped `best`, else the first shipped model."""
+        with self._lock:
+            names, own = list(self._runs), self._own
+        if own:
+            return names[own - 1]
+        return pretrained.PREFIX + "best" if pretrained.PREFIX + "best" in names else names[0]
 
     def path(self, name: str) -> Path | None:
-        """The folder of the run called `name`, or None: a name, never a path."""
+        """The folder of the run called `name`, or None: a name, never a path. A shipped
+        model's folder once its files match the manifest (CheckpointError if not)."""
         with self._lock:
             found = self._runs.get(name)
         if found is None and time.monotonic() - self._listed > RELIST_SECONDS:
             found = self.refresh().get(name)
+        if found is not None and pretrained.is_name(name) and self.shipped is not None:
+            return self.shipped.folder(name[len(pretrained.PREFIX):])
         return found

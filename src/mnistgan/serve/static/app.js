@@ -13,9 +13,13 @@ function toast(message) {
   toast.timer = setTimeout(() => { el.hidden = true; }, 5000);
 }
 
+// the token the page was opened with (`mnistgan serve` prints the URL), sent on every API call
+const token = new URLSearchParams(location.search).get("token");
+
 // fetch -> JSON or Blob; an error reply's {"error": ...} becomes the thrown message
 async function api(path, options = {}, as = "json") {
-  const response = await fetch(path, options);
+  const headers = { ...(options.headers || {}), ...(token ? { Authorization: `token ${token}` } : {}) };
+  const response = await fetch(path, { ...options, headers });
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try { message = (await response.json()).error || message; } catch (e) { /* not JSON */ }
@@ -74,7 +78,7 @@ async function setRun(name) {
   state.run = name;
   $("run-select").value = name;
   for (const row of $("runs-body").rows) row.classList.toggle("current", row.dataset.run === name);
-  history.replaceState(null, "", `?run=${encodeURIComponent(name)}`);
+  history.replaceState(null, "", `?${new URLSearchParams({ ...(token ? { token } : {}), run: name })}`);
   $("run-info").textContent = "loading…";
   const info = await api(withRun("/api/info"));
   state.info = info;
