@@ -9,7 +9,7 @@ import torch
 
 from mnistgan.config import ModelConfig, RunConfig
 from mnistgan.errors import ConfigError
-from mnistgan.io.weights import load_weights, save_generator
+from mnistgan.io.weights import load_discriminator_file, load_weights, save_discriminator, save_generator
 from mnistgan.models import ARCHS, build_discriminator, build_generator, check_arch
 
 # Tiny widths: the contract does not depend on size.
@@ -62,6 +62,19 @@ def test_weights_file_rebuilds_the_model_alone(cfg, tmp_path):
     loaded, _ = load_weights(path)
     assert type(loaded) is type(G) and loaded.args == G.args
     assert torch.equal(loaded.sample(7, seed=4), G.sample(7, seed=4))
+
+
+@pytest.mark.parametrize("cfg", CASES, ids=ids)
+def test_a_discriminator_file_rebuilds_d_alone(cfg, tmp_path):
+    """D's constructor arguments are config keys too (a shipped model's D, for the web app's game)."""
+    torch.manual_seed(0)
+    D = build_discriminator(cfg).eval()
+    path = tmp_path / "d.safetensors"
+    save_discriminator(path, D, RunConfig(), epoch=1)
+    loaded = load_discriminator_file(path).eval()
+    x = torch.rand(5, 1, 28, 28) * 2 - 1
+    assert type(loaded) is type(D) and loaded.args == D.args
+    assert torch.equal(loaded(x, labels(cfg, 5)), D(x, labels(cfg, 5)))
 
 
 @pytest.mark.parametrize("cfg", [c for c in CASES if c.num_classes], ids=ids)

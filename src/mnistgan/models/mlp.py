@@ -52,14 +52,14 @@ class MLPDiscriminator(Discriminator):
     arch = "mlp"
 
     def __init__(self, hidden: int = 256, leaky_slope: float = 0.2, num_classes: int = 0,
-                 spectral_norm: bool = False, depth: int = 2, dropout: float = 0.0) -> None:
+                 spectral_norm: bool = False, depth: int = 2, dropout_d: float = 0.0) -> None:
         super().__init__(hidden=hidden, leaky_slope=leaky_slope, num_classes=num_classes, spectral_norm=spectral_norm,
-                         depth=depth, dropout=dropout)
+                         depth=depth, dropout_d=dropout_d)
         layers: list[nn.Module] = []
         width = IMAGE_PIXELS + num_classes
         for _ in range(depth):
             layers += [maybe_sn(nn.Linear(width, hidden), spectral_norm), nn.LeakyReLU(leaky_slope)]
-            layers += [nn.Dropout(dropout)] if dropout else []
+            layers += [nn.Dropout(dropout_d)] if dropout_d else []
             width = hidden
         self.net = nn.Sequential(*layers, maybe_sn(nn.Linear(hidden, 1), spectral_norm))
         self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None
