@@ -107,7 +107,7 @@ def test_a_long_cadence_saves_the_last_state_and_every_epochs_weights(tmp_path, 
     assert [p.name for p in checkpoint.list_states(tmp_path)] == ["state-000003.pt"]  # the last epoch, not 1 and 2
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == [f"epoch_000{i}.png" for i in (1, 2, 3)]
     G, _, epoch = load_weights_and_epoch(tmp_path / "generator.safetensors")
-    assert epoch == 3 and all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), state.G.state_dict().values()))
+    assert epoch == 3 and all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), state.sampler.state_dict().values()))
 
 
 def test_the_run_records_its_wall_clock_split_and_train_prints_it(tiny, tmp_path, capsys):
