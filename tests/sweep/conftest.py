@@ -17,7 +17,7 @@ from ..conftest import write_tiny
 ROOT = Path(__file__).resolve().parents[2]
 # A small model on 200 images, 4 steps an epoch; the light evaluation every epoch at n=50.
 SETS = ["data.name=tinyset", "train.batch_size=50", "train.grid_size=16", "model.hidden=32", "model.z_dim=16",
-        "eval.n=50", "eval.every=1"]
+        "model.hidden_d=32", "eval.n=50", "eval.every=1", "train.checkpoint_every_s=0"]
 
 
 def sweep_args(outdir: Path, *extra: str, epochs: int = 2) -> list[str]:
