@@ -344,6 +344,7 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
     stops the run before anything is written."""
     bad = nonfinite({k: means[k] for k in ("d_loss", "g_loss")}, state.networks())
     if bad:
+        saves.writer.flush()  # the checkpoint the message names is on disk
         event = HealthEvent("nonfinite", state.epoch, f"epoch {state.epoch}: training diverged ({bad}); "
                             f"nothing of this epoch was saved; {newest_note(run_dir)}")
         log_to.line(event.record(state.step))

@@ -37,9 +37,10 @@ function withRun(path, params = {}) {
 async function showImage(img, path) {
   const blob = await api(path, {}, "blob");
   const old = img.src;
+  const loaded = new Promise((resolve) => { img.onload = resolve; });  // before src: a quick load is not missed
   img.src = URL.createObjectURL(blob);
   if (old.startsWith("blob:")) URL.revokeObjectURL(old);
-  return new Promise((resolve) => { img.onload = resolve; });
+  return loaded;
 }
 
 function fmt(value, digits = 3) {
