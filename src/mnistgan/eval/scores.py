@@ -70,7 +70,7 @@ def _classes_section(result: dict[str, Any]) -> tuple[Any, Any]:
 
 @metric("classes_covered", label="Classes covered", short="classes covered", better="higher",
         about="classes drawn at least 25% as often as in the real data (the class histogram); 0..C",
-        needs={CLASSES}, shown={LIGHT, SWEEP}, column="classes", floor_column="floor_classes",
+        needs={CLASSES}, shown={LIGHT, CARD, SWEEP}, column="classes", floor_column="floor_classes",
         section=_classes_section)
 def classes_covered(p: Pair) -> Score:
     assert p.fractions is not None  # CLASSES: the reference is labelled
