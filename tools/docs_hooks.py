@@ -20,7 +20,7 @@ from typing import Any
 
 from mnistgan.cli import build_parser
 from mnistgan.config import PRESETS, RunConfig
-from mnistgan.eval.evaluate import LIGHT, METRICS
+from mnistgan.eval import registry
 from mnistgan.runfolder import RUN_FILES
 
 FLOORS = Path(__file__).resolve().parents[1] / "docs" / "data" / "floors.json"
@@ -150,12 +150,12 @@ def _floor(v: Any) -> str:
 def metrics_markdown() -> str:
     floors = json.loads(FLOORS.read_text())
     sets = floors["floors"]
-    header = ["key", "metric", "better", "what it measures", "light"] + [f"floor, n = {n:,}" for n in
-                                                                         (s["n"] for s in sets)]
+    header = ["key", "metric", "better", "what it measures", "needs", "light"] + [f"floor, n = {n:,}" for n in
+                                                                                  (s["n"] for s in sets)]
     rows = []
-    for key, m in METRICS.items():
-        rows.append([f"`{key}`", m.label, m.better, m.about, "yes" if key in LIGHT else ""]
-                    + [_floor(s["values"].get(key)) for s in sets])
+    for key, m in registry.metrics().items():
+        rows.append([f"`{key}`", m.label, m.better, m.about, ", ".join(sorted(m.needs)),
+                     "yes" if registry.LIGHT in m.shown else ""] + [_floor(s["values"].get(key)) for s in sets])
     note = (f"The floors: {floors['what']} Measured with `{floors['command']}` on {floors['date']}, "
             f"{floors['machine']}, torch {floors['torch']}.")
     return _table(header, rows) + "\n\n" + note

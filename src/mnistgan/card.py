@@ -21,6 +21,7 @@ from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import RunConfig, read_config
 from mnistgan.data.datasets import CUSTOM_DIR, DATASETS, read_manifest
 from mnistgan.errors import MnistganError
+from mnistgan.eval import registry as R
 from mnistgan.models import build_discriminator, build_generator
 from mnistgan.runfolder import BEST_GENERATOR, read_best, read_json, read_metrics
 from mnistgan.train.status import read_status
@@ -28,8 +29,6 @@ from mnistgan.train.wallclock import describe
 
 CARD = "MODEL_CARD.md"
 SKEW = 2.0  # a class drawn this many times more (or less) often than in the real data is called skewed
-LIGHT_LABELS = {"fid_lenet": "FID", "mnist_score": "classifier score", "precision": "precision", "recall": "recall",
-                "classes_covered": "classes covered", "cond_accuracy": "conditional accuracy"}
 DATA_ABOUT = {
     "mnist": "MNIST handwritten digits (Yann LeCun, Corinna Cortes, Christopher J. C. Burges; CC BY-SA 3.0): "
              "60,000 training and 10,000 test images, 10 classes",
@@ -72,7 +71,7 @@ def _what(run: Path, cfg: RunConfig, best: dict[str, Any] | None, shown: str) ->
              f"- Parameters: generator {_params(build_generator(m)):,}; discriminator {_params(build_discriminator(m)):,} "
              "(used in training and in `evaluate`'s D report; not needed to sample)."]
     for name, about in ((BEST_GENERATOR.name, f"the best generator by the light evaluation (epoch {best['epoch']}, "
-                         f"FID {_g(best['fid_lenet'])}); what `sample` and `evaluate` use" if best else None),
+                         f"{R.label(R.BEST_BY)} {_g(best[R.BEST_BY])}); what `sample` and `evaluate` use" if best else None),
                         ("generator.safetensors", "the final generator (`--last`)" if shown == str(run) else
                          "the generator in use: the run's best by the light evaluation")):
         sha = _sha256(run / name) if about else None
@@ -148,9 +147,10 @@ def _metrics(run: str, ev: dict[str, Any], rows: list[dict[str, Any]], best: dic
         for key, m in ev["metrics"].items():
             if isinstance(m, dict):
                 lines.append(f"| {m.get('label', key)} | {_g(m.get('value'))} | {_g(m.get('real'))} | {m.get('better')} |")
-        cond = ev.get("conditional")
-        if isinstance(cond, dict):
-            lines.append(f"| conditional accuracy | {_g(cond.get('accuracy'))} | {_g(cond.get('floor_accuracy'))} | higher |")
+        for key, m in R.metrics(R.CARD).items():  # the registry's rows that live in a section of metrics.json
+            value, floor = m.read(ev)
+            if key not in ev["metrics"] and value is not None:
+                lines.append(f"| {m.short} | {_g(value)} | {_g(floor)} | {m.better} |")
         return lines
     at = [r for r in rows if isinstance(r.get("eval"), dict) and isinstance(r.get("floor"), dict)
           and (best is None or r.get("epoch") == best.get("epoch"))]
@@ -160,7 +160,7 @@ def _metrics(run: str, ev: dict[str, Any], rows: list[dict[str, Any]], best: dic
     lines += [f"The light evaluation during training at epoch {r.get('epoch')} ({_g(r.get('eval_n'))} samples; "
               f"`mnistgan evaluate {run}` gives the full table):", "",
               "| metric | this model | real floor |", "|---|---|---|"]
-    lines += [f"| {LIGHT_LABELS.get(k, k)} | {_g(v)} | {_g(r['floor'].get(k))} |" for k, v in r["eval"].items()]
+    lines += [f"| {R.label(k)} | {_g(v)} | {_g(r['floor'].get(k))} |" for k, v in r["eval"].items()]
     return lines
 
 

@@ -3,7 +3,8 @@
 Everything is read from the folder without loading a model: config.json (preset, dataset,
 planned epochs), the checkpoint and grid file names (epochs done), status.json (how the
 run ended, wall time; train/status.py), metrics.jsonl (health events, the light
-evaluation's best FID, its floor and the conditional accuracy). A folder that is broken
+evaluation's best FID, its floor, and at the best epoch every other light metric that the
+metric registry shows in this table: the conditional accuracy, a stacked run's modes). A folder that is broken
 or half-written gets a status that says so, never a traceback: every reader here
 returns None for what it cannot read.
 
@@ -21,11 +22,12 @@ import os
 import re
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mnistgan.config import MAX_EPOCHS  # train.epochs' bound: what a run with only a time budget sets
+from mnistgan.config import MAX_EPOCHS
+from mnistgan.eval import registry as R  # train.epochs' bound: what a run with only a time budget sets
 from mnistgan.runfolder import grid_files, read_best, read_json, read_metrics
 from mnistgan.train.status import read_status
 
@@ -56,6 +58,7 @@ class RunRow:
     wall_s: float | None
     wall_estimated: bool  # from file times (no status.json)
     started: float | None  # unix time, for the order
+    light: dict[str, float | None] = field(default_factory=dict)  # registry column -> value at the best epoch
 
 
 def _num(v: Any) -> float | None:
@@ -155,11 +158,12 @@ def _fill(run: Path, row: RunRow) -> None:
     best = read_best(run)
     if best:
         row.best_epoch = int(best["epoch"]) if _num(best["epoch"]) is not None else None
-        row.best_fid = _num(best["fid_lenet"])
+        row.best_fid = _num(best[R.BEST_BY])
         at = [r for r in evals if r.get("epoch") == row.best_epoch] or evals[-1:]
         if at:
-            row.floor_fid = _num(at[-1]["floor"].get("fid_lenet"))
-            row.cond_accuracy = _num(at[-1]["eval"].get("cond_accuracy"))
+            row.floor_fid = _num(at[-1]["floor"].get(R.BEST_BY))
+            row.light = {m.column: _num(at[-1]["eval"].get(k)) for k, m in R.metrics(R.RUNS).items() if k != R.BEST_BY}
+            row.cond_accuracy = _num(at[-1]["eval"].get("cond_accuracy"))  # kept in `runs --json` as before
         if row.best_fid is not None and row.floor_fid:
             row.fid_ratio = row.best_fid / row.floor_fid
     status = read_status(run)
@@ -215,7 +219,9 @@ def fmt_wall(s: float | None, estimated: bool) -> str:
 
 def table(rows: list[RunRow]) -> str:
     """The rows as aligned text columns (the detail last, unpadded)."""
-    header = ["run", "preset", "dataset", "epochs", "status", "best FID (×floor)", "cond acc", "wall", "detail"]
+    columns = [m for m in R.shown_columns(R.RUNS, [r.light for r in rows]) if m.key != R.BEST_BY]
+    header = ["run", "preset", "dataset", "epochs", "status", f"best {R.label(R.BEST_BY)} (×floor)",
+              *[m.abbrev for m in columns], "wall", "detail"]
     body = []
     for r in rows:
         run = f"{r.number:05d} {r.name}" if r.number is not None else r.name
@@ -226,8 +232,8 @@ def table(rows: list[RunRow]) -> str:
         else:
             epochs = f"{done}/{planned}" + (f" or {r.minutes:g} min" if r.minutes else "")
         fid = "—" if r.best_fid is None else f"{r.best_fid:.4g}" + (f" ({r.fid_ratio:.1f}×)" if r.fid_ratio else "")
-        acc = "—" if r.cond_accuracy is None else f"{r.cond_accuracy:.1%}"
-        body.append([run, r.preset or "?", r.dataset or "?", epochs, r.status, fid, acc,
+        light = [m.fmt(r.light.get(m.column)) for m in columns]
+        body.append([run, r.preset or "?", r.dataset or "?", epochs, r.status, fid, *light,
                      fmt_wall(r.wall_s, r.wall_estimated), r.detail])
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header) - 1)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1]

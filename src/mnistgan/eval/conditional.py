@@ -12,15 +12,14 @@ real floor (real test images with their true labels):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from mnistgan.errors import ConfigError
 from mnistgan.eval import metrics as M
-
-if TYPE_CHECKING:  # evaluate.py imports this module
-    from mnistgan.eval.evaluate import Embedded, RealReference
+from mnistgan.eval.inputs import Embedded, Pair, RealReference
+from mnistgan.eval.registry import CARD, CLASSES, CONDITIONAL, LIGHT, RUNS, SWEEP, Score, metric
 
 
 class TooFewSamples(ValueError):
@@ -48,6 +47,19 @@ def conditional_accuracy(probs: Any, labels: Any) -> float:
     p = M._probs(probs)  # float64 [N, C], checked to be on the simplex
     y = _label_tensor(labels, p.shape[0], p.shape[1], "labels")  # int64 [N]
     return float((p.argmax(1) == y).double().mean())
+
+
+def _accuracy_section(result: dict[str, Any]) -> tuple[Any, Any]:
+    return result["conditional"]["accuracy"], result["conditional"]["floor_accuracy"]
+
+
+@metric("cond_accuracy", label="Conditional accuracy", short="conditional accuracy", abbrev="cond acc",
+        better="higher", about="share of samples the evaluator labels as the class asked for; 0..1",
+        needs={CLASSES, CONDITIONAL}, shown={LIGHT, CARD, RUNS, SWEEP}, digits=1, percent=True,
+        floor="real test images with their true labels", section=_accuracy_section)
+def cond_accuracy(p: Pair) -> Score:
+    assert p.cand.labels is not None  # CONDITIONAL: each sample's requested class is known
+    return conditional_accuracy(p.cand.probs, p.cand.labels), None
 
 
 def per_class_fid(gen_feats: Any, gen_labels: Any, real_feats: Any, real_labels: Any,

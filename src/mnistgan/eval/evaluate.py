@@ -19,8 +19,6 @@ import dataclasses
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +34,11 @@ from mnistgan.data.sources import Sources, load_split
 from mnistgan.data.subset import subset_rows
 from mnistgan.errors import ConfigError
 from mnistgan.eval import metrics as M
-from mnistgan.eval.conditional import conditional_accuracy, conditional_section
+from mnistgan.eval import registry as R
+from mnistgan.eval.conditional import conditional_section
 from mnistgan.eval.evaluator import Evaluator, get_evaluator
+from mnistgan.eval.inputs import Embedded, Pair, RealReference
+from mnistgan.eval.modes import label_channels
 from mnistgan.images import make_grid
 from mnistgan.models import Discriminator, Generator
 from mnistgan.sample import load_discriminator, load_generator_from, sample_uint8
@@ -50,99 +51,31 @@ MEMO_N = 1000  # images per side for the pixel-space nearest-neighbour search (v
 PAIRS_SHOWN = 16
 
 
-@dataclass(frozen=True)
-class Embedded:
-    feats: torch.Tensor  # float64 [N, 128], the evaluator's penultimate layer
-    probs: torch.Tensor  # float64 [N, C], its softmax
-
-
-class Pair:
-    """A candidate set against the reference set; shared work (k-NN radii) is done once."""
-
-    def __init__(self, cand: Embedded, ref: Embedded, seed: int) -> None:
-        self.cand, self.ref, self.seed = cand, ref, seed
-
-    @cached_property
-    def pr(self) -> tuple[float, float]:
-        return M.precision_recall(self.ref.feats, self.cand.feats, k=3)
-
-    @cached_property
-    def dc(self) -> tuple[float, float]:
-        return M.density_coverage(self.ref.feats, self.cand.feats, k=3)
-
-
-@dataclass(frozen=True)
-class Metric:
-    label: str
-    better: str  # "lower" or "higher"
-    about: str  # what it measures and its range
-    compute: Callable[[Pair], tuple[float, float | None]]  # -> (value, std or None)
-
-
-def _kid(p: Pair) -> tuple[float, float]:
-    n = min(len(p.cand.feats), len(p.ref.feats))
-    return M.kernel_inception_distance(p.cand.feats, p.ref.feats, subsets=100, subset_size=min(1000, n), seed=p.seed)
-
-
-METRICS: dict[str, Metric] = {
-    "fid_lenet": Metric("FID (MNIST classifier features)", "lower",
-                        "Fréchet distance between Gaussians fitted to evaluator features; >= 0",
-                        lambda p: (M.frechet_distance(p.cand.feats, p.ref.feats), None)),
-    "kid_lenet": Metric("KID (MNIST classifier features)", "lower",
-                        "unbiased MMD^2, cubic polynomial kernel, mean ± std over 100 subsets; ~0 for same distribution",
-                        _kid),
-    "mnist_score": Metric("MNIST score (classifier IS)", "higher",
-                          "exp E[KL(p(y|x) || p(y))] with the evaluator's softmax; 1..10",
-                          lambda p: M.classifier_score(p.cand.probs, splits=10)),
-    "precision": Metric("Precision (k=3)", "higher", "share of samples inside the real manifold; 0..1",
-                        lambda p: (p.pr[0], None)),
-    "recall": Metric("Recall (k=3)", "higher", "share of real images inside the samples' manifold; 0..1",
-                     lambda p: (p.pr[1], None)),
-    "density": Metric("Density (k=3)", "higher", "how many real neighbourhoods hold each sample; ~1 for real data",
-                      lambda p: (p.dc[0], None)),
-    "coverage": Metric("Coverage (k=3)", "higher", "share of real neighbourhoods holding a sample; 0..1",
-                       lambda p: (p.dc[1], None)),
-}
-# During training (eval.every). KID is left out: its 100 subsets cost more than the rest
-# together (6 s of 10 s at n = 2000 on one core), and FID alone picks the best generator.
-LIGHT = ("fid_lenet", "mnist_score", "precision", "recall")
-# What a set without labels cannot have: the classifier's classes are not its classes.
-CLASS_METRICS = ("mnist_score",)
+# The metrics a labelled one-channel set (MNIST) has in `evaluate`'s table, and those of the light
+# evaluation whose floor is cached: the registry's views, kept under their old names.
+METRICS: dict[str, R.Metric] = R.metrics(R.EVALUATE, R.PLAIN)
+LIGHT = tuple(k for k, m in R.metrics(R.LIGHT, R.PLAIN).items() if R.EVALUATE in m.shown)
 UNLABELLED_NOTE = ("no labels: FID, KID, precision/recall and density/coverage are on the MNIST evaluator's "
                    "features; the classifier score, class histogram and conditional accuracy need labels")
 
 
-def metric_names(names: tuple[str, ...], labelled: bool) -> tuple[str, ...]:
-    return names if labelled else tuple(n for n in names if n not in CLASS_METRICS)
-
-
 def compute(pair: Pair, names: tuple[str, ...]) -> dict[str, tuple[float, float | None]]:
-    return {name: METRICS[name].compute(pair) for name in names}
+    return R.compute(pair, names)
+
+
+def embed(ev: Evaluator, images: torch.Tensor, labels: torch.Tensor | None = None) -> Embedded:
+    """The evaluator's view of uint8 images: features, softmax, and each channel's digit
+    when the images have channels; `labels` are the classes asked for (or true)."""
+    return Embedded(*ev.embed(images), labels, label_channels(ev.embed, images))
+
+
+def have(real: RealReference, fake: Embedded, conditional: bool = False) -> frozenset[str]:
+    """What the metrics can be fed here (registry needs)."""
+    channels = fake.channel_labels is not None and real.test.channel_labels is not None
+    return R.available(labelled=bool(real.classes), conditional=conditional, channel_labels=channels)
 
 
 # --- the real reference, cached -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RealReference:
-    dataset: str
-    classes: tuple[str, ...]  # the dataset's class names; () when it has no labels
-    n: int
-    seed: int
-    train_images: torch.Tensor  # uint8 [60000, 28, 28], all of it: the memorisation search space
-    train_labels: torch.Tensor
-    ref_idx: torch.Tensor  # [n] rows of the train split forming the reference set
-    test_idx: torch.Tensor  # [n] rows of the test split forming the floor's candidate set
-    test_images: torch.Tensor  # uint8 [n, 28, 28]
-    test_labels: torch.Tensor  # int64 [n], their true classes
-    ref: Embedded
-    test: Embedded
-    floor: dict[str, tuple[float, float | None]]
-
-    def real_fractions(self) -> torch.Tensor:
-        """float64 [C]: the share of each class in the training split."""
-        counts = self.train_labels.bincount(minlength=len(self.classes)).double()
-        return counts / counts.sum()
 
 
 def check_n(what: str, n: int, dataset: str, test_size: int) -> None:
@@ -156,12 +89,12 @@ def check_n(what: str, n: int, dataset: str, test_size: int) -> None:
 
 
 def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
-                   names: tuple[str, ...] = tuple(METRICS), dataset: str | None = None) -> RealReference:
+                   names: tuple[str, ...] | None = None, dataset: str | None = None) -> RealReference:
     """Reference and floor for `n` images of `dataset` (default: the evaluator's), from the
-    cache when the evaluator and n match."""
+    cache when the evaluator and n match. The floor is cached for the `names` of `evaluate`'s
+    table (default: all of them) that this set can have."""
     dataset = dataset or ev.recipe.dataset
     classes = get_spec(dataset, sources.cache_dir).classes
-    names = metric_names(names, bool(classes))
     train, test = load_split(dataset, "train", sources), load_split(dataset, "test", sources)
     check_n("-n", n, dataset, test.images.shape[0])
     gen = torch.Generator().manual_seed(seed)
@@ -171,22 +104,27 @@ def real_reference(ev: Evaluator, n: int, seed: int, sources: Sources,
     emb_path, floor_path = base.with_suffix(".safetensors"), base.with_suffix(".json")
     try:  # the cache holds derived data only: anything unreadable is recomputed
         t = load_file(str(emb_path))
-        ref, tst = Embedded(t["ref_feats"], t["ref_probs"]), Embedded(t["test_feats"], t["test_probs"])
+        ref = Embedded(t["ref_feats"], t["ref_probs"], None, t.get("ref_channels"))
+        tst = Embedded(t["test_feats"], t["test_probs"], None, t.get("test_channels"))
     except (SafetensorError, OSError, KeyError):
-        ref, tst = Embedded(*ev.embed(train.images[ref_idx])), Embedded(*ev.embed(test.images[test_idx]))
+        ref, tst = embed(ev, train.images[ref_idx]), embed(ev, test.images[test_idx])
         tensors = {"ref_feats": ref.feats, "ref_probs": ref.probs, "test_feats": tst.feats, "test_probs": tst.probs}
+        if ref.channel_labels is not None and tst.channel_labels is not None:
+            tensors |= {"ref_channels": ref.channel_labels, "test_channels": tst.channel_labels}
         atomic_write_bytes(emb_path, save(tensors))
     try:
         floor: dict[str, Any] = json.loads(floor_path.read_text())
     except (OSError, json.JSONDecodeError):
         floor = {}
-    missing = tuple(name for name in names if name not in floor)
+    real = RealReference(dataset, classes, n, seed, train.images, train.labels, ref_idx, test_idx,
+                         test.images[test_idx], test.labels[test_idx], ref, tst, {})
+    table = R.metrics(R.EVALUATE, have(real, tst))
+    missing = tuple(k for k in table if k not in floor and (names is None or k in names))
     if missing:
         log.info("computing the real-data floor for n=%d (once; cached)", n)
-        floor |= {k: list(v) for k, v in compute(Pair(tst, ref, seed), missing).items()}
+        floor |= {k: list(v) for k, v in compute(real.floor_pair(), missing).items()}
         atomic_write_bytes(floor_path, json.dumps(floor, indent=1).encode())
-    return RealReference(dataset, classes, n, seed, train.images, train.labels, ref_idx, test_idx,
-                         test.images[test_idx], test.labels[test_idx], ref, tst, {k: tuple(v) for k, v in floor.items()})
+    return dataclasses.replace(real, floor={k: tuple(v) for k, v in floor.items()})
 
 
 # --- the full evaluation --------------------------------------------------------------
@@ -247,16 +185,17 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
     real = real_reference(ev, n, seed, sources, dataset=dataset)
     train_rows = subset_rows(real.train_labels, *subset) if subset[0] != 1 else None
     gen_images = torch.from_numpy(sample_uint8(G, n, seed=seed))  # uint8 [n, 28, 28], as a PNG would hold
-    fake = Embedded(*ev.embed(gen_images))
-    values = compute(Pair(fake, real.ref, seed), metric_names(tuple(METRICS), bool(real.classes)))
-    memo, pairs = memorisation(gen_images, real, train_rows)
     gen_labels = G.labels(n)  # a conditional G: sample i was asked for class i % num_classes; else None
+    fake = embed(ev, gen_images, gen_labels)
+    table = R.metrics(R.EVALUATE, have(real, fake))
+    values = compute(real.floor_pair().with_candidate(fake), tuple(table))
+    memo, pairs = memorisation(gen_images, real, train_rows)
     result: dict[str, Any] = {
         "dataset": real.dataset, "n": n, "seed": seed,
         "evaluator": {"sha256": ev.sha256, "test_accuracy": ev.test_accuracy, "recipe": dataclasses.asdict(ev.recipe),
                       "dataset": ev.recipe.dataset},
         "metrics": {
-            name: {"label": METRICS[name].label, "better": METRICS[name].better, "about": METRICS[name].about,
+            name: {"label": table[name].label, "better": table[name].better, "about": table[name].about,
                    "value": v, "std": s, "real": real.floor[name][0], "real_std": real.floor[name][1]}
             for name, (v, s) in values.items()
         },
@@ -282,23 +221,18 @@ def class_section(fake: Embedded, real: RealReference) -> dict[str, Any] | None:
 
 def evaluate_light(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 2000, seed: int = 0,
                    real: RealReference | None = None, dataset: str | None = None) -> dict[str, Any]:
-    """The eval.every subset: LIGHT metrics and classes covered, with their floor (of
-    `dataset`, default: the evaluator's, when `real` is not given)."""
-    real = real or real_reference(ev, n, seed, sources, names=LIGHT, dataset=dataset)
-    fake = Embedded(*ev.embed(torch.from_numpy(sample_uint8(G, n, seed=seed))))
-    names = metric_names(LIGHT, bool(real.classes))  # an unlabelled set: the distribution metrics only
-    values = compute(Pair(fake, real.ref, seed), names)
-    extra, extra_floor = {}, {}
-    if real.classes:
-        classes, fractions = len(real.classes), real.real_fractions()
-        extra["classes_covered"] = M.class_histogram(fake.probs, classes, real_fractions=fractions).classes_covered
-        extra_floor["classes_covered"] = M.class_histogram(real.test.probs, classes,
-                                                           real_fractions=fractions).classes_covered
-        if G.num_classes > 0:  # a conditional G: the share of samples of the class asked for
-            extra["cond_accuracy"] = conditional_accuracy(fake.probs, G.labels(n))
-            extra_floor["cond_accuracy"] = conditional_accuracy(real.test.probs, real.test_labels)
-    return {"eval_n": n, "eval": {k: v for k, (v, _) in values.items()} | extra,
-            "floor": {k: real.floor[k][0] for k in names} | extra_floor}
+    """The eval.every subset: the registry's light metrics that this set and G allow, each
+    with its floor (of `dataset`, default: the evaluator's, when `real` is not given). The
+    floors of `evaluate`'s table metrics are cached; the others (classes covered,
+    conditional accuracy) are cheap and computed here."""
+    real = real or real_reference(ev, n, seed, sources, names=tuple(R.metrics(R.LIGHT)), dataset=dataset)
+    fake = embed(ev, torch.from_numpy(sample_uint8(G, n, seed=seed)), G.labels(n))
+    names = R.metrics(R.LIGHT, have(real, fake, conditional=G.num_classes > 0))
+    floor_pair = real.floor_pair()
+    values = compute(floor_pair.with_candidate(fake), tuple(names))
+    live = compute(floor_pair, tuple(k for k in names if k not in real.floor))
+    floor = {k: (live[k] if k in live else real.floor[k])[0] for k in names}
+    return {"eval_n": n, "eval": {k: v for k, (v, _) in values.items()}, "floor": floor}
 
 
 def light_scorer(dataset: str, sources: Sources, n: int = 2000,
@@ -313,7 +247,7 @@ def light_scorer(dataset: str, sources: Sources, n: int = 2000,
     def score(G: Generator) -> dict[str, Any]:
         if not cache:
             ev = get(dataset, sources)
-            cache.append((ev, real_reference(ev, n, 0, sources, names=LIGHT, dataset=dataset)))
+            cache.append((ev, real_reference(ev, n, 0, sources, names=tuple(R.metrics(R.LIGHT)), dataset=dataset)))
         ev, real = cache[0]
         return evaluate_light(G, ev, sources, n=n, real=real)
 

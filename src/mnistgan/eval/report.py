@@ -34,6 +34,7 @@ from mnistgan._version import __version__
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import EvalConfig
 from mnistgan.errors import MnistganError
+from mnistgan.eval import registry as R
 from mnistgan.eval.metrics import COVERED_SHARE, KL_COLLAPSE, MEMORISED_RATIO
 from mnistgan.images import gif_bytes, png_bytes, upscale
 from mnistgan.runfolder import BEST_GENERATOR, BEST_INFO, grid_files, read_best, read_json, read_metrics
@@ -83,7 +84,7 @@ class _Run:
     best: dict[str, Any] | None  # checkpoints/best.json: {"epoch", "fid_lenet"}
     grids: list[tuple[int, Path]]  # (epoch, samples/epoch_NNNN.png), sorted by epoch
     evaluation: dict[str, Any] | None  # metrics.json
-    labels: dict[str, str] = field(default_factory=dict)  # metric key -> label, from metrics.json
+    labels: dict[str, str] = field(default_factory=dict)  # metric key -> label: metrics.json's, else the registry's
 
 
 def _load_run(run_dir: Path) -> _Run:
@@ -93,7 +94,7 @@ def _load_run(run_dir: Path) -> _Run:
         raise MnistganError(f"{run_dir} has no metrics.jsonl: not a run folder written by `mnistgan train`")
     rows = read_metrics(run_dir)
     evaluation = read_json(run_dir / "metrics.json")
-    registry = (evaluation or {}).get("metrics") or {}
+    table = (evaluation or {}).get("metrics") or {}
     return _Run(
         path=run_dir,
         config=read_json(run_dir / "config.json") or {},
@@ -103,7 +104,8 @@ def _load_run(run_dir: Path) -> _Run:
         best=read_best(run_dir),
         grids=list(grid_files(run_dir).items()),
         evaluation=evaluation,
-        labels={k: str(m.get("label", k)) for k, m in registry.items() if isinstance(m, dict)},
+        labels={k: m.label for k, m in R.metrics().items()}
+        | {k: str(m.get("label", k)) for k, m in table.items() if isinstance(m, dict)},
     )
 
 
@@ -381,6 +383,7 @@ def _eval_curve(run: _Run, key: str) -> str:
     floor = [_float((r.get("floor") or {}).get(key)) for r in run.eval_lines]
     label = run.labels.get(key, key)
     better = ((run.evaluation or {}).get("metrics") or {}).get(key, {}).get("better")
+    better = better or (R.get(key).better if key in R.metrics() else None)
     fig = _figure(3.0, 2.2)
     ax = fig.add_subplot()
     ax.plot(epoch, value, marker="o", markersize=3, label="generated")
@@ -428,11 +431,11 @@ def _best_text(run: _Run) -> str:
     best, kept = run.best, (run.path / BEST_GENERATOR).is_file()
     if best and kept:
         return (f"The best generator by the light evaluation: epoch {_esc(fmt(best.get('epoch')))}, FID "
-                f"{_esc(fmt(best.get('fid_lenet')))}. <code>mnistgan sample</code>, <code>evaluate</code> and this "
+                f"{_esc(fmt(best.get(R.BEST_BY)))}. <code>mnistgan sample</code>, <code>evaluate</code> and this "
                 "report use it unless given <code>--last</code>.")
     if best:
         return (f"The light evaluation's best was epoch {_esc(fmt(best.get('epoch')))}, FID "
-                f"{_esc(fmt(best.get('fid_lenet')))}, but <code>{BEST_GENERATOR}</code> is missing from the run "
+                f"{_esc(fmt(best.get(R.BEST_BY)))}, but <code>{BEST_GENERATOR}</code> is missing from the run "
                 "folder: <code>mnistgan sample</code>, <code>evaluate</code> and this report use the final generator.")
     if kept:
         return (f"<code>{BEST_GENERATOR}</code> is there, but neither <code>{BEST_INFO}</code> nor the light "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mnistgan.eval import registry as R
+
 
 def format_table(result: dict) -> str:
     """The metrics beside the real floor, then classes (and, for a conditional G, its
@@ -10,10 +12,10 @@ def format_table(result: dict) -> str:
              f"({result['evaluator'].get('dataset', result['dataset'])} evaluator, test accuracy "
              f"{result['evaluator']['test_accuracy']:.2%})", "",
              f"{'metric':<34}{'generated':>18}{'real floor':>18}  better"]
-    for m in result["metrics"].values():
+    for key, m in result["metrics"].items():  # as metrics.json has them: a file names its own metrics
         def fmt(v, s):
             return f"{v:.4g}" + (f" ± {s:.2g}" if s is not None else "")
-        lines.append(f"{m['label']:<34}{fmt(m['value'], m['std']):>18}{fmt(m['real'], m['real_std']):>18}  {m['better']}")
+        lines.append(f"{m.get('label') or R.label(key):<34}{fmt(m['value'], m['std']):>18}{fmt(m['real'], m['real_std']):>18}  {m['better']}")
     c = result["classes"]
     if c is None:  # an unlabelled set
         lines += ["", f"{result['dataset']} has {result['unlabelled']}"]

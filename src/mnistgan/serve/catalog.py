@@ -17,6 +17,7 @@ from typing import Any
 
 from mnistgan import pretrained
 from mnistgan.errors import CheckpointError, ConfigError
+from mnistgan.eval import registry
 from mnistgan.runfolder import grid_files, read_best, read_json
 from mnistgan.sample import resolve
 
@@ -41,15 +42,17 @@ def summary(name: str, run: Path) -> dict[str, Any]:
     model = config.get("model") or {}
     epochs = max(grid_files(run), default=None)
     fid, floor, fid_from = None, None, None
-    metric = (((read_json(run / "metrics.json") or {}).get("metrics") or {}).get("fid_lenet") or {})
+    headline = registry.get(registry.BEST_BY)  # the metric the runs list shows: the one that picks the best G
+    value, real = headline.read(read_json(run / "metrics.json") or {})
     best = read_best(run)
-    if isinstance(metric.get("value"), (int, float)):
-        fid, floor, fid_from = metric["value"], metric.get("real"), "evaluate"
+    if isinstance(value, (int, float)):
+        fid, floor, fid_from = value, real, "evaluate"
     elif best:
-        fid, fid_from = best["fid_lenet"], f"light evaluation, epoch {best['epoch']}"
+        fid, fid_from = best[registry.BEST_BY], f"light evaluation, epoch {best['epoch']}"
     return {"name": name, "pretrained": pretrained.is_name(name), "preset": config.get("preset"),
             "dataset": (config.get("data") or {}).get("name"), "arch": model.get("arch"), "num_classes": model.get("num_classes", 0), "epochs": epochs,
-            "fid": fid, "fid_floor": floor, "fid_from": fid_from}
+            "fid": fid, "fid_floor": floor, "fid_from": fid_from,
+            "fid_label": headline.short, "fid_better": headline.better}
 
 
 @dataclass

@@ -15,44 +15,60 @@ import json
 import math
 import statistics
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from mnistgan.atomic import atomic_write_bytes
+from mnistgan.eval import registry
 from mnistgan.eval import report as R
 from mnistgan.runfolder import grid_files, read_best, read_json, read_metrics
 from mnistgan.runtable import read_run
 from mnistgan.sweep.state import SweepState, state_spec
 
 HEALTHY_RATIO = 1.5
-# (key, label, the worst run's: max or min)
-FIGURES = (("fid_ratio", "FID / floor", max), ("fid", "FID", max), ("recall", "recall", min),
-           ("classes", "classes covered", min), ("cond_accuracy", "conditional accuracy", min),
-           ("wall_s", "wall s", max))
 
 
 def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 
 
+def figures(rows: list[dict[str, Any]]) -> list[tuple[str, str, Callable[[list[float]], float]]]:
+    """(key, label, the worst run's: max or min): the best-by metric over its floor, the metric
+    registry's sweep figures that these rows can have, and the wall time."""
+    best = registry.get(registry.BEST_BY)
+    return [("fid_ratio", f"{best.short} / floor", max),
+            *[(m.column, m.short, m.worst) for m in registry.shown_columns(registry.SWEEP, rows)],
+            ("wall_s", "wall s", max)]
+
+
+def csv_fields(rows: list[dict[str, Any]]) -> list[str]:
+    fields = []
+    for m in registry.shown_columns(registry.SWEEP, rows):
+        fields += [m.column] + ([m.floor_column] if m.floor_column else [])
+        fields += ["fid_ratio"] if m.key == registry.BEST_BY else []
+    return ["run", "setting", "seed", "trial", "state", "healthy", *fields, "epochs", "wall_s", "folder", "message"]
+
+
 def run_figures(run_dir: Path, full: bool) -> dict[str, float | None]:
-    """FID, its floor, recall, classes covered (and the floor's), conditional accuracy:
-    from the full evaluation (metrics.json), else the light one at the best epoch."""
+    """The registry's sweep figures (FID and its floor, recall, classes covered and the
+    floor's, conditional accuracy, ...): from the full evaluation (metrics.json), else the
+    light one at the best epoch."""
     result = read_json(run_dir / "metrics.json") if full else None
     if result is not None and isinstance(result.get("metrics"), dict):
-        m, classes, cond = result["metrics"], result.get("classes") or {}, result.get("conditional") or {}
-        return {"fid": _num(m.get("fid_lenet", {}).get("value")), "floor": _num(m.get("fid_lenet", {}).get("real")),
-                "recall": _num(m.get("recall", {}).get("value")), "classes": _num(classes.get("classes_covered")),
-                "floor_classes": _num((classes.get("real") or {}).get("classes_covered")),
-                "cond_accuracy": _num(cond.get("accuracy")), "evaluated_n": _num(result.get("n"))}
-    best = read_best(run_dir) if not full else None
-    at = [r for r in read_metrics(run_dir) if isinstance(r.get("eval"), dict) and isinstance(r.get("floor"), dict)
-          and best is not None and r.get("epoch") == best["epoch"]]
-    if not at:
-        return {}
-    e, f = at[-1]["eval"], at[-1]["floor"]
-    return {"fid": _num(e.get("fid_lenet")), "floor": _num(f.get("fid_lenet")), "recall": _num(e.get("recall")),
-            "classes": _num(e.get("classes_covered")), "floor_classes": _num(f.get("classes_covered")),
-            "cond_accuracy": _num(e.get("cond_accuracy")), "evaluated_n": _num(at[-1].get("eval_n"))}
+        read, n = (lambda m: m.read(result)), result.get("n")
+    else:
+        best = read_best(run_dir) if not full else None
+        at = [r for r in read_metrics(run_dir) if isinstance(r.get("eval"), dict) and isinstance(r.get("floor"), dict)
+              and best is not None and r.get("epoch") == best["epoch"]]
+        if not at:
+            return {}
+        read, n = (lambda m: (at[-1]["eval"].get(m.key), at[-1]["floor"].get(m.key))), at[-1].get("eval_n")
+    out: dict[str, float | None] = {}
+    for m in registry.metrics(registry.SWEEP).values():
+        value, floor = (_num(v) for v in read(m))
+        if m.needs <= registry.PLAIN or value is not None:  # a stacked run's modes; not every run's
+            out |= {m.column: value} | ({m.floor_column: floor} if m.floor_column else {})
+    return out | {"evaluated_n": _num(n)}
 
 
 def run_rows(state: SweepState) -> list[dict[str, Any]]:
@@ -99,7 +115,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         s: dict[str, Any] = {"setting": name, "runs": len(group), "healthy": sum(r["healthy"] for r in group),
                              "finished": sum(r.get("state") == "finished" for r in group),
                              "params": group[0].get("params")}
-        for key, _, worst in FIGURES:
+        for key, _, worst in figures(group):
             values = [r[key] for r in group if r.get(key) is not None]
             s[f"{key}_median"] = statistics.median(values) if values else None
             s[f"{key}_worst"] = worst(values) if values else None
@@ -117,12 +133,13 @@ def _median_run(group: list[dict[str, Any]]) -> str | None:
 
 
 def table_rows(summary: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    head = ["setting", "healthy", *[f"{label} median (worst)" for _, label, _ in FIGURES], "epochs"]
+    figs = figures([{k.removesuffix("_median"): v for k, v in s.items()} for s in summary])
+    head = ["setting", "healthy", *[f"{label} median (worst)" for _, label, _ in figs], "epochs"]
     body = []
     for s in summary:
         params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in (s["params"] or {}).items())
         cells = [s["setting"] + (f" ({params})" if params else ""), f"{s['healthy']}/{s['runs']}"]
-        cells += [f"{R.fmt(s[f'{k}_median'])} ({R.fmt(s[f'{k}_worst'])})" for k, _, _ in FIGURES]
+        cells += [f"{R.fmt(s.get(f'{k}_median'))} ({R.fmt(s.get(f'{k}_worst'))})" for k, _, _ in figs]
         cells.append(R.fmt(s["epochs_median"]))
         body.append(cells)
     return head, body
@@ -140,16 +157,13 @@ def markdown(name: str, summary: list[dict[str, Any]], rows: list[dict[str, Any]
     return "\n".join(lines) + "\n"
 
 
-CSV_FIELDS = ("run", "setting", "seed", "trial", "state", "healthy", "fid", "floor", "fid_ratio", "recall", "classes",
-              "floor_classes", "cond_accuracy", "epochs", "wall_s", "folder", "message")
-
-
 def as_csv(rows: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    fields = csv_fields(rows)
+    w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: "" if r.get(k) is None else r[k] for k in CSV_FIELDS})
+        w.writerow({k: "" if r.get(k) is None else r[k] for k in fields})
     return buf.getvalue()
 
 
@@ -165,9 +179,9 @@ def training_curve(run_dir: Path) -> tuple[list[float], list[float]]:
             seconds += (r["step"] - last_step) * per_step / r["img_per_s"]
             last_step = r["step"]
             at_epoch[r.get("epoch")] = seconds
-        elif isinstance(r.get("eval"), dict) and _num(r["eval"].get("fid_lenet")) is not None:
+        elif isinstance(r.get("eval"), dict) and _num(r["eval"].get(registry.BEST_BY)) is not None:
             xs.append(at_epoch.get(r.get("epoch"), seconds))
-            ys.append(float(r["eval"]["fid_lenet"]))
+            ys.append(float(r["eval"][registry.BEST_BY]))
     return xs, ys
 
 

@@ -57,7 +57,7 @@ async function loadRuns() {
   const select = $("run-select");
   select.innerHTML = "";
   for (const r of runs) {
-    const option = new Option(`${r.name} · ${r.preset ?? "?"} · ${r.epochs ?? "?"} ep · FID ${fmt(r.fid)}`, r.name);
+    const option = new Option(`${r.name} · ${r.preset ?? "?"} · ${r.epochs ?? "?"} ep · ${r.fid_label} ${fmt(r.fid)}`, r.name);
     select.add(option);
   }
   const body = $("runs-body");
@@ -69,7 +69,7 @@ async function loadRuns() {
       r.fid === null ? "—" : `${fmt(r.fid)}${r.fid_floor ? ` (floor ${fmt(r.fid_floor)})` : ""}`]) {
       row.insertCell().textContent = text;
     }
-    row.title = r.fid_from ? `FID from the ${r.fid_from}` : "no FID recorded (no readable metrics.json, no light-evaluation best)";
+    row.title = r.fid_from ? `${r.fid_label} from the ${r.fid_from}` : `no ${r.fid_label} recorded (no readable metrics.json, no light-evaluation best)`;
     row.addEventListener("click", () => setRun(r.name));
   }
   await setRun(names.includes(wanted) ? wanted : fallback);
@@ -86,7 +86,7 @@ async function setRun(name) {
   state.digit = null;
   state.game = null;
   for (const [id, text] of [["score-person", "0/0"], ["score-d", "0/0"], ["pct-person", ""], ["pct-d", ""]]) $(id).textContent = text;
-  const fid = info.fid === null ? "no FID recorded" : `FID ${fmt(info.fid)}${info.fid_floor ? ` (real floor ${fmt(info.fid_floor)})` : ""} · ${info.fid_from}`;
+  const fid = info.fid === null ? `no ${info.fid_label} recorded` : `${info.fid_label} ${fmt(info.fid)}${info.fid_floor ? ` (real floor ${fmt(info.fid_floor)})` : ""} · ${info.fid_from}`;
   $("run-info").textContent = `${info.preset} · ${info.arch} · ${info.conditional ? "conditional" : "unconditional"} · ` +
     `${info.epochs ?? "?"} epochs · generator of epoch ${info.generator_epoch ?? "?"}${info.ema ? " (EMA)" : ""} · ${fid}`;
   setupDigits();
