@@ -48,7 +48,8 @@ def _bounded(name: str, value: int, limit: int, reason: str) -> None:
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = _key("mnist", "the dataset: `mnist`, `fashion-mnist`, or a set imported with `mnistgan data import`",
+    name: str = _key("mnist", "the dataset: `mnist`, `fashion-mnist`, `stacked-mnist` (3 channels), or a set imported "
+                     "with `mnistgan data import`",
                      "a known dataset name")
     subset: float = _key(1.0, "train on part of the training split (data/subset.py): a share in (0, 1], or a number "
                          "of images (> 1), drawn class-balanced with data.subset_seed", "more than 0")
