@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from mnistgan.data import datasets
 from mnistgan.data.datasets import DatasetSpec, FileSpec
 from mnistgan.data.idx import encode_idx
+from mnistgan.data.spec import stacked_spec
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "mnist"
 
@@ -94,6 +95,16 @@ def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[DatasetSpec, 
     spec = write_tiny(folder)
     monkeypatch.setitem(datasets.DATASETS, "tiny", spec)
     return spec, folder
+
+
+@pytest.fixture
+def tiny_stacked(tiny: tuple[DatasetSpec, Path], monkeypatch: pytest.MonkeyPatch) -> tuple[DatasetSpec, Path]:
+    """A Stacked MNIST of "tiny", registered as "tiny-stacked" (300 training and 120 test
+    images of 3 channels, no pinned digests: built in the cache on first use); returns
+    (spec, the tiny set's folder)."""
+    spec = stacked_spec("tiny-stacked", "tiny", {"train": 300, "test": 120}, {})
+    monkeypatch.setitem(datasets.DATASETS, "tiny-stacked", spec)
+    return spec, tiny[1]
 
 
 @pytest.fixture(autouse=True)

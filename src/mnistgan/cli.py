@@ -276,7 +276,10 @@ def cmd_evaluator(args: argparse.Namespace) -> int:
     from mnistgan.eval.evaluator import EvaluatorRecipe, build_evaluator, load_evaluator, load_shipped
 
     sources = sources_from(args)
-    get_spec(args.dataset, sources.cache_dir)  # an unknown name: one line naming the choices
+    spec = get_spec(args.dataset, sources.cache_dir)  # an unknown name: one line naming the choices
+    if spec.channels != 1:
+        raise ConfigError(f"an evaluator classifies 1-channel images, and {args.dataset} has {spec.channels} channels "
+                          f"(a stacked set is to be scored per channel by the mnist evaluator)")
     recipe = EvaluatorRecipe(dataset=args.dataset)
     shipped = load_shipped(recipe)
     cached = None if args.action == "build" and args.force else load_evaluator(recipe, sources.cache_dir)
@@ -486,9 +489,10 @@ def cmd_data_import(args: argparse.Namespace, sources: Sources) -> int:
     from mnistgan.data.importer import describe, import_dataset
 
     if not args.name or not args.import_name:
-        raise ConfigError("usage: mnistgan data import SRC --name NAME [--labels auto|none] [--invert] [--force]")
+        raise ConfigError("usage: mnistgan data import SRC --name NAME [--labels auto|none] [--invert] [--colour] "
+                          "[--force]")
     manifest = import_dataset(Path(args.name), args.import_name, sources.cache_dir, labels=args.labels,
-                              invert=args.invert, force=args.force, test_share=args.holdout)
+                              invert=args.invert, force=args.force, test_share=args.holdout, colour=args.colour)
     for line in describe(manifest, get_spec(args.import_name, sources.cache_dir).home):
         print(line)
     return 0
@@ -547,7 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--digits", metavar="LIST", help="one row per class, e.g. 0-9 or 3,5,7 (a conditional model)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", default="samples.png", help="output file (default: samples.png)")
-    s.add_argument("--format", choices=("png", "npz"), help="png grid or npz of uint8 [n, 28, 28] (default: from --out)")
+    s.add_argument("--format", choices=("png", "npz"), help="png grid or npz of uint8 [n, 28, 28] ([n, C, 28, 28] for "
+                   "C > 1 channels; default: from --out)")
     s.add_argument("--scale", type=int, default=1, help="enlarge the PNG grid by this factor")
     s.add_argument("--device", default="cpu")
     s.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
@@ -651,6 +656,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--labels", choices=("auto", "none"), default="auto",
                    help="import: use the source's labels (auto) or drop them (none)")
     d.add_argument("--invert", action="store_true", help="import: the source is dark on light (MNIST is white on black)")
+    d.add_argument("--colour", action="store_true", help="import: keep image files in colour (RGB, 3 channels; "
+                   "default: converted to grey, as MNIST)")
     d.add_argument("--force", action="store_true", help="import: replace a set of the same name")
     d.add_argument("--holdout", type=float, default=0.1, metavar="SHARE",
                    help="import: the share held out as the test split when the source has none (default: 0.1, seeded)")

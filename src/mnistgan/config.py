@@ -27,6 +27,7 @@ MAX_EPOCHS = 100_000  # state files number epochs with 6 digits; 100,000 MNIST e
 MAX_DEPTH = 16  # mlp: hidden layers, each up to MAX_HIDDEN^2 weights
 MAX_CHANNELS = 1024  # dcgan: D and G hold about 16 x channels^2 x 9 weights: 150 M at the limit
 MAX_CLASSES = 1000  # label embeddings
+IMG_CHANNELS = (1, 3)  # grey or RGB: what grids, PNGs and the web page can show
 MAX_GRID = 1024  # samples in each epoch's grid: a 1 MP PNG per epoch
 MAX_KEEP = 1000  # training-state files kept: 6 GB of disk at the classic model's 6 MB each
 # The fewest images an evaluation scores: precision/recall and density/coverage take k = 3 neighbours.
@@ -47,7 +48,8 @@ def _bounded(name: str, value: int, limit: int, reason: str) -> None:
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = _key("mnist", "the dataset: `mnist`, `fashion-mnist`, or a set imported with `mnistgan data import`",
+    name: str = _key("mnist", "the dataset: `mnist`, `fashion-mnist`, `stacked-mnist` (3 channels), or a set imported "
+                     "with `mnistgan data import`",
                      "a known dataset name")
     subset: float = _key(1.0, "train on part of the training split (data/subset.py): a share in (0, 1], or a number "
                          "of images (> 1), drawn class-balanced with data.subset_seed", "more than 0")
@@ -76,8 +78,12 @@ class ModelConfig:
     num_classes: int = _key(0, "0: unconditional; else G(z, y) and D(x, y) take a label in [0, num_classes) "
                             "(10 for the digits)", f"0 to {MAX_CLASSES:,}")
     spectral_norm: bool = _key(False, "spectral normalisation on D's weight layers (mlp and dcgan)")
+    img_channels: int = _key(1, "channels of the images G draws and D judges: the dataset's (1 for MNIST-like sets, 3 "
+                             "for stacked-mnist and colour imports), set from it unless given", "1 or 3")
 
     def __post_init__(self) -> None:
+        if self.img_channels not in IMG_CHANNELS:
+            raise ConfigError(f"model.img_channels must be 1 (grey) or 3 (RGB), got {self.img_channels}")
         _bounded("model.z_dim", self.z_dim, MAX_Z_DIM, "memory")
         _bounded("model.hidden", self.hidden, MAX_HIDDEN, "memory: G, D and Adam's state would exceed 2.4 GB")
         if self.hidden_d:

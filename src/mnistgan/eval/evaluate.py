@@ -235,11 +235,25 @@ def evaluate_light(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 20
     return {"eval_n": n, "eval": {k: v for k, (v, _) in values.items()}, "floor": floor}
 
 
+# Channels (issue 20): the evaluator scores 1-channel images. A set of 3 channels
+# (stacked-mnist) is to be scored channel by channel (the modes metrics, eval/modes.py, with
+# the metric registry); until then it is refused here, in one line.
+def check_channels(dataset: str, sources: Sources, G: Generator | None = None) -> None:
+    """A ConfigError when `dataset` is not 1-channel, or G's channels are not the dataset's."""
+    channels = get_spec(dataset, sources.cache_dir).channels
+    if G is not None:
+        G.check_channels(channels, dataset)
+    if channels != 1:
+        raise ConfigError(f"evaluate scores 1-channel images only for now, and {dataset} has {channels} channels "
+                          f"(per-channel evaluation of stacked sets is to come)")
+
+
 def light_scorer(dataset: str, sources: Sources, n: int = 2000,
                  get: Callable[[str, Sources], Evaluator] = get_evaluator) -> Callable[[Generator], dict[str, Any]]:
     """evaluate_light as a function of G alone, for training callbacks. `n` is checked now,
     before any training; the evaluator is loaded on the first call. It draws its own
     noise, so training is unaffected."""
+    check_channels(dataset, sources)  # channels (issue 20)
     test_size = load_split(dataset, "test", sources).images.shape[0]
     check_n("eval.n", n, dataset, test_size)
     cache: list[tuple[Evaluator, RealReference]] = []
@@ -272,6 +286,7 @@ def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int 
     metrics.json dict (with "source" and "epoch") and the nearest-pairs grid."""
     source = Path(source)
     g = load_generator_from(source, last=last)
+    check_channels(g.cfg.data.name, sources, g.G)  # channels (issue 20)
     n = fitted_n(g.cfg.data.name, sources) if n is None else n
     ev = get_evaluator(g.cfg.data.name, sources)
     result, pairs = evaluate(g.G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last),

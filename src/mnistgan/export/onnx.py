@@ -5,12 +5,13 @@
 The graph (opset 17, a dynamic batch N):
     inputs   z      float32 [N, z_dim]      standard normal noise
              label  int64   [N]             only for a conditional model, in [0, num_classes)
-    output   images float32 [N, 1, 28, 28]  in [-1, 1] (G's tanh); (x + 1) * 127.5 gives pixels
+    output   images float32 [N, C, 28, 28]  in [-1, 1] (G's tanh); (x + 1) * 127.5 gives pixels
+                                            (C = 1 grey; 3 RGB: stacked-mnist, colour imports)
 
 The weights are the ones `sample` uses (a run folder's best generator unless `last`; the
 EMA weights when the run kept an EMA, since generator*.safetensors hold those). Eval mode
 folds BatchNorm into constants, and any parametrization (spectral norm) is folded into
-plain weights first. The file's metadata_props name z_dim, num_classes, the class
+plain weights first. The file's metadata_props name z_dim, num_classes, img_channels, the class
 names, the preset and the epoch, so a reader needs nothing else. After writing, the file
 is run with onnxruntime on a seeded batch and compared with torch.
 """
@@ -112,9 +113,10 @@ def max_difference(model: bytes, G: Generator, n: int = CHECK_BATCH, seed: int =
 def metadata_of(G: Generator, cfg: RunConfig, epoch: int | None) -> dict[str, str]:
     classes = class_names(cfg.data.name, G.num_classes) if G.num_classes else []
     return {"mnistgan.z_dim": str(G.z_dim), "mnistgan.num_classes": str(G.num_classes),
+            "mnistgan.img_channels": str(G.img_channels),
             "mnistgan.classes": json.dumps(classes), "mnistgan.preset": cfg.preset,
             "mnistgan.dataset": cfg.data.name, "mnistgan.epoch": "" if epoch is None else str(epoch),
-            "mnistgan.output": "images [N, 1, 28, 28] in [-1, 1]"}
+            "mnistgan.output": f"images [N, {G.img_channels}, 28, 28] in [-1, 1]"}
 
 
 def export_model(source: Path, last: bool = False) -> tuple[bytes, dict[str, str], float]:

@@ -1,10 +1,10 @@
 """What every generator and discriminator shares: the label in the signature, seeded
 sampling, and constructor arguments kept for the weights file.
 
-G(z [B, z_dim], y [B] | None) -> images [B, 1, 28, 28] in [-1, 1]
-D(x [B, 1, 28, 28], y [B] | None) -> raw scores [B] (the loss decides what they mean)
+G(z [B, z_dim], y [B] | None) -> images [B, C, 28, 28] in [-1, 1]
+D(x [B, C, 28, 28], y [B] | None) -> raw scores [B] (the loss decides what they mean)
 num_classes = 0 means unconditional: y must be None. Otherwise y holds labels in
-[0, num_classes) and is required.
+[0, num_classes) and is required. C = img_channels: 1 (grey, the default) or 3 (RGB).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Conditional(nn.Module):
         super().__init__()
         self.args = args  # the constructor arguments: saved beside the weights, rebuild the model
         self.num_classes = int(args.get("num_classes", 0))
+        self.img_channels = int(args.get("img_channels", 1))
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> Conditional:
@@ -41,9 +42,16 @@ class Conditional(nn.Module):
         if self.num_classes and (y is None or y.shape != (batch,)):
             raise ValueError(f"this model is conditional: it needs a label per image, [{batch}] in 0..{self.num_classes - 1}")
 
+    def check_channels(self, channels: int, data: str) -> None:
+        """A ConfigError naming both counts when `data` (its name, for the message) has
+        images of another channel count than this model's."""
+        if channels != self.img_channels:
+            raise ConfigError(f"this model takes {self.img_channels}-channel images but {data} has {channels}-channel "
+                              f"images: a model never meets data of another channel count")
+
 
 class Generator(Conditional):
-    """Maps noise [B, z_dim] (and labels [B]) to images [B, 1, 28, 28] in [-1, 1]."""
+    """Maps noise [B, z_dim] (and labels [B]) to images [B, C, 28, 28] in [-1, 1]."""
 
     z_dim: int
 
@@ -67,7 +75,7 @@ class Generator(Conditional):
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 1000) -> torch.Tensor:
-        """Images [B, 1, 28, 28] for noise z [B, z_dim] (labels y [B]), in eval mode, without
+        """Images [B, C, 28, 28] for noise z [B, z_dim] (labels y [B]), in eval mode, without
         autograd; the module's training mode is left as it was."""
         device = next(self.parameters()).device
         was_training = self.training
@@ -77,13 +85,13 @@ class Generator(Conditional):
         return out
 
     def sample(self, n: int, seed: int = 0, digit: int | None = None, batch_size: int = 1000) -> torch.Tensor:
-        """n images [n, 1, 28, 28] in [-1, 1], on this module's device; same seed, same
+        """n images [n, C, 28, 28] in [-1, 1], on this module's device; same seed, same
         images. A conditional G draws `digit`, or every class in turn when it is None."""
         return self.generate(self.noise(n, seed), self.labels(n, digit), batch_size)
 
 
 class Discriminator(Conditional):
-    """Maps images [B, 1, 28, 28] (and labels [B]) to one raw score per image [B].
+    """Maps images [B, C, 28, 28] (and labels [B]) to one raw score per image [B].
 
     Every D here is per-sample (no batch norm): its score for one image does not depend
     on the others in the batch, so real and fake may share one forward pass."""

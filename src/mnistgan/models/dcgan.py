@@ -1,11 +1,11 @@
 """A DCGAN for 28x28 images, optionally class-conditional (w = model.channels).
 
 G: z [B, z_dim] -> Linear -> BN -> ReLU -> [B, 2w, 7, 7]
-   -> ConvT 4x4/2 -> BN -> ReLU -> [B, w, 14, 14] -> ConvT 4x4/2 -> tanh -> [B, 1, 28, 28]
-D: x [B, 1, 28, 28] -> Conv 4x4/2 -> LeakyReLU -> [B, w, 14, 14]
+   -> ConvT 4x4/2 -> BN -> ReLU -> [B, w, 14, 14] -> ConvT 4x4/2 -> tanh -> [B, C, 28, 28]
+D: x [B, C, 28, 28] -> Conv 4x4/2 -> LeakyReLU -> [B, w, 14, 14]
    -> Conv 4x4/2 -> LeakyReLU -> [B, 2w, 7, 7] -> flatten -> Linear -> score [B]
 
-D has no batch norm (per-sample scores; spectral norm optional). Conditional: G scales
+C = img_channels (1: grey). D has no batch norm (per-sample scores; spectral norm optional). Conditional: G scales
 z by a learned embedding of the label; D is a projection discriminator (Miyato &
 Koyama 2018): score = Linear(h) + <embed(y), h>.
 """
@@ -23,38 +23,38 @@ from mnistgan.models.layers import maybe_sn
 class DCGANGenerator(Generator):
     arch = "dcgan"
 
-    def __init__(self, z_dim: int = 64, channels: int = 64, num_classes: int = 0) -> None:
-        super().__init__(z_dim=z_dim, channels=channels, num_classes=num_classes)
+    def __init__(self, z_dim: int = 64, channels: int = 64, num_classes: int = 0, img_channels: int = 1) -> None:
+        super().__init__(z_dim=z_dim, channels=channels, num_classes=num_classes, img_channels=img_channels)
         self.z_dim, w = z_dim, channels
         self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None  # label -> [z_dim]
         self.fc = nn.Sequential(nn.Linear(z_dim, 2 * w * 7 * 7, bias=False), nn.BatchNorm1d(2 * w * 7 * 7), nn.ReLU())
         self.up = nn.Sequential(
             nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),  # -> 14x14
-            nn.ConvTranspose2d(w, 1, 4, 2, 1), nn.Tanh(),  # -> 28x28
+            nn.ConvTranspose2d(w, img_channels, 4, 2, 1), nn.Tanh(),  # -> 28x28
         )
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> DCGANGenerator:
-        return cls(c.z_dim, c.channels, c.num_classes)
+        return cls(c.z_dim, c.channels, c.num_classes, c.img_channels)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, z.shape[0])
         if self.embed is not None:
             z = z * self.embed(y)  # [B, z_dim]
         h = self.fc(z).view(z.shape[0], -1, 7, 7)  # [B, 2w, 7, 7]
-        return self.up(h)  # [B, 1, 28, 28] in [-1, 1]
+        return self.up(h)  # [B, C, 28, 28] in [-1, 1]
 
 
 class DCGANDiscriminator(Discriminator):
     arch = "dcgan"
 
     def __init__(self, channels: int = 64, leaky_slope: float = 0.2, num_classes: int = 0,
-                 spectral_norm: bool = False) -> None:
+                 spectral_norm: bool = False, img_channels: int = 1) -> None:
         super().__init__(channels=channels, leaky_slope=leaky_slope, num_classes=num_classes,
-                         spectral_norm=spectral_norm)
+                         spectral_norm=spectral_norm, img_channels=img_channels)
         w, sn = channels, spectral_norm
         self.net = nn.Sequential(
-            maybe_sn(nn.Conv2d(1, w, 4, 2, 1), sn), nn.LeakyReLU(leaky_slope),  # -> [B, w, 14, 14]
+            maybe_sn(nn.Conv2d(img_channels, w, 4, 2, 1), sn), nn.LeakyReLU(leaky_slope),  # -> [B, w, 14, 14]
             maybe_sn(nn.Conv2d(w, 2 * w, 4, 2, 1), sn), nn.LeakyReLU(leaky_slope),  # -> [B, 2w, 7, 7]
             nn.Flatten(),
         )
@@ -63,7 +63,7 @@ class DCGANDiscriminator(Discriminator):
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> DCGANDiscriminator:
-        return cls(c.channels, c.leaky_slope, c.num_classes, c.spectral_norm)
+        return cls(c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.img_channels)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, x.shape[0])

@@ -1,10 +1,10 @@
 """A normalisation-free residual G and D for 28x28 images, after R3GAN (Huang et al.,
 "The GAN is dead; long live the GAN!", NeurIPS 2024), optionally class-conditional.
 
-w = model.channels, n = model.depth residual blocks per resolution:
+w = model.channels, n = model.depth residual blocks per resolution, C = img_channels:
 G: z [B, z_dim] -> Linear -> [B, 2w, 7, 7] -> n blocks -> up (bilinear, 1x1 conv)
-   -> [B, 2w, 14, 14] -> n blocks -> up -> [B, w, 28, 28] -> n blocks -> 1x1 conv -> tanh -> [B, 1, 28, 28]
-D: x [B, 1, 28, 28] -> 1x1 conv -> [B, w, 28, 28] -> n blocks -> down (1x1 conv, average pool)
+   -> [B, 2w, 14, 14] -> n blocks -> up -> [B, w, 28, 28] -> n blocks -> 1x1 conv -> tanh -> [B, C, 28, 28]
+D: x [B, C, 28, 28] -> 1x1 conv -> [B, w, 28, 28] -> n blocks -> down (1x1 conv, average pool)
    -> [B, 2w, 14, 14] -> n blocks -> down -> [B, 2w, 7, 7] -> n blocks -> flatten -> Linear -> score [B]
 
 A block is x + conv1x1(act(grouped conv3x3(act(conv1x1(x))))), 2x wider inside, groups
@@ -80,9 +80,9 @@ class ResNetGenerator(Generator):
     arch = "resnet"
 
     def __init__(self, z_dim: int = 64, channels: int = 32, num_classes: int = 0, depth: int = 2,
-                 leaky_slope: float = 0.2) -> None:
+                 leaky_slope: float = 0.2, img_channels: int = 1) -> None:
         super().__init__(z_dim=z_dim, channels=channels, num_classes=num_classes, depth=depth,
-                         leaky_slope=leaky_slope)
+                         leaky_slope=leaky_slope, img_channels=img_channels)
         self.z_dim, w, L = z_dim, channels, 3 * depth
         self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None  # label -> [z_dim], joined to z
         self.fc = nn.Linear(z_dim * (2 if num_classes else 1), 2 * w * 7 * 7)
@@ -91,18 +91,18 @@ class ResNetGenerator(Generator):
             stage(2 * w, depth, L, leaky_slope), Up(2 * w, w),  # 14x14 -> 28x28
             stage(w, depth, L, leaky_slope),
         )
-        self.out = nn.Conv2d(w, 1, 1)
+        self.out = nn.Conv2d(w, img_channels, 1)
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> ResNetGenerator:
-        return cls(c.z_dim, c.channels, c.num_classes, c.depth, c.leaky_slope)
+        return cls(c.z_dim, c.channels, c.num_classes, c.depth, c.leaky_slope, c.img_channels)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, z.shape[0])
         if self.embed is not None:
             z = torch.cat([z, self.embed(y)], dim=1)  # [B, 2 z_dim]
         h = self.fc(z).view(z.shape[0], -1, 7, 7)  # [B, 2w, 7, 7]
-        return torch.tanh(self.out(self.body(h)))  # [B, 1, 28, 28] in [-1, 1]
+        return torch.tanh(self.out(self.body(h)))  # [B, C, 28, 28] in [-1, 1]
 
 
 class ResNetDiscriminator(Discriminator):
@@ -110,12 +110,12 @@ class ResNetDiscriminator(Discriminator):
     spectral_norm_ok = False  # a zero-initialised branch has no spectral norm to divide by; fix-up replaces it
 
     def __init__(self, channels: int = 32, leaky_slope: float = 0.2, num_classes: int = 0,
-                 spectral_norm: bool = False, depth: int = 2) -> None:
+                 spectral_norm: bool = False, depth: int = 2, img_channels: int = 1) -> None:
         super().__init__(channels=channels, leaky_slope=leaky_slope, num_classes=num_classes,
-                         spectral_norm=spectral_norm, depth=depth)
+                         spectral_norm=spectral_norm, depth=depth, img_channels=img_channels)
         w, L = channels, 3 * depth
         self.net = nn.Sequential(
-            nn.Conv2d(1, w, 1),
+            nn.Conv2d(img_channels, w, 1),
             stage(w, depth, L, leaky_slope), Down(w, 2 * w),  # 28x28 -> 14x14
             stage(2 * w, depth, L, leaky_slope), Down(2 * w, 2 * w),  # 14x14 -> 7x7
             stage(2 * w, depth, L, leaky_slope),
@@ -127,7 +127,7 @@ class ResNetDiscriminator(Discriminator):
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> ResNetDiscriminator:
-        return cls(c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.depth)
+        return cls(c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.depth, c.img_channels)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, x.shape[0])

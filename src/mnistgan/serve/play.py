@@ -2,7 +2,8 @@
 sample grids, latent walks, the real-or-fake game and judging a drawing. Every call here
 runs in the inference worker thread (mnistgan.serve.worker).
 
-Images travel as uint8 [N, 28, 28] (0 = background); models take [N, 1, 28, 28] in [-1, 1].
+Images travel as uint8 [N, 28, 28] (0 = background), or [N, C, 28, 28] for a run of C > 1
+channels (shown in colour); models take [N, C, 28, 28] in [-1, 1].
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from mnistgan.data.datasets import class_names
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import MnistganError, first_line
 from mnistgan.eval.evaluator import EvaluatorRecipe, load_evaluator, load_shipped
-from mnistgan.images import make_grid, png_bytes
+from mnistgan.images import as_pictures, make_grid, png_bytes
 from mnistgan.losses import Loss, build_loss
 from mnistgan.models import Discriminator, Generator
 from mnistgan.runfolder import read_best, read_json
@@ -44,7 +45,9 @@ class Unavailable(RuntimeError):
 
 
 def png_data_uri(image: np.ndarray) -> str:
-    return "data:image/png;base64," + base64.b64encode(png_bytes(image, fast=True)).decode("ascii")
+    """One image, uint8 [28, 28] or [C, 28, 28], as a PNG data URI."""
+    picture = as_pictures(image[None])[0]  # [C, 28, 28] -> [28, 28, C]
+    return "data:image/png;base64," + base64.b64encode(png_bytes(picture, fast=True)).decode("ascii")
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
@@ -164,7 +167,7 @@ class Served:
     # --- sampling -----------------------------------------------------------------
 
     def sample_png(self, n: int, seed: int, digit: int | None) -> bytes:
-        images = sample_uint8(self.G, n, seed, digit)  # [n, 28, 28]
+        images = sample_uint8(self.G, n, seed, digit)  # [n, (C,) 28, 28]: a colour grid for C = 3
         return png_bytes(make_grid(images, nrow=16 if n > 100 else None), fast=True)
 
     def interpolate_png(self, seed_a: int, seed_b: int, steps: int, digit: int | None) -> bytes:
@@ -286,7 +289,11 @@ class Games:
 
 def judge(served: Served, resources: Resources, image: np.ndarray) -> dict[str, Any]:
     """D's verdict on an MNIST-style uint8 [28, 28] drawing and the evaluator's class
-    probabilities. A conditional D judges the drawing as the class the evaluator sees."""
+    probabilities. A conditional D judges the drawing as the class the evaluator sees.
+    A drawing is grey: a run of another channel count cannot judge it."""
+    if served.G.img_channels != 1:
+        raise Unavailable(f"a drawing has 1 channel and run {served.name!r} draws {served.G.img_channels}-channel "
+                          f"images: it cannot judge drawings")
     ev, reason = resources.evaluator(served.cfg.data.name)
     probs = None
     if ev is not None:

@@ -1,5 +1,6 @@
 """Sizes that follow the dataset: a preset's sizes suit MNIST (60,000 training and 10,000
-test images), and shrink to fit a smaller set when the user has not set them.
+test images), and shrink to fit a smaller set when the user has not set them. The
+images' channels follow it too: model.img_channels is the dataset's (3 for stacked-mnist).
 
 What the user set is known from where it came from: the keys of the TOML file and of
 `--set` (config.explicit_keys), not from the values. Those stay as given, and one that
@@ -26,13 +27,14 @@ class SetSize:
     name: str
     train: int  # images trained on: the training split, or data.subset of it
     test: int  # images in the test split
+    channels: int = 1  # of each image: 1 grey, 3 RGB
 
     @classmethod
     def of(cls, data: DataConfig, cache_dir: Path | None = None) -> SetSize:
         """From the dataset's spec (its manifest, for an imported set): nothing is loaded."""
         spec = get_spec(data.name, cache_dir)
         train = subset_count(spec.files["train"][0].shape[0], data.subset)
-        return cls(data.name, train, spec.files["test"][0].shape[0])
+        return cls(data.name, train, spec.files["test"][0].shape[0], spec.channels)
 
 
 def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozenset()) -> RunConfig:
@@ -41,7 +43,9 @@ def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozen
     - train.batch_size: at most the training split (times loss.n_critic, a step's images);
     - train.grid_size: at most the training split (its real yardstick for diversity);
     - eval.n: at most the test split, the light evaluation's samples and its floor's;
-    - eval.every: 0 (off) when the test split is under MIN_EVAL_N, too few to score."""
+    - eval.every: 0 (off) when the test split is under MIN_EVAL_N, too few to score, and for
+      images of more than one channel (the light evaluation scores grey images only, for now);
+    - model.img_channels: the dataset's channels."""
     t, e = cfg.train, cfg.eval
     train, changes = {}, []
     per_step = size.train // cfg.loss.n_critic
@@ -50,17 +54,22 @@ def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozen
     if "train.grid_size" not in explicit and t.grid_size > size.train:
         train["grid_size"] = size.train
     evaluation = {}
-    if size.test < MIN_EVAL_N:
+    if size.test < MIN_EVAL_N or size.channels > 1:
         if "eval.every" not in explicit and e.every:
             evaluation["every"] = 0
     elif "eval.n" not in explicit and e.n > size.test:
         evaluation["n"] = size.test
-    for section, new in (("train", train), ("eval", evaluation)):
+    model = {"img_channels": size.channels} if "model.img_channels" not in explicit and \
+        cfg.model.img_channels != size.channels else {}
+    for section, new in (("train", train), ("eval", evaluation), ("model", model)):
         old = getattr(cfg, section)
         changes += [f"{section}.{key} {getattr(old, key)} -> {value}" for key, value in new.items()]
     if not changes:
         return cfg
-    why = f" (under {MIN_EVAL_N} test images: no light evaluation)" if evaluation.get("every") == 0 else ""
+    why = "" if evaluation.get("every") != 0 else (f" (under {MIN_EVAL_N} test images: no light evaluation)"
+                                                    if size.test < MIN_EVAL_N else
+                                                    " (the light evaluation scores 1-channel images only, for now)")
     log.info("%s has %d training and %d test images; fitted to them: %s%s (set them to choose)", size.name,
              size.train, size.test, ", ".join(changes), why)
-    return dataclasses.replace(cfg, train=dataclasses.replace(t, **train), eval=dataclasses.replace(e, **evaluation))
+    return dataclasses.replace(cfg, train=dataclasses.replace(t, **train), eval=dataclasses.replace(e, **evaluation),
+                               model=dataclasses.replace(cfg.model, **model))

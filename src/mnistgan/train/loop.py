@@ -66,6 +66,7 @@ def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
     spec = get_spec(cfg.data.name, sources.cache_dir)
     check_arch(cfg.model)
     check_loss(cfg.loss)
+    check_channels(cfg, spec.name, spec.channels)
     if not spec.labelled and cfg.model.num_classes:
         raise ConfigError(f"model.num_classes must be 0: {spec.name} has no labels, so a conditional model "
                           f"cannot train on it; got {cfg.model.num_classes}")
@@ -82,6 +83,17 @@ def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
                           f"{n} training images of {spec.name}{' (data.subset)' if cfg.data.subset != 1 else ''}")
 
 
+def check_channels(cfg: RunConfig, dataset: str, channels: int) -> None:
+    """One line naming both counts when the model's images and the dataset's differ in
+    channels, and when a light evaluation is asked of images it cannot score yet."""
+    if cfg.model.img_channels != channels:
+        raise ConfigError(f"model.img_channels is {cfg.model.img_channels} but {dataset} has {channels}-channel images: "
+                          f"a model never meets data of another channel count (set model.img_channels={channels})")
+    if channels > 1 and cfg.eval.every:
+        raise ConfigError(f"eval.every must be 0 for {dataset}: the light evaluation scores 1-channel images only, "
+                          f"and {dataset} has {channels} channels (per-channel scoring is to come)")
+
+
 def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
     """Only the length of the run (epochs, minutes), how often and how many checkpoints
     are kept, and the light evaluation (none of which changes the training) may change on
@@ -95,7 +107,7 @@ def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
 
 
 def grid_images(state: TrainState) -> torch.Tensor:
-    """The fixed-noise samples as uint8 [grid_size, 28, 28] on the CPU (EMA weights when on;
+    """The fixed-noise samples as uint8 [grid_size, (C,) 28, 28] on the CPU (EMA weights when on;
     a conditional model's rows are its classes)."""
     return as_images(state.sampler.generate(state.fixed_noise, state.fixed_labels)).cpu()
 
@@ -162,7 +174,7 @@ def train(
     with clock.phase("data"):
         split = load_split(cfg.data.name, "train", sources)
         rows = subset_rows(split.labels, cfg.data.subset, cfg.data.subset_seed) if cfg.data.subset != 1 else slice(None)
-        images, labels = split.images[rows].to(device), split.labels[rows].to(device)  # uint8 [N, 28, 28], int64 [N]
+        images, labels = split.images[rows].to(device), split.labels[rows].to(device)  # uint8 [N, (C,) 28, 28], [N]
     hint = small_set_hint(cfg.data.name, images.shape[0]) if cfg.train.augment == "none" else None
     if hint and rank == 0 and not resume:
         log.info("%s", hint)
@@ -376,7 +388,7 @@ def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[st
     epoch, step, writer = state.epoch, state.step, log_to.writer
 
     def write_grid() -> None:
-        grid_png = make_grid(grid.numpy())  # uint8 [H, W]
+        grid_png = make_grid(grid.numpy())  # uint8 [H, W] (or [H, W, 3])
         save_png(run_dir / "samples" / f"epoch_{epoch:04d}.png", grid_png)
         log_to.grid(step, grid_png)
 

@@ -78,8 +78,11 @@ class TensorBoardLog:
                        step)
 
     def grid(self, step: int, image: np.ndarray) -> None:
-        """uint8 [H, W] -> a grayscale image (CHW with one channel)."""
-        self.writer.add_image("samples/fixed_noise", image[None], step, dataformats="CHW")
+        """uint8 [H, W] -> a grayscale image (CHW with one channel); [H, W, 3] -> RGB."""
+        if image.ndim == 3:
+            self.writer.add_image("samples/fixed_noise", image, step, dataformats="HWC")
+        else:
+            self.writer.add_image("samples/fixed_noise", image[None], step, dataformats="CHW")
         self.writer.flush()
 
     def close(self) -> None:
