@@ -31,7 +31,10 @@ def stacked_run(tiny_stacked, tmp_path):
 
 def test_a_three_channel_run_end_to_end(stacked_run, tiny_stacked, tmp_path, capsys):
     cfg = json.loads((stacked_run / "config.json").read_text())
-    assert cfg["model"]["img_channels"] == 3 and cfg["eval"]["every"] == 0  # from the dataset
+    assert cfg["model"]["img_channels"] == 3 and cfg["eval"]["n"] == 120  # from the dataset
+    light = [json.loads(x) for x in (stacked_run / "metrics.jsonl").read_text().splitlines() if '"eval_n"' in x]
+    assert light and {"fid_lenet", "modes", "mode_kl"} <= set(light[-1]["eval"]) <= set(light[-1]["floor"])
+    assert "classes_covered" not in light[-1]["eval"]  # its classes are the modes
     assert Image.open(stacked_run / "samples" / "epoch_0002.png").mode == "RGB"
     png, npz = tmp_path / "s.png", tmp_path / "s.npz"
     assert main(["sample", str(stacked_run), "-n", "4", "--out", str(png)]) == 0
@@ -48,8 +51,13 @@ def test_a_three_channel_run_end_to_end(stacked_run, tiny_stacked, tmp_path, cap
     assert main(["report", str(stacked_run)]) == 0
     assert (stacked_run / "report.html").is_file()
     capsys.readouterr()
-    assert main(["evaluate", str(stacked_run)]) == 2
-    assert "evaluate scores 1-channel images only for now, and tiny-stacked has 3 channels" in capsys.readouterr().err
+    assert main(["evaluate", str(stacked_run), "-n", "100", "--data-dir", str(tiny_stacked[1])]) == 0
+    out = capsys.readouterr().out
+    assert "Modes covered (Stacked MNIST)" in out and "PacDCGAN2" in out  # beside the published rows
+    result = json.loads((stacked_run / "metrics.json").read_text())
+    assert 1 <= result["metrics"]["modes"]["value"] <= 100 and result["metrics"]["modes"]["real"] >= 1
+    assert result["classes"] is None and result["conditional"] is None
+    assert "Modes covered" in (stacked_run / "MODEL_CARD.md").read_text()
 
 
 def test_serve_draws_colour_grids(stacked_run, tiny_stacked):

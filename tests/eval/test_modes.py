@@ -11,7 +11,7 @@ import torch
 
 from mnistgan.eval import registry as R
 from mnistgan.eval.inputs import Embedded, Pair
-from mnistgan.eval.modes import label_channels, mode_counts, mode_kl, modes_covered
+from mnistgan.eval.modes import embed_channels, mode_counts, mode_kl, modes_covered
 
 ALL = np.array(list(itertools.product(range(10), repeat=3)))  # [1000, 3]: every triple once
 
@@ -64,11 +64,22 @@ def test_they_need_channel_labels_and_are_skipped_without_them():
         assert key in R.metrics(R.EVALUATE, R.available(labelled=True, channel_labels=True))
 
 
-def test_each_channel_is_labelled_by_the_evaluator():
+def test_each_channel_is_seen_by_the_evaluator_as_an_image_of_its_base_set():
     def embed(images):  # a fake evaluator: the digit is the image's mean pixel value
         digit = images.reshape(len(images), -1).double().mean(1).long()
-        return torch.zeros(len(images), 4), torch.nn.functional.one_hot(digit, 10).double()
+        return digit.double()[:, None].repeat(1, 4), torch.nn.functional.one_hot(digit, 10).double()
 
     images = torch.stack([torch.full((5, 28, 28), c, dtype=torch.uint8) for c in (3, 1, 4)], dim=1)  # [5, 3, 28, 28]
-    assert torch.equal(label_channels(embed, images), torch.tensor([[3, 1, 4]] * 5))
-    assert label_channels(embed, images[:, 0]) is None and label_channels(embed, images[:, :1]) is None
+    feats, probs, labels = embed_channels(embed, images)
+    assert torch.equal(labels, torch.tensor([[3, 1, 4]] * 5))
+    assert feats.shape == (5, 12) and torch.equal(feats[0], torch.tensor([3.0] * 4 + [1.0] * 4 + [4.0] * 4))
+    assert torch.allclose(probs.sum(1), torch.ones(5, dtype=torch.float64))
+    assert torch.allclose(probs[0, [1, 3, 4]], torch.full((3,), 1 / 3, dtype=torch.float64))
+
+
+def test_the_k_nn_metrics_need_at_most_full_n_samples():
+    """At the 26,000 samples of a mode count, precision/recall and density/coverage
+    (O(n^2) neighbours) are left out; FID and the mode metrics are not."""
+    big = R.metrics(R.EVALUATE, R.available(labelled=False, channel_labels=True, neighbours=False))
+    assert {"fid_lenet", "kid_lenet", "modes", "mode_kl"} <= set(big)
+    assert not {"precision", "recall", "density", "coverage"} & set(big)

@@ -41,6 +41,12 @@ class DatasetSpec:
     def labelled(self) -> bool:
         return bool(self.classes)
 
+    @property
+    def scorable(self) -> bool:
+        """Whether an evaluator scores its images: grey ones, or a derived set's channel by
+        channel (each channel is an image of its base set); a colour import has none yet."""
+        return self.channels == 1 or self.base is not None
+
 
 def stacked_spec(name: str, base: str, sizes: dict[str, int], sums: dict[str, str]) -> DatasetSpec:
     """A Stacked MNIST-like set of `base` (data/stacked.py): per split, int32 triples [N, 3]

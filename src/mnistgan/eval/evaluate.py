@@ -38,7 +38,7 @@ from mnistgan.eval import registry as R
 from mnistgan.eval.conditional import conditional_section
 from mnistgan.eval.evaluator import Evaluator, get_evaluator
 from mnistgan.eval.inputs import Embedded, Pair, RealReference
-from mnistgan.eval.modes import label_channels
+from mnistgan.eval import modes
 from mnistgan.images import make_grid
 from mnistgan.models import Discriminator, Generator
 from mnistgan.sample import load_discriminator, load_generator_from, sample_uint8
@@ -57,6 +57,8 @@ METRICS: dict[str, R.Metric] = R.metrics(R.EVALUATE, R.PLAIN)
 LIGHT = tuple(k for k, m in R.metrics(R.LIGHT, R.PLAIN).items() if R.EVALUATE in m.shown)
 UNLABELLED_NOTE = ("no labels: FID, KID, precision/recall and density/coverage are on the MNIST evaluator's "
                    "features; the classifier score, class histogram and conditional accuracy need labels")
+STACKED_NOTE = ("three digits per image: its 1000 modes are counted by the mode metrics (each channel labelled by "
+                "the MNIST evaluator), and the feature metrics see the three channels' features side by side")
 
 
 def compute(pair: Pair, names: tuple[str, ...]) -> dict[str, tuple[float, float | None]]:
@@ -64,15 +66,21 @@ def compute(pair: Pair, names: tuple[str, ...]) -> dict[str, tuple[float, float 
 
 
 def embed(ev: Evaluator, images: torch.Tensor, labels: torch.Tensor | None = None) -> Embedded:
-    """The evaluator's view of uint8 images: features, softmax, and each channel's digit
-    when the images have channels; `labels` are the classes asked for (or true)."""
-    return Embedded(*ev.embed(images), labels, label_channels(ev.embed, images))
+    """The evaluator's view of uint8 images [N, 28, 28]: features and softmax; `labels` are
+    the classes asked for (or true). Stacked images [N, C, 28, 28] are seen channel by
+    channel (modes.embed_channels), with each channel's digit kept for the mode metrics."""
+    if images.ndim == 4 and images.shape[1] > 1:
+        feats, probs, channel_labels = modes.embed_channels(ev.embed, images)
+        return Embedded(feats, probs, labels, channel_labels)
+    return Embedded(*ev.embed(images.reshape(-1, *images.shape[-2:])), labels)
 
 
 def have(real: RealReference, fake: Embedded, conditional: bool = False) -> frozenset[str]:
-    """What the metrics can be fed here (registry needs)."""
-    channels = fake.channel_labels is not None and real.test.channel_labels is not None
-    return R.available(labelled=bool(real.classes), conditional=conditional, channel_labels=channels)
+    """What the metrics can be fed here (registry needs). A stacked set's classes are its
+    1000 modes, measured by the mode metrics rather than by per-image class metrics."""
+    stacked = fake.channel_labels is not None and real.test.channel_labels is not None
+    return R.available(labelled=bool(real.classes) and not stacked, conditional=conditional,
+                       channel_labels=stacked, neighbours=real.n <= FULL_N)
 
 
 # --- the real reference, cached -----------------------------------------------------
@@ -199,8 +207,8 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
                    "value": v, "std": s, "real": real.floor[name][0], "real_std": real.floor[name][1]}
             for name, (v, s) in values.items()
         },
-        "classes": class_section(fake, real),
-        "unlabelled": None if real.classes else UNLABELLED_NOTE,
+        "classes": None if fake.channel_labels is not None else class_section(fake, real),
+        "unlabelled": STACKED_NOTE if fake.channel_labels is not None else None if real.classes else UNLABELLED_NOTE,
         "conditional": conditional_section(fake, gen_labels, real, G.num_classes) if G.num_classes else None,
         "memorisation": memo,
         "discriminator": None if D is None else discriminator_section(D, gen_images, gen_labels, real),
@@ -235,17 +243,15 @@ def evaluate_light(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 20
     return {"eval_n": n, "eval": {k: v for k, (v, _) in values.items()}, "floor": floor}
 
 
-# Channels (issue 20): the evaluator scores 1-channel images. A set of 3 channels
-# (stacked-mnist) is to be scored channel by channel (the modes metrics, eval/modes.py, with
-# the metric registry); until then it is refused here, in one line.
 def check_channels(dataset: str, sources: Sources, G: Generator | None = None) -> None:
-    """A ConfigError when `dataset` is not 1-channel, or G's channels are not the dataset's."""
-    channels = get_spec(dataset, sources.cache_dir).channels
+    """A ConfigError when no evaluator scores `dataset`'s images (a colour import), or G's
+    channels are not the dataset's."""
+    spec = get_spec(dataset, sources.cache_dir)
     if G is not None:
-        G.check_channels(channels, dataset)
-    if channels != 1:
-        raise ConfigError(f"evaluate scores 1-channel images only for now, and {dataset} has {channels} channels "
-                          f"(per-channel evaluation of stacked sets is to come)")
+        G.check_channels(spec.channels, dataset)
+    if not spec.scorable:
+        raise ConfigError(f"no evaluator scores {dataset}'s {spec.channels}-channel colour images yet (grey sets "
+                          f"and stacked-mnist are scored)")
 
 
 def light_scorer(dataset: str, sources: Sources, n: int = 2000,
@@ -253,7 +259,7 @@ def light_scorer(dataset: str, sources: Sources, n: int = 2000,
     """evaluate_light as a function of G alone, for training callbacks. `n` is checked now,
     before any training; the evaluator is loaded on the first call. It draws its own
     noise, so training is unaffected."""
-    check_channels(dataset, sources)  # channels (issue 20)
+    check_channels(dataset, sources)
     test_size = load_split(dataset, "test", sources).images.shape[0]
     check_n("eval.n", n, dataset, test_size)
     cache: list[tuple[Evaluator, RealReference]] = []
@@ -269,10 +275,12 @@ def light_scorer(dataset: str, sources: Sources, n: int = 2000,
 
 
 def fitted_n(dataset: str, sources: Sources) -> int:
-    """FULL_N, or the whole test split of a smaller set (one info line says so)."""
-    test_size = get_spec(dataset, sources.cache_dir).files["test"][0].shape[0]
-    if test_size >= FULL_N:
-        return FULL_N
+    """FULL_N (a stacked set: the papers' modes.N), or the whole test split of a smaller set
+    (one info line says so)."""
+    spec = get_spec(dataset, sources.cache_dir)
+    full, test_size = modes.N if spec.base is not None else FULL_N, spec.files["test"][0].shape[0]
+    if test_size >= full:
+        return full
     log.info("%s has %d test images: evaluating %d samples against them (-n sets another n)", dataset, test_size,
              test_size)
     return test_size
@@ -286,7 +294,7 @@ def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int 
     metrics.json dict (with "source" and "epoch") and the nearest-pairs grid."""
     source = Path(source)
     g = load_generator_from(source, last=last)
-    check_channels(g.cfg.data.name, sources, g.G)  # channels (issue 20)
+    check_channels(g.cfg.data.name, sources, g.G)
     n = fitted_n(g.cfg.data.name, sources) if n is None else n
     ev = get_evaluator(g.cfg.data.name, sources)
     result, pairs = evaluate(g.G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last),

@@ -248,8 +248,12 @@ def ship_evaluator(dataset: str, sources: Sources, folder: Path) -> dict[str, An
 
 def scoring_dataset(dataset: str, sources: Sources) -> str:
     """The dataset whose evaluator scores images of `dataset`: itself when it has labels;
-    MNIST (a digit classifier's features) for an unlabelled imported set."""
-    return dataset if get_spec(dataset, sources.cache_dir).labelled else "mnist"
+    MNIST (a digit classifier's features) for an unlabelled imported set; a derived set's
+    base (stacked-mnist: MNIST's, on each channel)."""
+    spec = get_spec(dataset, sources.cache_dir)
+    if spec.base is not None:
+        return spec.base
+    return dataset if spec.labelled else "mnist"
 
 
 def get_evaluator(dataset: str, sources: Sources, recipe: EvaluatorRecipe | None = None) -> Evaluator:

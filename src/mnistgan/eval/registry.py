@@ -30,7 +30,8 @@ CLASSES = "classes"  # class probabilities that mean something: the dataset has 
 CONDITIONAL = "conditional"  # the class each sample was asked for: a class-conditional G
 CHANNEL_LABELS = "channel_labels"  # the evaluator's digit for each channel: a stacked (3-channel) set
 D_SCORES = "d_scores"  # the trained D's scores (its report is a section, not a metric, so far)
-PLAIN = frozenset({FEATURES, CLASSES, CONDITIONAL, D_SCORES})  # what a labelled one-channel set can give
+NEIGHBOURS = "neighbours"  # k-NN among the samples: O(n^2), so at most evaluate.FULL_N (not the 26,000 of modes)
+PLAIN = frozenset({FEATURES, CLASSES, CONDITIONAL, D_SCORES, NEIGHBOURS})  # what a labelled one-channel set can give
 
 # Where a metric is shown.
 EVALUATE = "evaluate"  # a row of evaluate's table and metrics.json's "metrics" (so the report's, card's, web app's)
@@ -112,10 +113,10 @@ def metrics(shown: str | None = None, have: Iterable[str] | None = None) -> dict
 
 
 def available(*, labelled: bool, conditional: bool = False, channel_labels: bool = False,
-              d_scores: bool = False) -> frozenset[str]:
+              d_scores: bool = False, neighbours: bool = True) -> frozenset[str]:
     """The needs that the data, the generator and the evaluator at hand can meet."""
     flags = {CLASSES: labelled, CONDITIONAL: conditional and labelled, CHANNEL_LABELS: channel_labels,
-             D_SCORES: d_scores}
+             D_SCORES: d_scores, NEIGHBOURS: neighbours}
     return frozenset({FEATURES} | {need for need, ok in flags.items() if ok})
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from mnistgan.eval import metrics as M
 from mnistgan.eval.inputs import Pair
-from mnistgan.eval.registry import (CARD, CLASSES, EVALUATE, FEATURES, LIGHT, RUNS, SWEEP, WEB, Score,
-                                    metric)
+from mnistgan.eval.registry import (CARD, CLASSES, EVALUATE, FEATURES, LIGHT, NEIGHBOURS, RUNS, SWEEP, WEB,
+                                    Score, metric)
 
 TABLE = (EVALUATE, CARD)
 
@@ -39,26 +39,27 @@ def mnist_score(p: Pair) -> Score:
 
 
 @metric("precision", label="Precision (k=3)", short="precision", better="higher",
-        about="share of samples inside the real manifold; 0..1", needs={FEATURES}, shown={*TABLE, LIGHT})
+        about="share of samples inside the real manifold; 0..1", needs={FEATURES, NEIGHBOURS}, shown={*TABLE, LIGHT})
 def precision(p: Pair) -> Score:
     return p.pr[0], None
 
 
 @metric("recall", label="Recall (k=3)", short="recall", better="higher",
-        about="share of real images inside the samples' manifold; 0..1", needs={FEATURES},
+        about="share of real images inside the samples' manifold; 0..1", needs={FEATURES, NEIGHBOURS},
         shown={*TABLE, LIGHT, SWEEP})
 def recall(p: Pair) -> Score:
     return p.pr[1], None
 
 
 @metric("density", label="Density (k=3)", short="density", better="higher",
-        about="how many real neighbourhoods hold each sample; ~1 for real data", needs={FEATURES}, shown=TABLE)
+        about="how many real neighbourhoods hold each sample; ~1 for real data", needs={FEATURES, NEIGHBOURS},
+        shown=TABLE)
 def density(p: Pair) -> Score:
     return p.dc[0], None
 
 
 @metric("coverage", label="Coverage (k=3)", short="coverage", better="higher",
-        about="share of real neighbourhoods holding a sample; 0..1", needs={FEATURES}, shown=TABLE)
+        about="share of real neighbourhoods holding a sample; 0..1", needs={FEATURES, NEIGHBOURS}, shown=TABLE)
 def coverage(p: Pair) -> Score:
     return p.dc[1], None
 

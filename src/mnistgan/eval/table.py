@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mnistgan.eval import modes
 from mnistgan.eval import registry as R
 
 
@@ -16,8 +17,10 @@ def format_table(result: dict) -> str:
         def fmt(v, s):
             return f"{v:.4g}" + (f" ± {s:.2g}" if s is not None else "")
         lines.append(f"{m.get('label') or R.label(key):<34}{fmt(m['value'], m['std']):>18}{fmt(m['real'], m['real_std']):>18}  {m['better']}")
+    if "modes" in result["metrics"]:  # a stacked set: beside the papers' figures
+        lines += ["", *modes.published_lines()]
     c = result["classes"]
-    if c is None:  # an unlabelled set
+    if c is None:  # an unlabelled or stacked set
         lines += ["", f"{result['dataset']} has {result['unlabelled']}"]
     else:
         lines += ["", "classes: " + " ".join(f"{n}:{f:.1%}" for n, f in zip(c["names"], c["fractions"])),

@@ -28,13 +28,14 @@ class SetSize:
     train: int  # images trained on: the training split, or data.subset of it
     test: int  # images in the test split
     channels: int = 1  # of each image: 1 grey, 3 RGB
+    scorable: bool = True  # an evaluator scores its images (DatasetSpec.scorable)
 
     @classmethod
     def of(cls, data: DataConfig, cache_dir: Path | None = None) -> SetSize:
         """From the dataset's spec (its manifest, for an imported set): nothing is loaded."""
         spec = get_spec(data.name, cache_dir)
         train = subset_count(spec.files["train"][0].shape[0], data.subset)
-        return cls(data.name, train, spec.files["test"][0].shape[0], spec.channels)
+        return cls(data.name, train, spec.files["test"][0].shape[0], spec.channels, spec.scorable)
 
 
 def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozenset()) -> RunConfig:
@@ -44,7 +45,7 @@ def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozen
     - train.grid_size: at most the training split (its real yardstick for diversity);
     - eval.n: at most the test split, the light evaluation's samples and its floor's;
     - eval.every: 0 (off) when the test split is under MIN_EVAL_N, too few to score, and for
-      images of more than one channel (the light evaluation scores grey images only, for now);
+      a colour set (no evaluator scores it yet; stacked-mnist is scored channel by channel);
     - model.img_channels: the dataset's channels."""
     t, e = cfg.train, cfg.eval
     train, changes = {}, []
@@ -54,7 +55,7 @@ def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozen
     if "train.grid_size" not in explicit and t.grid_size > size.train:
         train["grid_size"] = size.train
     evaluation = {}
-    if size.test < MIN_EVAL_N or size.channels > 1:
+    if size.test < MIN_EVAL_N or not size.scorable:
         if "eval.every" not in explicit and e.every:
             evaluation["every"] = 0
     elif "eval.n" not in explicit and e.n > size.test:
@@ -68,7 +69,7 @@ def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozen
         return cfg
     why = "" if evaluation.get("every") != 0 else (f" (under {MIN_EVAL_N} test images: no light evaluation)"
                                                     if size.test < MIN_EVAL_N else
-                                                    " (the light evaluation scores 1-channel images only, for now)")
+                                                     " (no evaluator scores colour images yet)")
     log.info("%s has %d training and %d test images; fitted to them: %s%s (set them to choose)", size.name,
              size.train, size.test, ", ".join(changes), why)
     return dataclasses.replace(cfg, train=dataclasses.replace(t, **train), eval=dataclasses.replace(e, **evaluation),

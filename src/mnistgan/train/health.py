@@ -7,6 +7,8 @@ Checked once per epoch, at almost no cost:
 - **G has collapsed**: the fixed-noise grid's samples are nearly identical. Their mean
   pairwise pixel distance falls below COLLAPSE_SHARE of a real batch's (see below), once
   the run is past its first blob-like epochs.
+- **Modes lost** (Stacked MNIST): a light evaluation's samples cover under MODES_SHARE of the
+  modes that as many real images cover. Checked when the light evaluation runs; a warning.
 - **Divergence**: a loss or a weight is not finite. This always stops the run, before
   anything is written, so the last good checkpoint survives.
 
@@ -31,6 +33,7 @@ COLLAPSE_SHARE = 0.25
 # (DIVERSE_SHARE), or after WARMUP_EPOCHS.
 DIVERSE_SHARE = 0.5
 WARMUP_EPOCHS = 3
+MODES_SHARE = 0.9  # Stacked MNIST: modes covered under this share of the real floor's (same n) are lost
 
 HINT = "the light evaluation keeps the best generator (generator-best.safetensors); try another train.seed"
 
@@ -86,10 +89,22 @@ class HealthMonitor:
         for r in records:
             if isinstance(r.get("health"), dict) and r["health"].get("diversity", 0) >= DIVERSE_SHARE:
                 self.was_diverse = True
-            if r.get("event") in ("d_won", "collapse"):
+            if r.get("event") in ("d_won", "collapse", "modes_lost"):
                 self.active.add(r["event"])
             elif r.get("event") == "recovered":
                 self.active.discard(r.get("from"))
+
+    def check_modes(self, epoch: int, light: dict[str, Any] | None) -> list[HealthEvent]:
+        """From a light evaluation's line on Stacked MNIST: the samples cover fewer than
+        MODES_SHARE of the modes that as many real images cover (the floor at the same n).
+        Rank 0 only, after the epoch's health check: a warning, never a stop."""
+        if not light or "modes" not in light.get("eval", {}):
+            return []
+        modes, floor = light["eval"]["modes"], light["floor"]["modes"]
+        return self._update(epoch, {"modes_lost": (
+            modes < MODES_SHARE * floor,
+            f"epoch {epoch}: the generator covers {modes:.0f} of the 1000 modes, under {MODES_SHARE:.0%} of the "
+            f"{floor:.0f} that {light['eval_n']} real images cover; {HINT}", {"modes": modes, "floor_modes": floor})})
 
     def check(self, epoch: int, means: dict[str, float], grid: torch.Tensor) -> list[HealthEvent]:
         """means: the epoch's mean stats; grid: uint8 [N, 28, 28], the fixed-noise samples."""
@@ -107,6 +122,10 @@ class HealthMonitor:
                          f"nearly identical (pairwise distance {share:.2f} of a real batch's); {HINT}",
                          {"diversity": share}),
         }
+        return self._update(epoch, found)
+
+    def _update(self, epoch: int, found: dict[str, tuple[bool, str, dict[str, Any]]]) -> list[HealthEvent]:
+        """Events for the conditions in `found` that began or ended now."""
         events = []
         for name, (now, message, values) in found.items():
             if now and name not in self.active:

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from mnistgan import runfolder
 from mnistgan.config import RunConfig
-from mnistgan.data.datasets import get_spec, small_set_hint
+from mnistgan.data.datasets import DatasetSpec, get_spec, small_set_hint
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.data.subset import subset_count, subset_rows
 from mnistgan.errors import CheckpointError, ConfigError, MnistganError, TrainingStopped, first_line
@@ -66,7 +66,10 @@ def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
     spec = get_spec(cfg.data.name, sources.cache_dir)
     check_arch(cfg.model)
     check_loss(cfg.loss)
-    check_channels(cfg, spec.name, spec.channels)
+    check_channels(cfg, spec)
+    if spec.base is not None and cfg.model.num_classes:
+        raise ConfigError(f"model.num_classes must be 0 on {spec.name}: its 1000 modes measure what an unconditional "
+                          f"G covers on its own; got {cfg.model.num_classes}")
     if not spec.labelled and cfg.model.num_classes:
         raise ConfigError(f"model.num_classes must be 0: {spec.name} has no labels, so a conditional model "
                           f"cannot train on it; got {cfg.model.num_classes}")
@@ -83,15 +86,16 @@ def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
                           f"{n} training images of {spec.name}{' (data.subset)' if cfg.data.subset != 1 else ''}")
 
 
-def check_channels(cfg: RunConfig, dataset: str, channels: int) -> None:
+def check_channels(cfg: RunConfig, spec: DatasetSpec) -> None:
     """One line naming both counts when the model's images and the dataset's differ in
-    channels, and when a light evaluation is asked of images it cannot score yet."""
-    if cfg.model.img_channels != channels:
-        raise ConfigError(f"model.img_channels is {cfg.model.img_channels} but {dataset} has {channels}-channel images: "
-                          f"a model never meets data of another channel count (set model.img_channels={channels})")
-    if channels > 1 and cfg.eval.every:
-        raise ConfigError(f"eval.every must be 0 for {dataset}: the light evaluation scores 1-channel images only, "
-                          f"and {dataset} has {channels} channels (per-channel scoring is to come)")
+    channels, and when a light evaluation is asked of images no evaluator scores yet."""
+    if cfg.model.img_channels != spec.channels:
+        raise ConfigError(f"model.img_channels is {cfg.model.img_channels} but {spec.name} has {spec.channels}-channel "
+                          f"images: a model never meets data of another channel count (set "
+                          f"model.img_channels={spec.channels})")
+    if not spec.scorable and cfg.eval.every:
+        raise ConfigError(f"eval.every must be 0 for {spec.name}: no evaluator scores its {spec.channels}-channel "
+                          f"colour images yet")
 
 
 def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
@@ -366,7 +370,7 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
     failures = [e for e in events if e.event != "recovered"]
     stopping = bool(failures) and cfg.train.on_failure == "stop"
     if rank == 0:
-        write_epoch(state, cfg, run_dir, means, monitor.last_share, grid, events, hook, log_to, clock,
+        write_epoch(state, cfg, run_dir, means, monitor, grid, events, hook, log_to, clock,
                     progress=progress, last=last)
     if last or stopping or saves.stop.signum is not None or saves.due_at_epoch_end():
         # Last: the epoch counts as done once its state is on disk. A crash before this
@@ -376,7 +380,7 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
         raise TrainingStopped(f"{failures[0].message} (stopped: train.on_failure is 'stop')")
 
 
-def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float], diversity: float,
+def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float], monitor: HealthMonitor,
                 grid: torch.Tensor, events: list[HealthEvent], hook: EpochHook | None, log_to: RunLog,
                 clock: WallClock, *, progress: bool, last: bool) -> None:
     """Rank 0's files for an epoch, handed to the writer: the grid, the weights, the
@@ -396,12 +400,12 @@ def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[st
     writer.submit(write_grid)
     writer.submit(lambda: write_generator(run_dir / "generator.safetensors", weights, cfg, epoch))
     log_to.line({"epoch": epoch, "step": step, "health": {
-        "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": diversity}})
+        "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": monitor.last_share}})
     with clock.phase("eval"):
         extra = hook(state, cfg, run_dir, last, writer) if hook else None
     if extra:
         log_to.line({"epoch": epoch, "step": step, **extra})
-    for event in events:
+    for event in [*events, *monitor.check_modes(epoch, extra)]:
         log_to.line(event.record(step))
         (log.info if event.event == "recovered" else log.warning)("%s", event.message)
 
