@@ -4,8 +4,8 @@ Everything is read from the folder without loading a model: config.json (preset,
 planned epochs), the checkpoint and grid file names (epochs done), status.json (how the
 run ended, wall time; train/status.py), metrics.jsonl (health events, the light
 evaluation's best FID, its floor, and at the best epoch every other light metric that the
-metric registry shows in this table: the conditional accuracy, a stacked run's modes). A folder that is broken
-or half-written gets a status that says so, never a traceback: every reader here
+metric registry shows in this table: the conditional accuracy, a stacked run's modes). A
+folder that is broken or half-written gets a status that says so, never a traceback: every reader here
 returns None for what it cannot read.
 
 Runs written before status.json existed get an inferred status: finished when their
@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mnistgan.config import MAX_EPOCHS
-from mnistgan.eval import registry as R  # train.epochs' bound: what a run with only a time budget sets
+from mnistgan.config import MAX_EPOCHS  # train.epochs' bound: what a run with only a time budget sets
+from mnistgan.eval import registry as R
 from mnistgan.runfolder import grid_files, read_best, read_json, read_metrics
 from mnistgan.train.status import read_status
 
