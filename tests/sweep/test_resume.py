@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -84,3 +85,25 @@ def test_sigterm_stops_every_worker_and_says_how_to_continue(tinyset, tmp_path):
     done = run_cli(["sweep", "--resume", str(folder)])
     assert done.returncode == 0, done.stderr
     assert {e["state"] for e in json.loads((folder / "sweep.json").read_text())["runs"].values()} == {"finished"}
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_again_in_a_new_folder(tinyset, tmp_path):
+    """A run folder without a checkpoint (the sweep was killed in its first epoch) is
+    removed and its run trained again from the start, not taken for a deleted folder."""
+    out = tmp_path / "sweeps"
+    args = ["--seeds", "0-1", "--name", "first", "--jobs", "1"]
+    assert run_cli(sweep_args(out, *args)).returncode == 0
+    (folder,) = out.iterdir()
+    (run,) = folder.glob("*-base-s0")
+    shutil.rmtree(run / "checkpoints")
+    (run / "status.json").unlink()  # as after a kill -9 in the first epoch
+    state = json.loads((folder / "sweep.json").read_text())
+    state["state"], state["runs"]["base-s0"]["state"] = "running", "training"
+    (folder / "sweep.json").write_text(json.dumps(state))
+
+    done = run_cli(sweep_args(out, *args))
+    assert done.returncode == 0, done.stderr
+    assert "no checkpoint to resume from; starting it again" in done.stderr
+    assert json.loads((folder / "sweep.json").read_text())["runs"]["base-s0"]["state"] == "finished"
+    (again,) = folder.glob("*-base-s0")
+    assert again.name == "00002-base-s0" and checkpoint.list_states(again)  # a new folder: 00001 is s1's

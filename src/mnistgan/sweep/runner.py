@@ -361,6 +361,8 @@ class Sweep:
         kind, args = self._step(job, run_dir, entry)
         if kind == "done":
             return
+        if run_dir is not None and not run_dir.is_dir():  # removed by _step: the run starts again in a new folder
+            run_dir = None
         entry.update(run=run_dir.name if run_dir else None, state="training" if kind == "train" else "evaluating",
                      message=None)
         self._save()
