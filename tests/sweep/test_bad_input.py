@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from mnistgan.cli import main
-from mnistgan.sweep.spec import SweepSpec, from_flags, read_spec
+from mnistgan.data.sources import Sources
+from mnistgan.sweep.spec import SweepSpec, from_flags, read_spec, settings
 
-from .conftest import sweep_args
+from .conftest import ROOT, sweep_args
 
 
 def _error(capsys) -> str:
@@ -85,3 +86,12 @@ def test_more_threads_than_cores_is_one_warning_line(tinyset, caplog):
     check_spec(spec, Sources(cache_dir=tinyset / "mnistgan"))
     (warning,) = [r.message for r in caplog.records if r.levelname == "WARNING"]
     assert f"{cores() + 1} jobs x 1 threads" in warning and "\n" not in warning
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples" / "sweeps").glob("*.toml")), ids=lambda p: p.name)
+def test_every_example_spec_builds_its_settings(path, tmp_path):
+    """The shipped specs stay valid as the config keys change: each reads, and each of its
+    settings is a config that trains (checked without data)."""
+    spec = read_spec(path)
+    found = settings(spec, Sources(cache_dir=tmp_path))
+    assert found and all(s.cfg.train.epochs >= 1 for s in found)
