@@ -207,8 +207,8 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
                    "value": v, "std": s, "real": real.floor[name][0], "real_std": real.floor[name][1]}
             for name, (v, s) in values.items()
         },
-        "classes": None if fake.channel_labels is not None else class_section(fake, real),
-        "unlabelled": STACKED_NOTE if fake.channel_labels is not None else None if real.classes else UNLABELLED_NOTE,
+        "classes": class_section(fake, real),
+        "unlabelled": classes_note(fake, real),
         "conditional": conditional_section(fake, gen_labels, real, G.num_classes) if G.num_classes else None,
         "memorisation": memo,
         "discriminator": None if D is None else discriminator_section(D, gen_images, gen_labels, real),
@@ -217,14 +217,22 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
 
 
 def class_section(fake: Embedded, real: RealReference) -> dict[str, Any] | None:
-    """The class histogram of the samples and of real test images; None without labels."""
-    if not real.classes:
+    """The class histogram of the samples and of real test images; None without labels, and
+    for a stacked set (its classes are the modes, counted by the mode metrics)."""
+    if not real.classes or fake.channel_labels is not None:
         return None
     fractions = real.real_fractions()
     hist = M.class_histogram(fake.probs, len(real.classes), real_fractions=fractions)
     real_hist = M.class_histogram(real.test.probs, len(real.classes), real_fractions=fractions)
     return {"names": list(real.classes), **hist.to_dict(), "real_fractions": fractions.tolist(),
             "real": real_hist.to_dict()}
+
+
+def classes_note(fake: Embedded, real: RealReference) -> str | None:
+    """Why there is no class histogram, when there is none."""
+    if fake.channel_labels is not None:
+        return STACKED_NOTE
+    return None if real.classes else UNLABELLED_NOTE
 
 
 def evaluate_light(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 2000, seed: int = 0,
