@@ -107,6 +107,20 @@ def tiny_stacked(tiny: tuple[DatasetSpec, Path], monkeypatch: pytest.MonkeyPatch
     return spec, tiny[1]
 
 
+# `mnistgan train` settings for a tiny Stacked MNIST run: 2 epochs of 6 steps, a 9-image grid.
+STACKED_RUN = ["--set", "data.name=tiny-stacked", "--set", "train.batch_size=50", "--set", "train.epochs=2",
+               "--set", "train.grid_size=9", "--set", "train.checkpoint_every_s=0"]
+
+
+@pytest.fixture
+def stacked_run(tiny_stacked: tuple[DatasetSpec, Path], tmp_path: Path) -> Path:
+    """A finished classic run folder on tiny-stacked (3 channels), trained by the CLI."""
+    from mnistgan.cli import main
+
+    assert main(["train", *STACKED_RUN, "--outdir", str(tmp_path / "runs"), "--data-dir", str(tiny_stacked[1])]) == 0
+    return tmp_path / "runs" / "00000-classic-tiny-stacked"
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's default cache goes to a temp folder, never the user's."""

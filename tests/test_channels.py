@@ -17,16 +17,8 @@ from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import ConfigError
 from mnistgan.train.loop import train
 
+from .conftest import STACKED_RUN as RUN
 from .conftest import write_png_set
-
-RUN = ["--set", "data.name=tiny-stacked", "--set", "train.batch_size=50", "--set", "train.epochs=2",
-       "--set", "train.grid_size=9", "--set", "train.checkpoint_every_s=0"]
-
-
-@pytest.fixture
-def stacked_run(tiny_stacked, tmp_path):
-    assert main(["train", *RUN, "--outdir", str(tmp_path / "runs"), "--data-dir", str(tiny_stacked[1])]) == 0
-    return tmp_path / "runs" / "00000-classic-tiny-stacked"
 
 
 def test_a_three_channel_run_end_to_end(stacked_run, tiny_stacked, tmp_path, capsys):

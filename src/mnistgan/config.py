@@ -283,7 +283,7 @@ PRESET_ABOUT = {
     "dcgan": "convolutional G (7x7 -> 14x14 -> 28x28, BatchNorm) and D (strided convs), EMA of G, bf16 where native",
     "dcgan-cond": "conditional DCGAN: label embedding in G, projection discriminator; draws a chosen digit",
 }
-# Names for other presets: `best` is whichever measures best in benchmarks/quality.py.
+# Names for other presets: `best` is whichever measures best in examples/sweeps/quality.toml.
 ALIASES = {"best": "dcgan-cond"}
 
 

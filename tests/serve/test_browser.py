@@ -5,6 +5,7 @@ set), where a missing browser fails."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -18,19 +19,16 @@ from tests.browser_support import launch_chromium, need_chromium, watch_errors
 SCREENSHOTS = os.environ.get("MNISTGAN_SCREENSHOTS")  # a folder: save desktop and phone screenshots there
 
 
-@pytest.fixture(scope="module")
-def server(runs):
-    """The app under a real uvicorn, in this process (so the tiny dataset is registered)."""
-    need_chromium()
+@contextlib.contextmanager
+def uvicorn_serving(app):
+    """The app under a real uvicorn on a free port of 127.0.0.1, in this process (so the tiny
+    datasets are registered); yields its address."""
     import uvicorn
-
-    from mnistgan.serve.app import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(runs.root, runs.sources), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -40,6 +38,15 @@ def server(runs):
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(runs):
+    need_chromium()
+    from mnistgan.serve.app import create_app
+
+    with uvicorn_serving(create_app(runs.root, runs.sources)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -159,27 +166,13 @@ def shipped_server():
     token (bound to 127.0.0.1 here; the token check is the same). MNIST's test split for the
     game comes from ../shared when it is there."""
     need_chromium()
-    import uvicorn
-
     from mnistgan.data.sources import Sources
     from mnistgan.serve.app import create_app
     from tests.conftest import SHARED_MNIST
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     sources = Sources(data_dir=SHARED_MNIST if SHARED_MNIST.is_dir() else None, download=False)
-    config = uvicorn.Config(create_app(None, sources, token=TOKEN), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_serving(create_app(None, sources, token=TOKEN)) as url:
+        yield url
 
 
 def test_serve_without_a_run_folder_draws_the_shipped_best_with_its_token(browser, shipped_server):
@@ -205,3 +198,21 @@ def test_without_the_token_the_page_is_refused(browser, shipped_server):
     response = page.goto(f"{shipped_server}/?token=not-the-token-at-all")
     assert response.status == 401
     page.close()
+
+
+def test_a_three_channel_run_greys_the_drawing_pad(browser, stacked_run, tiny_stacked):
+    """A drawing is grey: on a Stacked MNIST run the pad and its button are off, and the page
+    says why, rather than sending a drawing the server would refuse."""
+    from mnistgan.data.sources import Sources
+    from mnistgan.serve.app import create_app
+
+    sources = Sources(data_dir=tiny_stacked[1], download=False)
+    with uvicorn_serving(create_app(stacked_run.parent, sources)) as url:
+        page, errors = open_page(browser, f"{url}/?run={stacked_run.name}")
+        assert page.locator("#judge-btn").is_disabled()
+        assert "3-channel images: it cannot judge drawings" in page.locator("#judge-verdict").inner_text()
+        draw_seven(page)
+        page.wait_for_timeout(300)  # a stroke would have sent the drawing by now
+        assert page.locator("#judge-probs .bar").count() == 0 and not page.locator("#judge-seen").get_attribute("src")
+        assert errors == []
+        page.close()

@@ -150,7 +150,8 @@ class Served:
             # the file within the run: the server's own paths are none of a client's business
             "generator": self.src.relative_to(self.path).as_posix(), "generator_epoch": self.epoch,
             "best": best,
-            "z_dim": self.G.z_dim, "classes": self.classes, "conditional": self.num_classes > 0,
+            "z_dim": self.G.z_dim, "img_channels": self.G.img_channels,
+            "classes": self.classes, "conditional": self.num_classes > 0,
             "loss": self.cfg.loss.name, "ema": self.cfg.train.ema_halflife > 0,
             "discriminator": self.D is not None, "d_missing": self.d_missing(),
             "d_score": {"name": self.loss.SCORE_NAME, "threshold": self.loss.THRESHOLD},

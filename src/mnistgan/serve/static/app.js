@@ -199,10 +199,16 @@ async function guess(choice) {
 const pad = $("pad");
 const padCtx = pad.getContext("2d", { willReadFrequently: true });
 
+// A drawing is grey: a run whose images have other channels (Stacked MNIST: 3) cannot judge it.
+const canJudge = () => (state.info?.img_channels ?? 1) === 1;
+
 function clearPad() {
   padCtx.fillStyle = "#000";
   padCtx.fillRect(0, 0, pad.width, pad.height);
-  $("judge-verdict").textContent = "Draw a digit, then press Judge.";
+  $("judge-btn").disabled = !canJudge();
+  pad.classList.toggle("off", !canJudge());
+  $("judge-verdict").textContent = canJudge() ? "Draw a digit, then press Judge." :
+    `A drawing has 1 channel and this run draws ${state.info.img_channels}-channel images: it cannot judge drawings.`;
   $("judge-probs").innerHTML = "";
   $("judge-seen").removeAttribute("src");
 }
@@ -215,6 +221,7 @@ function setupPad() {
   };
   pad.addEventListener("pointerdown", (e) => {
     e.preventDefault();
+    if (!canJudge()) return;
     try { pad.setPointerCapture(e.pointerId); } catch (err) { /* a pointer the browser no longer tracks */ }
     last = point(e);
     stroke(last, last);
@@ -225,7 +232,7 @@ function setupPad() {
     stroke(last, p);
     last = p;
   });
-  const end = () => { if (last) { last = null; run(judgeDrawing); } };
+  const end = () => { if (last) { last = null; if (canJudge()) run(judgeDrawing); } };
   pad.addEventListener("pointerup", end);
   pad.addEventListener("pointercancel", end);
 }
