@@ -62,6 +62,9 @@ def test_two_settings_by_two_seeds_end_to_end(tinyset, tmp_path, capsys):
     html = (folder / "sweep.html").read_text()
     assert "data:image/png;base64" in html and "src=\"http" not in html
     assert "| label_smoothing=0.1 |" in (folder / "summary.md").read_text()
+    front = summary["frontier"]  # the light evaluation's curves, per setting, at budgets of training time
+    assert [f["setting"] for f in front["settings"]] == ["label_smoothing=0.0", "label_smoothing=0.1"]
+    assert front["budgets_s"] and "Light-evaluation FID against training time" in html
     capsys.readouterr()
 
     # the same command again: nothing runs again, the same table
@@ -163,3 +166,19 @@ def test_a_run_folder_deleted_while_the_sweep_runs(tinyset, tmp_path):
     assert "was deleted while the sweep ran" in state["runs"]["epochs=400-s0"]["message"]
     assert "epochs=400-s0: failed" in (folder / "summary.md").read_text()
     assert "error" not in run_cli(["sweeps", str(outdir)]).stderr
+
+
+def test_the_frontier_keeps_each_runs_best_so_far_at_each_budget():
+    """Budgets of 1, 2, 5 and 10 minutes; a run counts at a budget it trained to (within 5%),
+    with the lowest FID it had reached by then."""
+    from mnistgan.sweep.summary import frontier_of
+
+    curves = {"a": [([50, 110, 290, 600], [900, 500, 520, 100]),   # 10 minutes
+                    ([65, 130, 320], [800, 700, 300])],              # 5.3 minutes
+              "b": [([200, 400], [400, 200])]}                       # first evaluation after 3 minutes
+    budgets, settings = frontier_of(curves)
+    assert budgets == [60, 120, 300, 600]
+    a, b = settings
+    # at 5 minutes the second run has evaluated at 65 and 130 s (320 s is past 5% over): best 700
+    assert a["at"] == {60: (900, 900, 1), 120: (650, 800, 2), 300: (600, 700, 2), 600: (100, 100, 1)}
+    assert b["at"] == {60: None, 120: None, 300: (400, 400, 1), 600: None}

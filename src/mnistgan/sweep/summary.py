@@ -145,11 +145,22 @@ def table_rows(summary: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
     return head, body
 
 
-def markdown(name: str, summary: list[dict[str, Any]], rows: list[dict[str, Any]], note: str) -> str:
+FRONTIER = "Light-evaluation FID against training time"
+FRONTIER_NOTE = ("The best generator so far at each budget of training minutes (the steps alone, as "
+                 "train.minutes counts them; at 1 thread, CPU-minutes): median (worst) over the runs that trained "
+                 "that long, [how many] where not all did.")
+
+
+def markdown(name: str, summary: list[dict[str, Any]], rows: list[dict[str, Any]], note: str,
+             frontier_table: tuple[list[str], list[list[str]]] | None = None) -> str:
     head, body = table_rows(summary)
     lines = [f"# Sweep {name}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(cells) + " |" for cells in body]
     lines += ["", note]
+    if frontier_table is not None:
+        head, body = frontier_table
+        lines += ["", f"## {FRONTIER}", "", FRONTIER_NOTE, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(cells) + " |" for cells in body]
     bad = [r for r in rows if r.get("state") != "finished"]
     if bad:
         lines += ["", "Runs that did not finish:", ""]
@@ -183,6 +194,53 @@ def training_curve(run_dir: Path) -> tuple[list[float], list[float]]:
             xs.append(at_epoch.get(r.get("epoch"), seconds))
             ys.append(float(r["eval"][registry.BEST_BY]))
     return xs, ys
+
+
+def marks(longest_s: float, count: int = 6) -> list[float]:
+    """Training budgets in seconds for the frontier: the last `count` of the 1-2-5 series of
+    minutes up to the longest run's training time."""
+    series = [f * 10.0 ** k for k in range(-3, 5) for f in (1, 2, 5)]
+    return [m * 60 for m in series if m * 60 <= longest_s * (1 + REACHED)][-count:]
+
+
+REACHED = 0.05  # a run reaches a budget when its last evaluation is within 5% of it (the seconds are estimated)
+
+
+def frontier(state: SweepState, rows: list[dict[str, Any]]) -> tuple[list[float], list[dict[str, Any]]]:
+    """The frontier of a sweep's runs, from their logged curves (frontier_of)."""
+    curves: dict[str, list[tuple[list[float], list[float]]]] = {}
+    for r in rows:
+        if r.get("folder") and (state.folder / r["folder"]).is_dir():
+            xs, ys = training_curve(state.folder / r["folder"])
+            if xs:
+                curves.setdefault(r["setting"], []).append((xs, ys))
+    return frontier_of(curves)
+
+
+def frontier_of(curves: dict[str, list[tuple[list[float], list[float]]]]) -> tuple[list[float], list[dict[str, Any]]]:
+    """At each budget of `marks`, the light-evaluation FID of each run's best generator so far
+    (what a run stopped there would keep); per setting, the median and worst over the runs
+    that trained that long. curves: per setting, each run's (training seconds, FID) at its
+    evaluations. Returns (budgets in seconds, per setting {"setting", "runs", "at": {budget:
+    (median, worst, runs counted) or None}}), without budgets before every first evaluation."""
+    budgets = marks(max((xs[-1] for runs in curves.values() for xs, _ in runs), default=0.0))
+    out = []
+    for setting, runs in curves.items():
+        at = {}
+        for t in budgets:
+            values = [min(y for x, y in zip(xs, ys) if x <= t * (1 + REACHED)) for xs, ys in runs
+                      if xs[-1] >= t * (1 - REACHED) and xs[0] <= t * (1 + REACHED)]
+            at[t] = (statistics.median(values), max(values), len(values)) if values else None
+        out.append({"setting": setting, "runs": len(runs), "at": at})
+    kept = [t for t in budgets if any(f["at"][t] for f in out)]
+    return kept, [{**f, "at": {t: f["at"][t] for t in kept}} for f in out]
+
+
+def frontier_rows(budgets: list[float], settings: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    head = ["setting", *[f"{R.fmt(t / 60)} min" for t in budgets]]
+    body = [[s["setting"], *[f"{R.fmt(v[0])} ({R.fmt(v[1])})" + (f" [{v[2]} of {s['runs']}]" if v[2] < s["runs"] else "")
+                             if (v := s["at"][t]) else "—" for t in budgets]] for s in settings]
+    return head, body
 
 
 def _curve_plot(state: SweepState, rows: list[dict[str, Any]]) -> str:
@@ -226,15 +284,20 @@ def _grids(state: SweepState, summary: list[dict[str, Any]], rows: list[dict[str
     return f'<div class="strip">{"".join(figures)}</div>' if figures else '<p class="missing">No grids yet.</p>'
 
 
-def render_html(state: SweepState, summary: list[dict[str, Any]], rows: list[dict[str, Any]], note: str) -> str:
+def render_html(state: SweepState, summary: list[dict[str, Any]], rows: list[dict[str, Any]], note: str,
+                frontier_table: tuple[list[str], list[list[str]]]) -> str:
     spec = state_spec(state)
     head, body = table_rows(summary)
     table = R._table(head, [[R._esc(c) for c in cells] for cells in body], numeric=range(1, len(head)))
+    f_head, f_body = frontier_table
+    curves = _curve_plot(state, rows) + (R._table(f_head, [[R._esc(c) for c in cells] for cells in f_body],
+                                                  numeric=range(1, len(f_head)))
+                                         + f'<p class="note">{R._esc(FRONTIER_NOTE)}</p>' if f_body else "")
     runs = R._table(["run", "state", "FID / floor", "epochs", "message"],
                     [[R._esc(r["run"]), R._esc(r.get("state")), R.fmt(r.get("fid_ratio")), R.fmt(r.get("epochs")),
                       R._esc(r.get("message") or "")] for r in rows], numeric=(2, 3))
     sections = [
-        R._section("curves", "Light-evaluation FID against training time", _curve_plot(state, rows)),
+        R._section("curves", FRONTIER, curves),
         R._section("summary", "Summary per setting", table + f'<p class="note">{R._esc(note)}</p>'),
         R._section("grids", "The median seed of each setting (its best generator's grid)", _grids(state, summary, rows)),
         R._section("runs", "Runs", runs),
@@ -270,11 +333,15 @@ def write_summary(state: SweepState, html: bool = True) -> dict[str, Path]:
     spec = state_spec(state)
     out = {"md": state.folder / "summary.md", "csv": state.folder / "summary.csv",
            "json": state.folder / "summary.json"}
-    atomic_write_bytes(out["md"], markdown(spec.name, summary, rows, note).encode())
+    budgets, front = frontier(state, rows)
+    table = frontier_rows(budgets, front)
+    atomic_write_bytes(out["md"], markdown(spec.name, summary, rows, note, table if front else None).encode())
     atomic_write_bytes(out["csv"], as_csv(rows).encode())
-    atomic_write_bytes(out["json"], (json.dumps({"settings": summary, "runs": rows, "note": note}, indent=1)
-                                     + "\n").encode())
+    front_json = {"budgets_s": budgets, "settings": [{**f, "at": [[t, *(f["at"][t] or (None,) * 3)] for t in budgets]}
+                                                     for f in front]}
+    atomic_write_bytes(out["json"], (json.dumps({"settings": summary, "runs": rows, "frontier": front_json,
+                                                 "note": note}, indent=1) + "\n").encode())
     if html:
         out["html"] = state.folder / "sweep.html"
-        atomic_write_bytes(out["html"], render_html(state, summary, rows, note).encode())
+        atomic_write_bytes(out["html"], render_html(state, summary, rows, note, table).encode())
     return out
