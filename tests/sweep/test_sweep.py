@@ -57,6 +57,7 @@ def test_two_settings_by_two_seeds_end_to_end(tinyset, tmp_path, capsys):
         assert s["fid_ratio_worst"] == max(e["metrics"]["fid_lenet"]["value"] / e["metrics"]["fid_lenet"]["real"]
                                            for e in evals)
         assert s["classes_worst"] == min(e["classes"]["classes_covered"] for e in evals)
+        assert s["memorisation_worst"] == min(e["memorisation"]["ratio"] for e in evals)
         assert s["epochs_median"] == 2
     assert (folder / "summary.csv").read_text().count("\n") == 5
     html = (folder / "sweep.html").read_text()

@@ -36,9 +36,16 @@ def figures(rows: list[dict[str, Any]]) -> list[tuple[str, str, Callable[[list[f
     """(key, label, the worst run's: max or min): the best-by metric over its floor, the metric
     registry's sweep figures that these rows can have, and the wall time."""
     best = registry.get(registry.BEST_BY)
+    memo = [MEMORISATION] if any(r.get(MEMORISATION[0]) is not None for r in rows) else []
     return [("fid_ratio", f"{best.short} / floor", max),
             *[(m.column, m.short, m.worst) for m in registry.shown_columns(registry.SWEEP, rows)],
-            ("wall_s", "wall s", max)]
+            *memo, ("wall_s", "wall s", max)]
+
+
+# The full evaluation's memorisation check (not a registry metric: it searches pixels, not
+# features): the median nearest-training-image distance of samples over that of real test
+# images; under 0.5 a run is flagged as memorised. The worst run has the lowest.
+MEMORISATION = ("memorisation", "memorisation ratio", min)
 
 
 def csv_fields(rows: list[dict[str, Any]]) -> list[str]:
@@ -46,7 +53,8 @@ def csv_fields(rows: list[dict[str, Any]]) -> list[str]:
     for m in registry.shown_columns(registry.SWEEP, rows):
         fields += [m.column] + ([m.floor_column] if m.floor_column else [])
         fields += ["fid_ratio"] if m.key == registry.BEST_BY else []
-    return ["run", "setting", "seed", "trial", "state", "healthy", *fields, "epochs", "wall_s", "folder", "message"]
+    return ["run", "setting", "seed", "trial", "state", "healthy", *fields, MEMORISATION[0], "memorised", "epochs",
+            "wall_s", "folder", "message"]
 
 
 def run_figures(run_dir: Path, full: bool) -> dict[str, float | None]:
@@ -54,8 +62,11 @@ def run_figures(run_dir: Path, full: bool) -> dict[str, float | None]:
     floor's, conditional accuracy, ...): from the full evaluation (metrics.json), else the
     light one at the best epoch."""
     result = read_json(run_dir / "metrics.json") if full else None
+    memo: dict[str, Any] = {}
     if result is not None and isinstance(result.get("metrics"), dict):
         read, n = (lambda m: m.read(result)), result.get("n")
+        check = result.get("memorisation") if isinstance(result.get("memorisation"), dict) else {}
+        memo = {MEMORISATION[0]: _num(check.get("ratio")), "memorised": check.get("memorised")}
     else:
         best = read_best(run_dir) if not full else None
         at = [r for r in read_metrics(run_dir) if isinstance(r.get("eval"), dict) and isinstance(r.get("floor"), dict)
@@ -68,7 +79,7 @@ def run_figures(run_dir: Path, full: bool) -> dict[str, float | None]:
         value, floor = (_num(v) for v in read(m))
         if m.needs <= registry.PLAIN or value is not None:  # a stacked run's modes; not every run's
             out |= {m.column: value} | ({m.floor_column: floor} if m.floor_column else {})
-    return out | {"evaluated_n": _num(n)}
+    return out | memo | {"evaluated_n": _num(n)}
 
 
 def run_rows(state: SweepState) -> list[dict[str, Any]]:
