@@ -126,3 +126,18 @@ def test_the_pixel_search_finds_the_float64_nearest_image():
         np.testing.assert_array_equal(i, exact.argmin(1).numpy())
         np.testing.assert_allclose(d, exact.min(1).values.numpy(), rtol=1e-12)
         assert i[0] == 257 and d[0] == 0.0
+
+
+def test_ds_report_asks_at_most_full_n_images_per_side(setup, monkeypatch):
+    """Stacked MNIST evaluates 26,000 samples; D's report stops at FULL_N of each side."""
+    src, ev, train = setup
+    monkeypatch.setattr(EV, "FULL_N", 20)
+    seen = []
+
+    class CountingD(MLPDiscriminator):
+        def forward(self, x, y=None):
+            seen.append(len(x))
+            return super().forward(x, y)
+
+    result, _ = EV.evaluate(CopyGenerator(train.images[100:]), ev, src, n=50, D=CountingD(hidden=8))
+    assert result["discriminator"]["n"] == 20 and sum(seen) == 3 * 20
