@@ -1,7 +1,7 @@
 """Training throughput of every preset, beside two references measured in the same run.
 
     python benchmarks/train_throughput.py --data-dir ../shared/datasets/mnist [--device cuda]
-        [--presets classic,dcgan] [--steps 20] [--rounds 9] [--threads N]
+        [--presets classic,dcgan,classic+model.hidden=1024] [--steps 20] [--rounds 9] [--threads N]
 
 For each preset and each fast path of the library (fp32, bf16 autocast, channels_last,
 torch.compile, CUDA graphs, and on a GPU 8 steps per graph), images/s of the library's
@@ -249,7 +249,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
     p.add_argument("--data-dir", default="../shared/datasets/mnist")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--presets", default=",".join(PRESETS), help="comma-separated (default: all)")
+    p.add_argument("--presets", default=",".join(PRESETS),
+                   help="comma-separated (default: all); a variant is PRESET+key=value+..., e.g. classic+model.hidden=1024")
     p.add_argument("--steps", type=int, default=50, help="steps per window (default: 50)")
     p.add_argument("--rounds", type=int, default=9, help="windows per row (default: 9)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -266,7 +267,9 @@ def main() -> None:
     where = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
     print(f"torch {torch.__version__}, {where}; {args.rounds} windows of {args.steps} steps per row, medians")
     for name in args.presets.split(","):
-        preset_table(name, PRESETS[name], split, device, args.steps, args.rounds, args.compile_on_cpu)
+        preset, *overrides = name.split("+")  # a variant: PRESET+key=value+...
+        preset_table(name, apply_overrides(PRESETS[preset], overrides), split, device, args.steps, args.rounds,
+                     args.compile_on_cpu)
 
 
 if __name__ == "__main__":
