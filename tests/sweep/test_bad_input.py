@@ -6,6 +6,7 @@ import pytest
 
 from mnistgan.cli import main
 from mnistgan.data.sources import Sources
+from mnistgan.errors import ConfigError
 from mnistgan.sweep.spec import SweepSpec, from_flags, read_spec, settings
 
 from .conftest import ROOT, sweep_args
@@ -57,9 +58,37 @@ def test_a_spec_file_with_an_unknown_key_or_bad_table(tmp_path):
 def test_a_spec_round_trips_through_its_toml(tmp_path):
     spec = SweepSpec(name="q", preset="dcgan", seeds=(0, 2), threads_per_job=2, evaluate_n=500,
                      set=(("train.minutes", 10.0), ("data.name", "mnist")),
-                     grid=(("preset", ("dcgan", "dcgan-cond")), ("train.precision", ("fp32", "bf16"))))
+                     grid=(("preset", ("dcgan", "dcgan-cond")), ("train.precision", ("fp32", "bf16"))),
+                     variants=(("full", (("data.subset", 1.0),)), ("10pct", (("data.subset", 0.1), ("eval.every", 10)))))
     (tmp_path / "q.toml").write_text(spec.to_toml())
     assert read_spec(tmp_path / "q.toml") == spec
+
+
+def test_variants_set_their_keys_together_times_the_grid(tmp_path):
+    """A variant changes several keys at once (a subset and its evaluation interval); each
+    variant meets every combination of the grid."""
+    (tmp_path / "v.toml").write_text('[grid]\npreset = ["classic", "dcgan"]\n'
+                                     '[variants.full]\n"data.subset" = 1.0\n'
+                                     '[variants.10pct]\n"data.subset" = 0.1\n"eval.every" = 50\n')
+    found = {s.label: s.cfg for s in settings(read_spec(tmp_path / "v.toml"), Sources(cache_dir=tmp_path))}
+    assert list(found) == ["full-classic", "full-dcgan", "10pct-classic", "10pct-dcgan"]
+    assert found["10pct-dcgan"].model.arch == "dcgan" and found["10pct-dcgan"].data.subset == 0.1
+    assert found["10pct-classic"].eval.every == 50 and found["full-classic"].eval.every == 5
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('[grid]\n"eval.every" = [1, 2]\n[variants.a]\n"eval.every" = 5\n', "variant a and the grid both set eval.every"),
+    ('[variants.a]\n', "variant a: it sets no key"),
+    ('[variants."a b"]\n"eval.every" = 5\n', "variant 'a b': name it with"),
+    ('variants = 3\n', "variants must be a table"),
+    ('[variants]\na = 3\n', "variants.a must be a table"),
+    ('[variants.a]\n"eval.every" = 5\n[search]\ntrials = 2\n[search.space]\n"train.lr_g" = "uniform(1e-4, 2e-4)"\n',
+     "give a grid (or variants) or a search"),
+])
+def test_bad_variants_are_one_line(tmp_path, toml, message):
+    (tmp_path / "v.toml").write_text(toml)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        settings(read_spec(tmp_path / "v.toml"), Sources(cache_dir=tmp_path))
 
 
 def test_flags_override_a_spec_file(tmp_path):

@@ -11,6 +11,8 @@ From a TOML file (`mnistgan sweep SPEC.toml`):
     train.epochs = 50
     [grid]                        # one setting per combination; `preset` may be a key
     "loss.label_smoothing" = [0.0, 0.1]
+    [variants.r1]                 # named settings, each with its own keys (times the grid, if any)
+    "loss.r1_gamma" = 1.0
     [search]                      # Optuna instead of (or over) the grid
     trials = 20
     space = { "train.lr_g" = "loguniform(1e-4, 1e-3)" }
@@ -36,7 +38,7 @@ from mnistgan.errors import ConfigError
 
 MAX_SEEDS = 10_000
 MAX_SETTINGS = 10_000
-SPEC_KEYS = ("name", "preset", "seeds", "threads_per_job", "jobs", "evaluate_n", "set", "grid", "search")
+SPEC_KEYS = ("name", "preset", "seeds", "threads_per_job", "jobs", "evaluate_n", "set", "grid", "variants", "search")
 SEARCH_KEYS = ("trials", "space", "storage")
 _LABEL = re.compile(r"[^A-Za-z0-9._-]+")
 _SETTING = re.compile(r"[^A-Za-z0-9._=-]+")  # a setting's label, in its runs' folder names
@@ -55,6 +57,8 @@ class SweepSpec:
     evaluate_n: int = 10_000  # at most a smaller set's test split, as `mnistgan evaluate` does
     set: tuple[tuple[str, Any], ...] = ()
     grid: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    # named settings whose keys change together (label -> ((key, value), ...)); each is crossed with the grid
+    variants: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
     trials: int = 0  # > 0: an Optuna search of this many trials
     space: tuple[tuple[str, str], ...] = ()  # key -> "loguniform(1e-4, 1e-3)" ...
     storage: str | None = None  # an Optuna storage URL (default: the sweep folder's SQLite file)
@@ -76,8 +80,13 @@ class SweepSpec:
             raise ConfigError("a search needs a space: --space 'train.lr_g=loguniform(1e-4,1e-3)'")
         if self.space and not self.trials:
             raise ConfigError("--space needs --search N (the number of trials)")
-        if self.trials and self.grid:
-            raise ConfigError("give a grid or a search, not both")
+        if self.trials and (self.grid or self.variants):
+            raise ConfigError("give a grid (or variants) or a search, not both")
+        for label, items in self.variants:
+            if not _SETTING.sub("", label) or _SETTING.search(label) or len(label) > 60:
+                raise ConfigError(f"variant {label!r}: name it with at most 60 letters, digits, '.', '_', '=' and '-'")
+            if not items:
+                raise ConfigError(f"variant {label}: it sets no key")
         for key, values in self.grid:
             if not values:
                 raise ConfigError(f"grid {key}: the list of values is empty")
@@ -92,6 +101,7 @@ class SweepSpec:
         d = dataclasses.asdict(self)
         d["set"] = dict(self.set)
         d["grid"] = {k: list(v) for k, v in self.grid}
+        d["variants"] = {label: dict(items) for label, items in self.variants}
         d["space"] = dict(self.space)
         d["seeds"] = list(self.seeds)
         return d
@@ -105,6 +115,8 @@ class SweepSpec:
         for table, items in (("set", self.set), ("grid", [(k, list(v)) for k, v in self.grid])):
             if items:
                 lines += ["", f"[{table}]", *[f"{json.dumps(k)} = {toml_value(v)}" for k, v in items]]
+        for label, items in self.variants:
+            lines += ["", f"[variants.{json.dumps(label)}]", *[f"{json.dumps(k)} = {toml_value(v)}" for k, v in items]]
         if self.trials:
             lines += ["", "[search]", f"trials = {self.trials}"]
             lines += [f"storage = {toml_value(self.storage)}"] if self.storage else []
@@ -225,9 +237,13 @@ def _spec_from_table(t: dict[str, Any], path: Path) -> SweepSpec:
     search = t.get("search", {})
     if not isinstance(search, dict) or set(search) - set(SEARCH_KEYS):
         raise ConfigError(f"[search] takes {', '.join(SEARCH_KEYS)}")
-    for table in ("set", "grid"):
+    for table in ("set", "grid", "variants"):
         if not isinstance(t.get(table, {}), dict):
             raise ConfigError(f"{table} must be a table of key = value")
+    variants = t.get("variants", {})
+    for label, table in variants.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"variants.{label} must be a table of key = value")
     grid = _flatten(t.get("grid", {}))
     for key, values in grid:
         if not isinstance(values, list):
@@ -249,6 +265,7 @@ def _spec_from_table(t: dict[str, Any], path: Path) -> SweepSpec:
         seeds=parse_seeds(t.get("seeds", 0)), threads_per_job=t.get("threads_per_job", 1),
         jobs=t.get("jobs"), evaluate_n=t.get("evaluate_n", 10_000),
         set=tuple(_flatten(t.get("set", {}))), grid=tuple((k, tuple(v)) for k, v in grid),
+        variants=tuple((label, tuple(_flatten(table))) for label, table in variants.items()),
         trials=search.get("trials", 0), space=tuple(space), storage=search.get("storage"))
 
 
@@ -258,7 +275,9 @@ def spec_from_dict(d: dict[str, Any]) -> SweepSpec:
         return SweepSpec(
             name=d["name"], preset=d["preset"], seeds=tuple(d["seeds"]), threads_per_job=d["threads_per_job"],
             jobs=d.get("jobs"), evaluate_n=d["evaluate_n"], set=tuple(d["set"].items()),
-            grid=tuple((k, tuple(v)) for k, v in d["grid"].items()), trials=d["trials"],
+            grid=tuple((k, tuple(v)) for k, v in d["grid"].items()),
+            variants=tuple((label, tuple(items.items())) for label, items in d.get("variants", {}).items()),
+            trials=d["trials"],
             space=tuple(d["space"].items()), storage=d.get("storage"))
     except (KeyError, TypeError, AttributeError) as e:
         raise ConfigError(f"not a sweep spec ({type(e).__name__}: {e})") from None
@@ -303,13 +322,22 @@ def build_setting(spec: SweepSpec, choice: dict[str, Any], label: str, sources: 
 
 
 def settings(spec: SweepSpec, sources: Sources) -> list[Setting]:
-    """Every setting of the grid (one without a grid), each config built and checked."""
+    """Every setting: each variant (one without variants) times each combination of the grid
+    (one without a grid), each config built and checked."""
     keys = [k for k, _ in spec.grid]
     combos = list(itertools.product(*(v for _, v in spec.grid)))
-    if len(combos) > MAX_SETTINGS:
-        raise ConfigError(f"the grid has {len(combos)} settings, more than {MAX_SETTINGS}")
-    choices = [dict(zip(keys, combo)) for combo in combos]
-    labels = [_label(c) for c in choices]
+    variants = spec.variants or (("", ()),)
+    if len(combos) * len(variants) > MAX_SETTINGS:
+        raise ConfigError(f"the sweep has {len(combos) * len(variants)} settings, more than {MAX_SETTINGS}")
+    choices, labels = [], []
+    for name, items in variants:
+        for combo in combos:
+            grid_choice = dict(zip(keys, combo))
+            overlap = sorted(set(grid_choice) & {k for k, _ in items})
+            if overlap:
+                raise ConfigError(f"variant {name} and the grid both set {overlap[0]}: one setting per key")
+            choices.append(dict(items) | grid_choice)
+            labels.append(f"{name}-{_label(grid_choice)}" if name and grid_choice else name or _label(grid_choice))
     if len(set(labels)) != len(labels):  # values that differ only in characters a folder name cannot hold
         labels = [f"setting{i}" for i in range(len(labels))]
     return [build_setting(spec, c, lab, sources) for c, lab in zip(choices, labels)]
