@@ -85,8 +85,6 @@ class SweepSpec:
         for label, items in self.variants:
             if not _SETTING.sub("", label) or _SETTING.search(label) or len(label) > 60:
                 raise ConfigError(f"variant {label!r}: name it with at most 60 letters, digits, '.', '_', '=' and '-'")
-            if not items:
-                raise ConfigError(f"variant {label}: it sets no key")
         for key, values in self.grid:
             if not values:
                 raise ConfigError(f"grid {key}: the list of values is empty")
