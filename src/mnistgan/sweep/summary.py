@@ -213,7 +213,7 @@ REACHED = 0.05  # a run reaches a budget when its last evaluation is within 5% o
 def marks(longest_s: float, count: int = 6) -> list[float]:
     """Training budgets in seconds for the frontier: the last `count` of the 1-2-5 series of
     minutes up to the longest run's training time."""
-    series = [f * 10.0 ** k for k in range(-3, 5) for f in (1, 2, 5)]
+    series = [f * 10.0 ** k for k in range(-5, 5) for f in (1, 2, 5)]
     return [m * 60 for m in series if m * 60 <= longest_s * (1 + REACHED)][-count:]
 
 
