@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mnistgan.cli import build_parser
-from mnistgan.config import PRESETS, RunConfig
+from mnistgan.config import ALIASES, PRESET_ABOUT, PRESETS, RunConfig
 from mnistgan.eval import registry
 from mnistgan.runfolder import RUN_FILES
 
@@ -121,7 +121,8 @@ def config_markdown() -> str:
         out.append("| " + " | ".join([f"`{key}`", _type_name(typ), _value(node), _cell(f.metadata.get("bounds", "")),
                                       _cell(f.metadata.get("help", ""))]) + " |")
     out += ["", "## What each preset changes", "",
-            "Each preset's values that differ from the defaults above (`mnistgan presets` lists them).", ""]
+            "Each preset, what it is, and its values that differ from the defaults above (`mnistgan presets` "
+            "lists them).", ""]
     rows = []
     for name, cfg in PRESETS.items():
         changed = []
@@ -133,8 +134,9 @@ def config_markdown() -> str:
                 a, b = a[part], b[part]
             if a != b:
                 changed.append(f"`{key}={json.dumps(b) if isinstance(b, str) else b}`")
-        rows.append([f"`{name}`", ", ".join(changed) or "(the defaults)"])
-    out.append(_table(["preset", "settings"], rows))
+        rows.append([f"`{name}`", PRESET_ABOUT[name], ", ".join(changed) or "(the defaults)"])
+    rows += [[f"`{alias}`", f"another name for `{name}`", ""] for alias, name in ALIASES.items()]
+    out.append(_table(["preset", "what", "settings"], rows))
     return "\n".join(out).strip()
 
 

@@ -19,12 +19,13 @@ def _spec_layers(G: nn.Module, D: nn.Module) -> None:
 def test_classic_preset_is_the_spec_at_its_measured_sizes():
     cfg = PRESETS["classic"].model
     G, D = build_generator(cfg), build_discriminator(cfg)
-    assert _linear_shapes(G) == [(64, 512), (512, 512), (512, 784)]
+    assert _linear_shapes(G) == [(64, 1024), (1024, 1024), (1024, 784)]
     assert _linear_shapes(D) == [(784, 256), (256, 256), (256, 1)]
     _spec_layers(G, D)
-    assert sum(p.numel() for p in G.parameters()) == 698_128
+    assert sum(p.numel() for p in G.parameters()) == 1_919_760
     assert sum(p.numel() for p in D.parameters()) == 267_009
     assert PRESETS["classic"].train.ema_halflife == 10_000
+    assert PRESETS["classic"].train.epochs == 40
 
 
 def test_the_tutorial_sizes_stay_reachable_by_name():

@@ -1,15 +1,17 @@
 """Every preset trains as it did before the refactors that could have moved it, on every CPU.
 
-Two checks, since float results depend on the CPU's vector instructions:
+Two checks, since float results depend on the CPU:
 
-- **Bitwise, where the digests were made.** pinned.json holds sha256 digests of every
-  network after a tiny 3-epoch run, per kind of CPU: "AVX512+AMX", the project's Sapphire
-  Rapids machines (classic-tutorial's digests, the classic preset's until 2026-11-30, from
-  the code before the model-zoo refactor, commit 5c99a98, the others from before the speed
-  work, commit 93552f2), and "AVX512+AVX512_BF16", a Zen 4 EPYC (made at commit c4c7833;
-  its classic-tutorial digests equal the Sapphire Rapids ones; the new classic's digests
-  exist for this kind only). Each preset at its own precision (train.precision=auto is
-  bf16 on both kinds), at 2 threads.
+- **Bitwise, on the machine the digests were made on.** pinned.json holds sha256 digests of
+  every network after a tiny 3-epoch run, per CPU fingerprint: torch's kernel level, native
+  bf16, and a digest of every feature flag and cache size torch reports (`cpu_kind`). Each
+  preset at its own precision (train.precision=auto: bf16 where native), at 2 threads. The
+  fingerprint is that fine because a coarser one failed: a 2-core Intel Xeon with AMX and
+  AVX10.1 (L2 2 MiB per core) trained every preset to other bits than the Sapphire Rapids
+  whose kind ("AVX512+AMX") it shared, with its fp32 weights 2.5e-8 away. The entries here
+  are that machine's (made 2026-12-01); the Sapphire Rapids' (commits 5c99a98, 93552f2) and a
+  Zen 4 EPYC's (commit ecaec7e) are in git history: on another machine
+  `python -m tests.train.test_pinned` prints its entry.
 - **Within a tolerance, everywhere.** The same runs in fp32, compared with 256 weights of
   each network sampled from a reference run (pinned.json "fp32"). Measured on the Zen 4
   EPYC: forcing AVX2 kernels (ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2,
@@ -47,8 +49,12 @@ THREADS = 2
 
 
 def cpu_kind() -> str:
+    """E.g. "AVX512+AMX/3f9c0a1b2c4d": what the kernels dispatch on, then every other fact torch
+    reports of the CPU but its core counts (its name, flags and cache sizes)."""
     hw = hardware("cpu")
-    return f"{hw.capability}+{hw.bf16 or 'no-bf16'}"
+    caps = torch.cpu.get_capabilities()
+    facts = ";".join(f"{k}={v}" for k, v in sorted(caps.items()) if not k.startswith("num_"))
+    return f"{hw.capability}+{hw.bf16 or 'no-bf16'}/{hashlib.sha256(facts.encode()).hexdigest()[:12]}"
 
 
 def digest(module: torch.nn.Module) -> str:
