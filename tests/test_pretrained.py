@@ -21,7 +21,9 @@ from tests.conftest import SHARED_MNIST
 
 SHIPPED = pretrained.Shipped()
 NAMES = SHIPPED.names()
-MAX_BYTES = 8_000_000  # the wheel's budget for all of them
+# The wheel's budget for all of them: 8 MB until 2026-12-01, when the default's G grew to 1.9M weights
+# (7.7 MB in fp32, shipped as trained: halving them would ship another model than the one scored).
+MAX_BYTES = 16_000_000
 # Samples recorded on another CPU kind (another vector ISA) may differ: float sums run in
 # another order, which moves a value by ~1e-6 and so flips a uint8 pixel by one level when
 # it sits on a rounding boundary. Allow that, on a few pixels; a different model or a
