@@ -7,7 +7,7 @@
 # its own time limit so a slow part cannot eat the rest:
 #   1. the GPU tests (tests/train/test_cuda.py: exact resume of graphs and of k steps per
 #      graph; tests/benchmarks/test_bound.py: the bound's captured replay);
-#   2. the main job (classic, 50 epochs, light evaluation every 5) with CUDA graphs, then
+#   2. the main job (classic, its 40 epochs, light evaluation every 5) with CUDA graphs, then
 #      with 8 steps per graph: `mnistgan train` prints its wall-clock split;
 #   3. 200 epochs of classic (light evaluation off), 8 steps per graph, its wall time;
 #   4. every preset's throughput table under each fast path (8 steps per graph
@@ -44,7 +44,7 @@ TRAIN=(python -m mnistgan train --device cuda --data-dir "$MNIST" --no-download 
 part "1. GPU tests"
 run 90 python -m pytest -q -p no:cacheprovider tests/train/test_cuda.py tests/benchmarks/test_bound.py
 
-part "2. the main job on the GPU: classic, 50 epochs, light evaluation every 5 (wall time from process start)"
+part "2. the main job on the GPU: classic, its 40 epochs, light evaluation every 5 (wall time from process start)"
 run 45 "${TRAIN[@]}" --cuda-graphs --name main-graphs
 run 45 "${TRAIN[@]}" --cuda-graphs --steps-per-graph 8 --name main-k8
 

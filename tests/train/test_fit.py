@@ -80,7 +80,8 @@ def test_an_imported_set_of_100_images_end_to_end_with_no_setting_changed(tmp_pa
     run = run_dir(tmp_path, "hundred")
     saved = json.loads((run / "config.json").read_text())
     assert saved["train"]["batch_size"] == 90 and saved["eval"]["n"] == 10  # the fitted config is the run's
-    assert (run / "samples" / "epoch_0050.png").is_file() and (run / "generator-best.safetensors").is_file()
+    last = f"epoch_{saved['train']['epochs']:04d}.png"  # the default's length, all of it
+    assert (run / "samples" / last).is_file() and (run / "generator-best.safetensors").is_file()
     assert main(["evaluate", str(run), "--threads", "1"]) == 0
     assert "hundred has 10 test images: evaluating 10 samples against them" in caplog.text
     assert json.loads((run / "metrics.json").read_text())["n"] == 10
