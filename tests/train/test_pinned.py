@@ -9,8 +9,8 @@ Two checks, since float results depend on the CPU:
   fingerprint is that fine because a coarser one failed: a 2-core Intel Xeon with AMX and
   AVX10.1 (L2 2 MiB per core) trained every preset to other bits than the Sapphire Rapids
   whose kind ("AVX512+AMX") it shared, with its fp32 weights 2.5e-8 away. The entries here
-  are that machine's (made 2026-12-01); the Sapphire Rapids' (commits 5c99a98, 93552f2) and a
-  Zen 4 EPYC's (commit ecaec7e) are in git history: on another machine
+  are that machine's (made 2026-12-01); the Sapphire Rapids' and a Zen 4 EPYC's are in
+  pinned.json's history up to commit d4cb8cc. On another machine
   `python -m tests.train.test_pinned` prints its entry.
 - **Within a tolerance, everywhere.** The same runs in fp32, compared with 256 weights of
   each network sampled from a reference run (pinned.json "fp32"). Measured on the Zen 4
@@ -49,7 +49,7 @@ THREADS = 2
 
 
 def cpu_kind() -> str:
-    """E.g. "AVX512+AMX/3f9c0a1b2c4d": what the kernels dispatch on, then every other fact torch
+    """E.g. "AVX512+AMX/2928e10d1df1": what the kernels dispatch on, then every other fact torch
     reports of the CPU but its core counts (its name, flags and cache sizes)."""
     hw = hardware("cpu")
     caps = torch.cpu.get_capabilities()
