@@ -222,6 +222,10 @@ def train_in(args: argparse.Namespace, cfg: RunConfig, world: World, device: str
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    # One seed must give the same images on a busy machine (tests/test_determinism.py): G 1024's
+    # products at 2 threads differed 1 time in 6 on a 2-core Xeon with AMX, 0 in 8 in MKL's strict
+    # reproducible mode (read at MKL's first call, after this line).
+    os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
     from mnistgan.sample import check_sample_size, describe, load_generator, parse_digits, write_samples
 
     out = Path(args.out)
