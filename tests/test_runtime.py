@@ -64,7 +64,7 @@ def test_bad_thread_counts_are_config_errors(capsys):
     for bad in (0, -1, runtime.MAX_THREADS + 1):
         with pytest.raises(ConfigError, match="--threads must be between 1"):
             runtime.check_threads(bad)
-    assert main(["sample", "nowhere", "--threads", "0"]) == 2
+    assert main(["evaluate", "nowhere", "--threads", "0"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mnistgan: error: --threads") and err.count("\n") == 1
 

@@ -222,10 +222,6 @@ def train_in(args: argparse.Namespace, cfg: RunConfig, world: World, device: str
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    # One seed must give the same images on a busy machine (tests/test_determinism.py): G 1024's
-    # products at 2 threads differed 1 time in 6 on a 2-core Xeon with AMX, 0 in 8 in MKL's strict
-    # reproducible mode (read at MKL's first call, after this line).
-    os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
     from mnistgan.sample import check_sample_size, describe, load_generator, parse_digits, write_samples
 
     out = Path(args.out)
@@ -560,7 +556,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=int, default=1, help="enlarge the PNG grid by this factor")
     s.add_argument("--device", default="cpu")
     s.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
-    threads_opt(s)
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("evaluate", help="metrics beside the real-data floor; writes metrics.json")

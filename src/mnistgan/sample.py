@@ -19,6 +19,7 @@ from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import load_discriminator_file, load_into, load_weights_and_epoch
 from mnistgan.models import Discriminator, Generator, build_discriminator, build_generator
 from mnistgan.runfolder import BEST_GENERATOR, BEST_STATE, read_best
+from mnistgan.runtime import one_thread
 from mnistgan.tensors import as_images
 
 
@@ -157,7 +158,8 @@ def write_samples(G: Generator, out: Path, n: int = 64, seed: int = 0, fmt: str 
     check_sample_size(n * len(rows), scale, fmt)
     if out.is_dir():
         raise ConfigError(f"{out}: a folder; --out needs a file name")
-    images = np.concatenate([sample_uint8(G, n, seed, d) for d in rows])  # [rows * n, (C,) 28, 28]
+    with one_thread():  # the same images for a seed, also on a busy machine
+        images = np.concatenate([sample_uint8(G, n, seed, d) for d in rows])  # [rows * n, (C,) 28, 28]
     labels = [G.labels(n, d) for d in rows]
     if fmt == "npz":
         buf = io.BytesIO()
