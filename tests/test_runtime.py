@@ -102,3 +102,17 @@ def test_train_warns_when_oversubscribed(tiny, tmp_path, monkeypatch, caplog):
         assert not [r for r in caplog.records if r.levelname == "WARNING"]
     finally:
         torch.set_num_threads(before)
+
+
+def test_one_thread_restores_the_thread_count():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with runtime.one_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with pytest.raises(ValueError), runtime.one_thread():
+            raise ValueError  # restored on the way out of an error too
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
