@@ -1,6 +1,6 @@
 """Same seed, same machine, same thread count -> the same images and weights, also while
 another process keeps a core busy. Each run is a fresh process, because the differences
-seen were per process: `sample` at 2 threads differed in 1 to 4 of 40 processes on a 2-core
+seen were per process: `sample` at 2 threads differed in 1 of 60 to 4 of 40 processes on a 2-core
 Xeon, so it generates on one thread (docs/how-to/reproducibility.md)."""
 
 from __future__ import annotations

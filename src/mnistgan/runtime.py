@@ -41,8 +41,8 @@ def one_thread() -> Iterator[None]:
 
     `mnistgan sample` generates this way so that a seed gives the same images on a busy machine: on the
     2-core Xeon with AMX, G 1024's products at 2 threads beside a busy core differed in the first
-    thread's half of the batch in 1 to 4 of 40 fresh processes (also in MKL's strict reproducible
-    mode), at 1 thread in 0 of 100. Generating 100,000 digits takes 2.5 s instead of 1.3 s."""
+    thread's half of the batch in 1 of 60 to 4 of 40 fresh processes (also in MKL's strict
+    reproducible mode), at 1 thread in 0 of 100. Generating 100,000 digits takes 2.5 s instead of 1.3 s."""
     import torch
 
     before = torch.get_num_threads()
