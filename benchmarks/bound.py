@@ -40,7 +40,9 @@ class _Layout:
 
     def random(self) -> torch.Tensor:
         """A tensor of this layout over storage of its own, just large enough for its strided extent."""
-        return torch.empty_strided(self.shape, self.stride, dtype=self.dtype, device=self.device).normal_()
+        extent = 1 + sum((n - 1) * s for n, s in zip(self.shape, self.stride) if n)  # elements the strides reach
+        storage = torch.empty(extent if all(self.shape) else 0, dtype=self.dtype, device=self.device).normal_()
+        return storage.as_strided(self.shape, self.stride)  # stride 0 (an expanded gradient) reads one value
 
 
 class _Record(TorchDispatchMode):
