@@ -38,6 +38,7 @@ from mnistgan.errors import ConfigError
 
 MAX_SEEDS = 10_000
 MAX_SETTINGS = 10_000
+SECTIONS = tuple(f.name for f in dataclasses.fields(RunConfig))  # a config's sections: data, model, ...
 SPEC_KEYS = ("name", "preset", "seeds", "threads_per_job", "jobs", "evaluate_n", "set", "grid", "variants", "search")
 SEARCH_KEYS = ("trials", "space", "storage")
 _LABEL = re.compile(r"[^A-Za-z0-9._-]+")
@@ -242,6 +243,10 @@ def _spec_from_table(t: dict[str, Any], path: Path) -> SweepSpec:
     for label, table in variants.items():
         if not isinstance(table, dict):
             raise ConfigError(f"variants.{label} must be a table of key = value")
+        for key, value in table.items():  # [variants.a.1] is TOML's table "1" inside "a"
+            if isinstance(value, dict) and key not in SECTIONS:
+                raise ConfigError(f"variants.{label}.{key}: a dotted variant name makes nested tables; "
+                                  f'quote it: [variants."{label}.{key}"]')
     grid = _flatten(t.get("grid", {}))
     for key, values in grid:
         if not isinstance(values, list):
