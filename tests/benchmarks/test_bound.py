@@ -23,18 +23,22 @@ from mnistgan.config import PRESETS, apply_overrides  # noqa: E402
 from mnistgan.data.sources import Sources, load_split  # noqa: E402
 
 SMALL = {"classic": ["model.hidden=32", "train.batch_size=20"],
-         "dcgan-cond": ["model.channels=4", "train.batch_size=20"]}
+         "dcgan-cond": ["model.channels=4", "train.batch_size=20"],
+         # R1 and R2 every step: in fp32 their double backward multiplies expanded (stride-0) gradients
+         "dcgan-cond-r1r2": ["model.channels=4", "train.batch_size=20", "loss.name=rpgan", "loss.r1_gamma=0.1",
+                             "loss.r2_gamma=0.1", "loss.r1_every=1", "loss.r2_every=1"]}
 
 
 def _calls(tiny, preset: str, precision: str, device: str = "cpu"):
     split = load_split("tiny", "train", Sources(data_dir=tiny[1], download=False))
-    cfg = apply_overrides(PRESETS[preset], SMALL[preset])
+    cfg = apply_overrides(PRESETS[preset.removesuffix("-r1r2")], SMALL[preset])
     one = library_run(cfg, split.images.to(device), split.labels.to(device), Variant(precision, precision))
     one(1)
     return record(lambda: one(1))
 
 
-@pytest.mark.parametrize("preset, precision", [("classic", "fp32"), ("dcgan-cond", "bf16"), ("dcgan-cond", "fp32")])
+@pytest.mark.parametrize("preset, precision", [("classic", "fp32"), ("dcgan-cond", "bf16"), ("dcgan-cond", "fp32"),
+                                               ("dcgan-cond-r1r2", "fp32")])
 def test_the_replay_runs_the_recorded_ops_at_their_layouts(tiny, preset, precision):
     """Replayed under the recorder, the stand-ins give back the very calls recorded:
     the same ops, shapes, strides, dtypes and arguments (output masks, transposed flags)."""
