@@ -37,7 +37,7 @@ def labels(cfg: ModelConfig, n: int, offset: int = 0) -> torch.Tensor | None:
 def test_shapes_and_ranges(cfg):
     torch.manual_seed(0)
     G, D = build_generator(cfg), build_discriminator(cfg)
-    x = G(torch.randn(6, cfg.z_dim), labels(cfg, 6))
+    x = G.generate(torch.randn(6, cfg.z_dim), labels(cfg, 6))
     assert x.shape == (6, cfg.img_channels, 28, 28) and x.dtype == torch.float32
     assert x.min() >= -1 and x.max() <= 1
     scores = D(x, labels(cfg, 6))
@@ -151,3 +151,15 @@ def test_resnet_blocks_start_as_the_identity():
     block = Block(32, blocks_in_net=6, slope=0.2)
     x = torch.randn(2, 32, 7, 7)
     torch.testing.assert_close(block(x), x, rtol=0, atol=0)
+
+
+def test_resnet_generator_is_linear_while_training_and_in_range_in_eval_mode():
+    """A tanh saturated on the normalisation-free G (and it stopped using z); D trains on the linear
+    output, and every image handed out is clamped to [-1, 1]."""
+    G = build_generator(ModelConfig(arch="resnet", channels=16, depth=1))
+    with torch.no_grad():
+        G.out.bias.fill_(3.0)  # pushes every pixel above the range
+    z = torch.randn(4, G.z_dim)
+    assert G(z).min() > 1  # training: as the last conv says
+    assert G.generate(z).max() == 1  # eval mode: clamped
+    assert G.training  # generate() leaves the mode as it was

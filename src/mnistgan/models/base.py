@@ -1,7 +1,8 @@
 """What every generator and discriminator shares: the label in the signature, seeded
 sampling, and constructor arguments kept for the weights file.
 
-G(z [B, z_dim], y [B] | None) -> images [B, C, 28, 28] in [-1, 1]
+G(z [B, z_dim], y [B] | None) -> images [B, C, 28, 28] in [-1, 1] in eval mode (a G may
+  return them unbounded while it trains, for D to see: models/resnet.py)
 D(x [B, C, 28, 28], y [B] | None) -> raw scores [B] (the loss decides what they mean)
 num_classes = 0 means unconditional: y must be None. Otherwise y holds labels in
 [0, num_classes) and is required. C = img_channels: 1 (grey, the default) or 3 (RGB).
@@ -51,7 +52,7 @@ class Conditional(nn.Module):
 
 
 class Generator(Conditional):
-    """Maps noise [B, z_dim] (and labels [B]) to images [B, C, 28, 28] in [-1, 1]."""
+    """Maps noise [B, z_dim] (and labels [B]) to images [B, C, 28, 28], in [-1, 1] in eval mode."""
 
     z_dim: int
 

@@ -15,7 +15,11 @@ convs per branch), so the variance of the sum stays bounded as the network deepe
 No blocks at 28x28: there, as DCGAN does, one strided (transposed) conv. On a CPU a block
 at 28x28 cost more than all the others together (docs/measurements.md). Weights and
 activations are channels-last, which the CPU's convolutions run 1.3-1.6x faster.
-Conditional: G joins an embedding of the label to z; D is a projection discriminator
+G's output is linear while it trains, and clamped to [-1, 1] in eval mode (every image it
+hands out): with no normalisation, a tanh there saturated (pre-activations near -40 within five
+epochs) and G stopped using z, one image per class; D, seeing the linear output, keeps it in range.
+Conditional: G scales z by an embedding of the label, as models/dcgan.py does (joined to z
+instead, the label alone decided the image: one image per class after five epochs); D is a projection discriminator
 (score = Linear(h) + <embed(y), h>), as in models/dcgan.py. No spectral norm: fix-up's
 zero-initialised branches have no spectral norm to divide by, and R3GAN needs none.
 """
@@ -88,8 +92,8 @@ class ResNetGenerator(Generator):
         super().__init__(z_dim=z_dim, channels=channels, num_classes=num_classes, depth=depth,
                          leaky_slope=leaky_slope, img_channels=img_channels)
         self.z_dim, w, L = z_dim, channels, 2 * depth
-        self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None  # label -> [z_dim], joined to z
-        self.fc = nn.Linear(z_dim * (2 if num_classes else 1), 2 * w * 7 * 7)
+        self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None  # label -> [z_dim], scales z
+        self.fc = nn.Linear(z_dim, 2 * w * 7 * 7)
         self.body = nn.Sequential(
             stage(2 * w, depth, L, leaky_slope), Up(2 * w, w),  # 7x7 -> 14x14
             stage(w, depth, L, leaky_slope),
@@ -105,10 +109,11 @@ class ResNetGenerator(Generator):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, z.shape[0])
         if self.embed is not None:
-            z = torch.cat([z, self.embed(y)], dim=1)  # [B, 2 z_dim]
+            z = z * self.embed(y)  # [B, z_dim]
         h = self.fc(z).view(z.shape[0], -1, 7, 7).contiguous(memory_format=CHANNELS_LAST)  # [B, 2w, 7, 7]
         h = F.leaky_relu(self.body(h), self.slope)  # [B, w, 14, 14]
-        return torch.tanh(self.out(h)).contiguous()  # [B, C, 28, 28] in [-1, 1]
+        x = self.out(h).contiguous()  # [B, C, 28, 28]
+        return x if self.training else x.clamp(-1, 1)  # linear while training (see the docstring)
 
 
 class ResNetDiscriminator(Discriminator):
