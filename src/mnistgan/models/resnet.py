@@ -3,7 +3,7 @@
 
 w = model.channels, n = model.depth residual blocks per resolution, C = img_channels:
 G: z [B, z_dim] -> Linear -> [B, 2w, 7, 7] -> n blocks -> up (bilinear, 1x1 conv)
-   -> [B, w, 14, 14] -> n blocks -> ConvT 4x4/2 -> tanh -> [B, C, 28, 28]
+   -> [B, w, 14, 14] -> n blocks -> ConvT 4x4/2 -> [B, C, 28, 28] (clamped to [-1, 1] in eval mode)
 D: x [B, C, 28, 28] -> Conv 4x4/2 -> [B, w, 14, 14] -> n blocks -> down (1x1 conv, average pool)
    -> [B, 2w, 7, 7] -> n blocks -> flatten -> Linear -> score [B]
 
@@ -14,13 +14,13 @@ convs are scaled by L^(-1/4) for L blocks in the network (R3GAN's L^(-1/(2m-2)),
 convs per branch), so the variance of the sum stays bounded as the network deepens.
 No blocks at 28x28: there, as DCGAN does, one strided (transposed) conv. On a CPU a block
 at 28x28 cost more than all the others together (docs/measurements.md). Weights and
-activations are channels-last, which the CPU's convolutions run 1.3-1.6x faster.
+activations are channels-last, the layout the CPU's convolutions run fastest.
 G's output is linear while it trains, and clamped to [-1, 1] in eval mode (every image it
 hands out): with no normalisation, a tanh there saturated (pre-activations near -40 within five
 epochs) and G stopped using z, one image per class; D, seeing the linear output, keeps it in range.
 Conditional: G scales z by an embedding of the label, as models/dcgan.py does (joined to z
-instead, the label alone decided the image: one image per class after five epochs); D is a projection discriminator
-(score = Linear(h) + <embed(y), h>), as in models/dcgan.py. No spectral norm: fix-up's
+instead, the label alone decided the image: one image per class after five epochs); D is a
+projection discriminator (score = Linear(h) + <embed(y), h>), as in models/dcgan.py. No spectral norm: fix-up's
 zero-initialised branches have no spectral norm to divide by, and R3GAN needs none.
 """
 
