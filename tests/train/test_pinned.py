@@ -22,8 +22,8 @@ Two checks, since float results depend on the CPU:
   bitwise check: its rounding moved the weights by up to 6.4e-4 between kinds, as much as
   that learning-rate change.
 
-Regenerate after an intended change: `python -m tests.train.test_pinned` prints this
-machine's entries (then explain the change in the commit).
+Regenerate after an intended change: `python -m tests.train.test_pinned [PRESET ...]` prints this
+machine's entries, of every preset or of those named (then explain the change in the commit).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from mnistgan.hardware import hardware
 from mnistgan.train.loop import train
 
 PINNED_FILE = Path(__file__).with_name("pinned.json")
-PRESETS = ("classic", "classic-tutorial", "classic-cond", "dcgan", "dcgan-cond")
+PRESETS = ("classic", "classic-tutorial", "classic-cond", "dcgan", "dcgan-cond", "rpgan", "rpgan-cond")
 SAMPLES = 256  # weights of each network kept in the fp32 reference
 TOLERANCE = 1e-6  # relative L2 distance to the fp32 reference (see above)
 THREADS = 2
@@ -85,7 +85,7 @@ def two_threads():
 
 
 def run_preset(preset: str, run_dir: Path, folder: Path, *extra: str) -> dict[str, torch.nn.Module]:
-    small = ["model.channels=8"] if preset.startswith("dcgan") else []  # small convs: a fast test
+    small = ["model.channels=8"] if preset.startswith(("dcgan", "rpgan")) else []  # small convs: a fast test
     cfg = load_config(preset, overrides=["data.name='tiny'", "train.batch_size=50", "train.epochs=3",
                                          "train.grid_size=16", "eval.every=0", *small, *extra])
     return dict(train(cfg, run_dir, sources=Sources(data_dir=folder, download=False)).networks())
@@ -118,16 +118,18 @@ def test_the_tolerance_catches_a_one_percent_change_of_one_learning_rate(tmp_pat
 
 
 if __name__ == "__main__":  # print this machine's entries for pinned.json
+    import sys
     import tempfile
 
     from mnistgan.data import datasets
     from tests.conftest import write_tiny
 
     torch.set_num_threads(THREADS)
+    presets = sys.argv[1:] or PRESETS
     with tempfile.TemporaryDirectory() as tmp:
         datasets.DATASETS["tiny"] = write_tiny(Path(tmp) / "data")
         digests = {p: {n: digest(m) for n, m in run_preset(p, Path(tmp) / p, Path(tmp) / "data").items()}
-                   for p in PRESETS}
+                   for p in presets}
         fp32 = {p: {n: sampled(m) for n, m in run_preset(p, Path(tmp) / f"{p}-fp32", Path(tmp) / "data",
-                                                         "train.precision='fp32'").items()} for p in PRESETS}
+                                                         "train.precision='fp32'").items()} for p in presets}
     print(json.dumps({"kind": cpu_kind(), "digests": digests, "fp32": fp32}))
