@@ -79,5 +79,6 @@ def test_overrides_that_depend_on_each_other_apply_together():
         load_config("classic", overrides=["loss.name=hinge"])
 
 
-def test_best_is_an_alias_of_a_preset():
-    assert preset("best") == PRESETS[ALIASES["best"]]
+def test_best_is_an_alias_of_a_preset_conditional_and_unconditional():
+    assert preset("best") == PRESETS[ALIASES["best"]] and preset("best").model.num_classes == 10  # draws a 7
+    assert preset("best-uncond") == PRESETS[ALIASES["best-uncond"]] and preset("best-uncond").model.num_classes == 0

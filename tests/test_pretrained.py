@@ -15,6 +15,7 @@ import torch
 import mnistgan
 from mnistgan import pretrained
 from mnistgan.cli import main
+from mnistgan.config import preset, read_config
 from mnistgan.errors import CheckpointError
 from mnistgan.sample import load_discriminator, load_generator, sample_uint8
 from tests.conftest import SHARED_MNIST
@@ -63,6 +64,13 @@ def test_each_samples_as_recorded_when_shipped(name):
     images = sample_uint8(mnistgan.load(name), len(recorded["images"]), int(recorded["seed"]))
     diff = np.abs(images.astype(np.int16) - recorded["images"].astype(np.int16))
     assert diff.max() <= MAX_LEVELS and (diff > 0).mean() <= MAX_SHARE, (diff.max(), (diff > 0).mean())
+
+
+@pytest.mark.parametrize("name", ["best", "fashion-best"])
+def test_the_shipped_best_is_todays_best_preset(name):
+    """`pretrained:best` is what `--preset best` trains: moving the alias means shipping again."""
+    shipped, best = read_config(SHIPPED.folder(name) / "config.json"), preset("best")
+    assert (shipped.preset, shipped.model, shipped.loss) == (best.preset, best.model, best.loss)
 
 
 def test_best_draws_the_digit_asked_for():

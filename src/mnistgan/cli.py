@@ -240,10 +240,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
+    width = max(map(len, [*PRESETS, *ALIASES]))
     for name in PRESETS:
-        print(f"{name:<13} {PRESET_ABOUT[name]}")
+        print(f"{name:<{width}} {PRESET_ABOUT[name]}")
     for alias, target in ALIASES.items():
-        print(f"{alias:<13} = {target}: the preset that measured best (docs/measurements.md, \"Quality\")")
+        kind = "unconditional preset" if alias.endswith("-uncond") else "preset"
+        print(f"{alias:<{width}} = {target}: the {kind} that measured best (docs/measurements.md, \"Quality\")")
     return 0
 
 

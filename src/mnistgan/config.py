@@ -299,8 +299,9 @@ PRESET_ABOUT = {
              "every 16 steps), Adam betas (0, 0.99)",
     "rpgan-cond": "rpgan, conditioned as dcgan-cond: draws a chosen digit",
 }
-# Names for other presets: `best` is whichever measures best in examples/sweeps/quality.toml.
-ALIASES = {"best": "dcgan-cond"}
+# Names for other presets: whichever measures best in examples/sweeps/quality.toml (20 CPU-minutes,
+# seeds 0-2), conditional (`best`, so that "draw a 7" works) and unconditional (`best-uncond`).
+ALIASES = {"best": "rpgan-cond", "best-uncond": "classic"}
 
 
 def preset(name: str) -> RunConfig:
