@@ -66,10 +66,9 @@ def test_each_samples_as_recorded_when_shipped(name):
     assert diff.max() <= MAX_LEVELS and (diff > 0).mean() <= MAX_SHARE, (diff.max(), (diff > 0).mean())
 
 
-@pytest.mark.parametrize("name", ["best", "fashion-best"])
-def test_the_shipped_best_is_todays_best_preset(name):
+def test_the_shipped_best_is_todays_best_preset():
     """`pretrained:best` is what `--preset best` trains: moving the alias means shipping again."""
-    shipped, best = read_config(SHIPPED.folder(name) / "config.json"), preset("best")
+    shipped, best = read_config(SHIPPED.folder("best") / "config.json"), preset("best")
     assert (shipped.preset, shipped.model, shipped.loss) == (best.preset, best.model, best.loss)
 
 

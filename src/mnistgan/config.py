@@ -301,7 +301,7 @@ PRESET_ABOUT = {
 }
 # Names for other presets: whichever measures best in examples/sweeps/quality.toml (20 CPU-minutes,
 # seeds 0-2), conditional (`best`, so that "draw a 7" works) and unconditional (`best-uncond`).
-ALIASES = {"best": "dcgan-cond", "best-uncond": "classic"}
+ALIASES = {"best": "rpgan-cond", "best-uncond": "classic"}
 
 
 def preset(name: str) -> RunConfig:
