@@ -72,6 +72,11 @@ def test_the_shipped_best_is_todays_best_preset():
     assert (shipped.preset, shipped.model, shipped.loss) == (best.preset, best.model, best.loss)
 
 
+def test_the_card_names_the_penalties_best_trained_with():
+    card = (SHIPPED.folder("best") / "MODEL_CARD.md").read_text()
+    assert "loss `rpgan`, R1 γ=0.1 every 16 steps, R2 γ=0.1 every 16 steps." in card
+
+
 def test_best_draws_the_digit_asked_for():
     from mnistgan.eval.evaluator import EvaluatorRecipe, load_shipped
 

@@ -120,7 +120,9 @@ def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]], shown: str)
     lines = ["## Training", "",
              f"- {length}, {_g(steps)} steps of batch {t.batch_size}; loss `{cfg.loss.name}`"
              + (f" (label smoothing {cfg.loss.label_smoothing:g})" if cfg.loss.name == "bce" else "")
-             + (f", R1 γ={cfg.loss.r1_gamma:g}" if cfg.loss.r1_gamma else "") + ".",
+             + "".join(f", {name} γ={gamma:g}" + (f" every {every} steps" if every > 1 else "")
+                       for name, gamma, every in (("R1", cfg.loss.r1_gamma, cfg.loss.r1_every),
+                                                  ("R2", cfg.loss.r2_gamma, cfg.loss.r2_every)) if gamma) + ".",
              f"- Adam: G lr {t.lr_g:g} (β {t.beta1_g:g}, {t.beta2_g:g}), D lr {t.lr_d:g} (β {t.beta1_d:g}, "
              f"{t.beta2_d:g}); precision {t.precision}; {ema}; seed {t.seed}."]
     lines += [f"- From step {_g(r.get('step'))}: computed in {r['start'].get('precision')} on "
