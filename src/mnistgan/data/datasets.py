@@ -101,7 +101,8 @@ def small_set_hint(name: str, n_train: int) -> str | None:
     if n_train >= SMALL_SET:
         return None
     return (f"hint: {name} has {n_train} training images (under {SMALL_SET:,}), few enough for D to memorise them; "
-            f"augmentation that D sees usually helps: --set train.augment=ada (docs/how-to/small-datasets.md)")
+            f"augmentation that D sees usually helps: --set train.augment=ada (diffaug with the rpgan presets, "
+            f"`best` among them; docs/how-to/small-datasets.md)")
 
 
 CUSTOM_DIR = "custom"  # imported sets: <cache_dir>/custom/<name>/
