@@ -157,6 +157,21 @@ def test_presets_lists_every_preset_one_line_each(capsys):
     assert [line.split()[0] for line in out] == [*PRESETS, *ALIASES]
 
 
+def test_a_signal_between_steps_still_gets_its_one_line(monkeypatch, capsys):
+    """E.g. Ctrl-C just after a run finished, while it printed its summary: no step to name."""
+    import signal
+
+    from mnistgan import cli
+    from mnistgan.train.stop import Stopped
+
+    def interrupted(args):
+        raise Stopped(signal.SIGINT)
+
+    monkeypatch.setattr(cli, "cmd_presets", interrupted)
+    assert main(["presets"]) == 128 + signal.SIGINT
+    assert capsys.readouterr().err == "mnistgan: interrupted by SIGINT; nothing was left half-written\n"
+
+
 @pytest.fixture
 def cond_run(tiny, tmp_path):
     _, folder = tiny

@@ -691,6 +691,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as e:
         stopped = e if isinstance(e, Stopped) else Stopped(signal.SIGINT)
         if not rank:  # rank 0 saved the state, and says where
-            print(f"{me}: interrupted by {stopped.name}" + (f"; {stopped.saved}" if stopped.saved else ""),
+            # Without a note (a signal between a command's steps, e.g. after a run finished), the one
+            # guarantee that always holds: files are written whole or not at all.
+            print(f"{me}: interrupted by {stopped.name}; {stopped.saved or 'nothing was left half-written'}",
                   file=sys.stderr)
         return 128 + stopped.signum
