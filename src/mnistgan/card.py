@@ -110,6 +110,11 @@ def _data(cfg: RunConfig, cache_dir: Path | None) -> list[str]:
         f"- Files verified by sha256 on every load: {', '.join(f'`{k}`' for k in man['files'])}."]
 
 
+def _penalty(name: str, gamma: float, every: int) -> str:
+    """", R1 γ=0.1 every 16 steps" for a penalty that is on; "" for one that is off."""
+    return f", {name} γ={gamma:g}" + (f" every {every} steps" if every > 1 else "") if gamma else ""
+
+
 def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]], shown: str) -> list[str]:
     t, status = cfg.train, read_status(run)
     steps = max((r["step"] for r in rows if isinstance(r.get("step"), int)), default=None)
@@ -120,9 +125,8 @@ def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]], shown: str)
     lines = ["## Training", "",
              f"- {length}, {_g(steps)} steps of batch {t.batch_size}; loss `{cfg.loss.name}`"
              + (f" (label smoothing {cfg.loss.label_smoothing:g})" if cfg.loss.name == "bce" else "")
-             + "".join(f", {name} γ={gamma:g}" + (f" every {every} steps" if every > 1 else "")
-                       for name, gamma, every in (("R1", cfg.loss.r1_gamma, cfg.loss.r1_every),
-                                                  ("R2", cfg.loss.r2_gamma, cfg.loss.r2_every)) if gamma) + ".",
+             + _penalty("R1", cfg.loss.r1_gamma, cfg.loss.r1_every)
+             + _penalty("R2", cfg.loss.r2_gamma, cfg.loss.r2_every) + ".",
              f"- Adam: G lr {t.lr_g:g} (β {t.beta1_g:g}, {t.beta2_g:g}), D lr {t.lr_d:g} (β {t.beta1_d:g}, "
              f"{t.beta2_d:g}); precision {t.precision}; {ema}; seed {t.seed}."]
     lines += [f"- From step {_g(r.get('step'))}: computed in {r['start'].get('precision')} on "

@@ -244,7 +244,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for name in PRESETS:
         print(f"{name:<{width}} {PRESET_ABOUT[name]}")
     for alias, target in ALIASES.items():
-        kind = "unconditional preset" if alias.endswith("-uncond") else "preset"
+        kind = "preset" if PRESETS[target].model.num_classes else "unconditional preset"
         print(f"{alias:<{width}} = {target}: the {kind} that measured best (docs/measurements.md, \"Quality\")")
     return 0
 
