@@ -105,6 +105,31 @@ def test_rpgan_pairs_each_fake_with_its_real_partner(batch):
     assert not torch.allclose(RpGANLoss().d_loss(D, real, fake.flip(0), None)[0], loss)
 
 
+class ShiftedD(nn.Module):
+    """Another D's scores plus a constant: the same D as far as rpgan can tell."""
+
+    num_classes = 0
+
+    def __init__(self, D: nn.Module, shift: float) -> None:
+        super().__init__()
+        self.D, self.shift = D, shift
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.D(x, y) + self.shift
+
+
+def test_rpgan_gives_ada_a_signal_that_ignores_a_shift_of_the_scores(batch):
+    real, fake = batch
+    D = QuadraticD()
+    r, f = scores(D, real, fake)
+    _, stats = RpGANLoss().d_loss(D, real, fake, None)
+    torch.testing.assert_close(stats["sign_real"], (r - f).sign().mean())  # each real against its partner
+    assert stats["sign_real"] != r.sign().mean()  # all |x|^2 > 0: the raw sign would say "all real"
+    for shift in (-100.0, 100.0):
+        _, shifted = RpGANLoss().d_loss(ShiftedD(D, shift), real, fake, None)
+        torch.testing.assert_close(shifted["sign_real"], stats["sign_real"])
+
+
 def test_r2_is_r1_at_the_generated_images(batch):
     real, fake = batch
     D = QuadraticD()

@@ -7,8 +7,9 @@ g_loss(D, real, fake, y) -> (loss to minimise for G, named stats); `real` is the
 The stats are detached scalar tensors (no host sync); STATS names them in a fixed order,
 the order of the logged means. `d_real`/`d_fake` are D's mean verdicts on the batch,
 in the loss's own scale (a probability for BCE, a raw score otherwise). d_loss's stats
-also hold `sign_real`, the mean sign of D's raw scores on the real images: ADA's
-overfitting signal (train/augment.py), not logged.
+also hold `sign_real`, the mean sign of D's raw scores on the real images (for rpgan, of
+each real's score minus its fake partner's): ADA's overfitting signal (train/augment.py),
+not logged.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Loss:
     # image real. A critic's raw score (hinge, WGAN) has 0 between its two sides.
     SCORE_NAME = "raw score"
     THRESHOLD = 0.0
-    SIGNED = True  # whether a raw score's sign says real or fake (ADA's overfitting signal needs it)
+    SIGNED = True  # whether sign_real says real or fake (ADA's overfitting signal needs it)
 
     def verdict(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """D's raw scores [B] -> (scores in this loss's scale [B], called real [B] bool)."""

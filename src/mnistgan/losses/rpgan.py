@@ -20,13 +20,14 @@ from mnistgan.losses.base import Loss, Stats, joint_scores
 
 
 class RpGANLoss(Loss):
-    SIGNED = False  # only differences of scores mean anything
     def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         s_real, s_fake = joint_scores(D, real, fake, y).chunk(2)  # [B], [B]
         loss = F.softplus(s_fake - s_real).mean()
         return loss, {"d_loss": loss.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean(),
-                      "sign_real": s_real.detach().sign().mean()}
+                      # ADA's signal: only differences of scores mean anything, so a real is "called
+                      # real" when it outscores its fake partner (shift-invariant, as the loss is)
+                      "sign_real": (s_real - s_fake).detach().sign().mean()}
 
     def g_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
