@@ -173,7 +173,8 @@ class TrainConfig:
                         "`none`, `diffaug` or `ada`")
     augment_p: float = _key(1.0, "diffaug: the probability of each transform on each image (1: always, as "
                             "DiffAugment)", "0 to 1; 1 unless train.augment is diffaug")
-    ada_target: float = _key(0.6, "ada: p rises while the mean sign of D's raw scores on reals is above this",
+    ada_target: float = _key(0.6, "ada: p rises while the mean sign of D's raw scores on reals (rpgan: of each "
+                             "real's minus its fake partner's) is above this",
                              "between 0 and 1, exclusive")
     ada_kimg: int = _key(20, "ada: thousands of images D sees for p to move by 1 (StyleGAN2-ADA: 500, for runs "
                          "of 25M images; a run here sees 30k to 3M)", "1 to 100,000")
