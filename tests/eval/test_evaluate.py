@@ -141,3 +141,26 @@ def test_ds_report_asks_at_most_full_n_images_per_side(setup, monkeypatch):
 
     result, _ = EV.evaluate(CopyGenerator(train.images[100:]), ev, src, n=50, D=CountingD(hidden=8))
     assert result["discriminator"]["n"] == 20 and sum(seen) == 3 * 20
+
+
+def test_ds_memorisation_is_measured_on_the_images_it_was_shown(setup):
+    """A D that scores exactly the images of a data.subset run higher: its train-test AUC is 1
+    against the subset it was shown, and only partly so against the whole split. The scores
+    (30 and 20) both round to probability 1 in float32: the report must tell them apart."""
+    from mnistgan.data.subset import subset_rows
+
+    src, ev, train = setup
+    subset = (0.5, 0)
+    rows = subset_rows(train.labels, *subset)
+    shown = to_unit_range(train.images[rows]).flatten(1)
+
+    class MemorisingD(MLPDiscriminator):
+        def forward(self, x, y=None):
+            seen = (x.flatten(1)[:, None, :] == shown[None]).all(-1).any(-1)
+            return torch.where(seen, 30.0, 20.0).unsqueeze(1)
+
+    G, D = CopyGenerator(train.images[100:]), MemorisingD(hidden=8)
+    on_subset, _ = EV.evaluate(G, ev, src, n=50, D=D, subset=subset)
+    on_whole, _ = EV.evaluate(G, ev, src, n=50, D=D)
+    assert on_subset["discriminator"]["train_test_auc"] == 1.0
+    assert 0.6 < on_whole["discriminator"]["train_test_auc"] < 0.9

@@ -314,13 +314,13 @@ def test_discriminator_perfect():
     rep = M.discriminator_report(np.full(100, 0.99), np.full(80, 0.01), np.full(50, 0.99))
     assert rep.accuracy == 1.0 and rep.roc_auc == 1.0
     assert rep.mean_d_real == pytest.approx(0.99) and rep.mean_d_fake == pytest.approx(0.01)
-    assert rep.train_test_gap == pytest.approx(0.0)
+    assert rep.train_test_gap == pytest.approx(0.0) and rep.train_test_auc == 0.5
     json.dumps(rep.to_dict())
 
 
 def test_discriminator_useless():
     const = M.discriminator_report(np.full(100, 0.5), np.full(100, 0.5))
-    assert const.accuracy == 0.5 and const.roc_auc == 0.5 and const.train_test_gap is None
+    assert const.accuracy == 0.5 and const.roc_auc == 0.5 and const.train_test_gap is None and const.train_test_auc is None
     g = rng(10)
     rand = M.discriminator_report(g.uniform(size=5000), g.uniform(size=5000))
     assert rand.roc_auc == pytest.approx(0.5, abs=0.02)
@@ -336,6 +336,7 @@ def test_discriminator_auc_matches_bruteforce_with_ties():
     assert rep.roc_auc == pytest.approx(brute_auc(pos, neg), abs=1e-12)
     assert rep.accuracy == pytest.approx(((pos >= 0.5).mean() + (neg < 0.5).mean()) / 2)
     assert rep.train_test_gap == pytest.approx(train.mean() - pos.mean())
+    assert rep.train_test_auc == pytest.approx(brute_auc(train, pos), abs=1e-12)
 
 
 def test_discriminator_rejects_logits():

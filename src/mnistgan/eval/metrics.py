@@ -474,6 +474,13 @@ class DiscriminatorReport:
                     train scores). Near 0 is healthy; a clear positive gap means D has
                     memorised the training set (overfitting), which precedes training
                     collapse and generator memorisation (Karras et al. 2020, ADA).
+                    D's probabilities saturate near 1 under non-BCE losses, which hides
+                    the gap there; train_test_auc does not.
+    train_test_auc: probability that a random real TRAIN image gets a higher D score
+                    than a random real TEST image (None if no train scores). 0.5: D
+                    treats the images it was shown like unseen ones; towards 1: D has
+                    memorised them (Karras et al. 2020's validation heuristic r_v,
+                    as a ranking).
     """
 
     accuracy: float
@@ -481,6 +488,7 @@ class DiscriminatorReport:
     mean_d_real: float
     mean_d_fake: float
     train_test_gap: float | None
+    train_test_auc: float | None
 
     def to_dict(self) -> dict[str, Any]:
         gap = None if self.train_test_gap is None else float(self.train_test_gap)
@@ -490,6 +498,7 @@ class DiscriminatorReport:
             "mean_d_real": float(self.mean_d_real),
             "mean_d_fake": float(self.mean_d_fake),
             "train_test_gap": gap,
+            "train_test_auc": None if self.train_test_auc is None else float(self.train_test_auc),
         }
 
 
@@ -515,13 +524,15 @@ def discriminator_report(
     fake = _d_probs(d_fake, "d_fake")
     tpr = (real >= 0.5).double().mean()  # reals called real
     tnr = (fake < 0.5).double().mean()  # fakes called fake
-    gap = None
+    gap = auc = None
     if d_real_train is not None:
-        gap = float(_d_probs(d_real_train, "d_real_train").mean() - real.mean())
+        train = _d_probs(d_real_train, "d_real_train")
+        gap, auc = float(train.mean() - real.mean()), _roc_auc(train, real)
     return DiscriminatorReport(
         accuracy=float((tpr + tnr) / 2),
         roc_auc=_roc_auc(real, fake),
         mean_d_real=float(real.mean()),
         mean_d_fake=float(fake.mean()),
         train_test_gap=gap,
+        train_test_auc=auc,
     )

@@ -610,6 +610,8 @@ _D_MEANINGS = (
     ("mean_d_real", "mean D(x)", "D's mean probability of \"real\" on real test images"),
     ("mean_d_fake", "mean D(G(z))", "D's mean probability of \"real\" on generated images"),
     ("train_test_gap", "train–test gap", "mean D(x) on training minus test images; > 0: D overfits the training set"),
+    ("train_test_auc", "train–test AUC", "how often D scores an image it was shown above an unseen test image; "
+     "≈ 0.5: it treats them alike; towards 1: D has memorised its training images"),
 )
 
 

@@ -43,7 +43,8 @@ def format_table(result: dict) -> str:
     d = result.get("discriminator")
     if d:
         lines.append(f"discriminator: accuracy {d['accuracy']:.3f}, ROC AUC {d['roc_auc']:.3f}, mean D(x) "
-                     f"{d['mean_d_real']:.3f}, mean D(G(z)) {d['mean_d_fake']:.3f}, train-test gap {d['train_test_gap']:+.4f}")
+                     f"{d['mean_d_real']:.3f}, mean D(G(z)) {d['mean_d_fake']:.3f}, train-test gap {d['train_test_gap']:+.4f}"
+                     + (f", train-test AUC {d['train_test_auc']:.3f}" if d.get("train_test_auc") is not None else ""))
     else:
         lines.append("discriminator: not in this file (evaluate a run folder or a training-state .pt)")
     return "\n".join(lines)
