@@ -4,6 +4,7 @@ what refuses it."""
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 
 import pytest
 import torch
@@ -106,11 +107,42 @@ def test_ada_raises_p_while_D_overfits_and_lowers_it_otherwise():
     for _ in range(ADA_INTERVAL):
         aug.adapt(torch.tensor(0.2))  # D unsure: below the target
     assert float(aug.p) == pytest.approx(1 - rate)
-    assert aug.log() == {"augment_p": pytest.approx(1 - rate)}
+    assert aug.log() == {"augment_p": pytest.approx(1 - rate), "ada_signal": pytest.approx(0.2)}
     for _ in range(4 * ADA_INTERVAL):
         aug.adapt(torch.tensor(-1.0))
     assert float(aug.p) == 0.0  # never below 0
     assert build_augment("diffaug", 0.5, 0.6, 1, 100, 0, torch.device("cpu")).log() == {}  # fixed p: not logged
+
+
+def test_the_heldout_signal_is_ds_train_test_auc_and_moves_p():
+    """HeldOut's signal: how often D scores a training real above a held-out one. A D that
+    knows the training images by heart gives 1 and raises p; a D that scores by anything
+    else, however sure it is of reals, gives about 0.5 and lowers it."""
+    from mnistgan.train.augment import HeldOut
+
+    train_x, held_u8 = digits(64), torch.from_numpy(tiny_arrays(64, 1)[0])
+    known = train_x.flatten(1)
+
+    class Memorising(nn.Module):
+        def forward(self, x, y=None):  # a large score on every image: r_t would say "overfitting"
+            return 100.0 + (torch.cdist(x.flatten(1), known) < 0.1).any(-1).float()[:, None]
+
+    class Fair(nn.Module):
+        def forward(self, x, y=None):
+            return 100.0 + x.mean((1, 2, 3))[:, None]  # brightness: no memory of the training images
+
+    def run(D):
+        aug = Augment(POLICIES["ada"], 0.0, torch.Generator().manual_seed(0), target=0.6, rate=0.1)
+        aug.heldout = HeldOut(held_u8, torch.zeros(64, dtype=torch.long))  # at p = 0: the images untransformed
+        signals = [aug.heldout.signal(D, aug, train_x, None, nullcontext) for _ in range(8)]
+        for _ in range(ADA_INTERVAL):
+            aug.adapt(torch.tensor(-1.0), D, train_x, None)  # sign_real is ignored
+        return torch.stack(signals), float(aug.p), aug.log()["ada_signal"]
+
+    signals, p, logged = run(Memorising())
+    assert torch.all(signals == 1.0) and p == pytest.approx(0.1) and logged == 1.0
+    signals, p, logged = run(Fair())
+    assert 0.3 < float(signals.mean()) < 0.7 and p == 0.0 and logged < 0.6
 
 
 # --- in training ------------------------------------------------------------------------
@@ -133,6 +165,7 @@ def _lines(run_dir):
 
 
 @pytest.mark.parametrize("augment", [["train.augment=ada", "train.ada_kimg=1", "loss.r1_gamma=1", "loss.r1_every=2"],
+                                     ["train.augment=ada", "train.ada_kimg=1", "train.ada_signal=heldout", "train.ada_target=0.1"],
                                      ["train.augment=diffaug", "train.augment_p=0.5"]])
 def test_resume_with_augmentation_is_exact(tmp_path, tiny, monkeypatch, augment):
     from mnistgan.train import fast  # the loop calls train_step through fast.make_step
@@ -185,3 +218,7 @@ def test_what_refuses_augmentation_says_so_in_one_line(tiny):
     with pytest.raises(ConfigError, match="use train.augment=diffaug with wgan-gp"):
         check_config(wgan)
     check_config(load_config(overrides=[*SETTINGS, "loss.name=rpgan", "loss.label_smoothing=0", "train.augment=ada"]))
+    check_config(load_config(overrides=[*SETTINGS, "loss.name=wgan-gp", "loss.label_smoothing=0", "train.augment=ada",
+                                        "train.ada_signal=heldout"]))  # a ranking needs no sign
+    with pytest.raises(ConfigError, match="train.ada_signal is what ada's p follows; set train.augment=ada"):
+        load_config(overrides=["train.ada_signal=heldout"])

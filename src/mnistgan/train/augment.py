@@ -28,12 +28,16 @@ own generator on the images' device, so the stream, and exact resume, do not dep
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from mnistgan.tensors import as_input
+from mnistgan.train.step import Amp
 
 # What each train.augment applies: DiffAugment's policy (its colour, less saturation: the
 # images are grey), and ADA's, which adds the geometric transforms of its "bgc" pipeline.
@@ -87,10 +91,11 @@ def cutout(x: torch.Tensor, centre: torch.Tensor, on: torch.Tensor) -> torch.Ten
 class Augment(nn.Module):
     """The transforms of `policy`, each applied to each image with probability p (a
     buffer on the device: ADA moves it without a host sync). With `target`, p adapts as
-    in StyleGAN2-ADA: every ADA_INTERVAL steps, r = the mean over the interval of
-    E[sign(D's raw score on reals)], and p moves by sign(r - target) x the images D saw
-    / (kimg x 1000), within [0, 1]. Holds the generator it draws from: its state, p and
-    the interval's sums go into the checkpoint (state_dict)."""
+    in StyleGAN2-ADA: every ADA_INTERVAL steps, r = the mean over the interval of the
+    steps' overfitting signal, and p moves by sign(r - target) x the images D saw /
+    (kimg x 1000), within [0, 1]. The signal is the step's E[sign(D's raw score on
+    reals)] (StyleGAN2-ADA's r_t), or with `heldout` set, HeldOut's. Holds the generator
+    it draws from: its state, p and the interval's sums go into the checkpoint."""
 
     def __init__(self, policy: tuple[str, ...], p: float, generator: torch.Generator,
                  target: float | None = None, rate: float = 0.0) -> None:
@@ -98,8 +103,10 @@ class Augment(nn.Module):
         self.policy, self.gen, self.target, self.rate = policy, generator, target, rate
         device = generator.device
         self.register_buffer("p", torch.tensor(float(p), device=device))
-        self.signs = torch.zeros((), device=device)  # the interval's sum of E[sign(D(real))]
+        self.signs = torch.zeros((), device=device)  # the interval's sum of the signal
         self.count = 0  # steps in the interval so far
+        self.last = torch.zeros((), device=device)  # the last interval's mean signal, for the log
+        self.heldout: HeldOut | None = None  # train.ada_signal=heldout: the loop sets it
 
     def _uniform(self, B: int, *shape: int) -> torch.Tensor:
         return torch.rand(B, *shape, generator=self.gen, device=self.gen.device)
@@ -132,30 +139,58 @@ class Augment(nn.Module):
             x = cutout(x, (u * torch.tensor([W, H], device=x.device)).floor().long(), on)
         return x
 
-    def adapt(self, sign_real: torch.Tensor) -> None:
-        """After each step, with the step's E[sign(D's raw score on reals)] (a 0-d tensor)."""
+    def adapt(self, sign_real: torch.Tensor, D: nn.Module | None = None, real: torch.Tensor | None = None,
+              y: torch.Tensor | None = None, amp: Amp = contextlib.nullcontext) -> None:
+        """After each step, with the step's E[sign(D's raw score on reals)] (a 0-d tensor),
+        and for the held-out signal the raw D, the step's reals and their labels."""
         if self.target is None:
             return
-        self.signs += sign_real
+        self.signs += sign_real if self.heldout is None else self.heldout.signal(D, self, real, y, amp)
         self.count += 1
         if self.count == ADA_INTERVAL:
-            step = torch.sign(self.signs / ADA_INTERVAL - self.target) * self.rate
-            self.p.copy_((self.p + step).clamp(0, 1))
+            self.last.copy_(self.signs / ADA_INTERVAL)
+            self.p.copy_((self.p + torch.sign(self.last - self.target) * self.rate).clamp(0, 1))
             self.signs.zero_()
             self.count = 0
 
     def log(self) -> dict[str, float]:
-        """For a metrics.jsonl line: p, when it adapts."""
-        return {"augment_p": float(self.p)} if self.target is not None else {}
+        """For a metrics.jsonl line: p and the last interval's signal, when p adapts."""
+        return {"augment_p": float(self.p), "ada_signal": float(self.last)} if self.target is not None else {}
 
     def state(self) -> dict[str, Any]:
-        return {"p": self.p.cpu(), "rng": self.gen.get_state(), "signs": self.signs.cpu(), "count": self.count}
+        return {"p": self.p.cpu(), "rng": self.gen.get_state(), "signs": self.signs.cpu(), "count": self.count,
+                "last": self.last.cpu()}
 
     def load(self, saved: dict[str, Any]) -> None:
         self.p.copy_(saved["p"])
         self.gen.set_state(saved["rng"])
         self.signs.copy_(saved["signs"])
         self.count = int(saved["count"])
+        self.last.copy_(saved.get("last", torch.zeros(())))  # a checkpoint from before it was logged: 0
+
+
+class HeldOut:
+    """ADA's held-out signal (train.ada_signal=heldout): how often D, as it sees images
+    (through the augmentation), scores one of the step's training reals above a held-out
+    real, over B / ADA_INTERVAL pairs a step: the train-test AUC of `mnistgan evaluate`,
+    estimated. 0.5 while D treats its training images like unseen ones, towards 1 as it
+    memorises them; unlike r_t it does not rise because D is winning against a poor G
+    (StyleGAN2-ADA's validation heuristic r_v, as a ranking: shift-invariant, so any loss
+    has it). The held-out rows are drawn with the augmentation's generator (exact resume)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images, self.labels = images, labels  # uint8 [N, (C,) 28, 28], int64 [N], on the device
+
+    @torch.no_grad()
+    def signal(self, D: nn.Module, augment: Augment, real: torch.Tensor, y: torch.Tensor | None,
+               amp: Amp) -> torch.Tensor:
+        m = max(1, real.shape[0] // ADA_INTERVAL)
+        rows = torch.randint(self.images.shape[0], (m,), generator=augment.gen, device=augment.gen.device)
+        held = as_input(self.images[rows.to(self.images.device)])
+        with amp():
+            s_train = D(augment(real[:m]), None if y is None else y[:m]).float().flatten()
+            s_held = D(augment(held), None if y is None else self.labels[rows.to(self.labels.device)]).float().flatten()
+        return (s_train > s_held).float().mean() + 0.5 * (s_train == s_held).float().mean()
 
 
 def build_augment(augment: str, p: float, target: float, kimg: int, images_per_step: int, seed: int,

@@ -165,7 +165,7 @@ class StepFeed:
             s = self.step(real, y, self.world.shard(z, k), state.step)
             state.step += 1
             if state.augment is not None:
-                state.augment.adapt(s["sign_real"])  # ada: p follows D's overfitting
+                state.augment.adapt(s["sign_real"], state.D, real, y, self.obj.amp)  # ada: p follows D's overfitting
             if state.G_ema is not None:
                 update_ema(state.G_ema, state.G, ema_beta(t.batch_size, state.step * t.batch_size, t.ema_halflife,
                                                           t.ema_rampup))
@@ -251,7 +251,7 @@ class KStepFeed:
             z = torch.randn(ps, cfg.model.z_dim, generator=state.noise_gen, device=self.images.device)
             s = train_step(self.G, self.D, state.opt_g, state.opt_d, obj, real, y, z, step=first + j)
             if state.augment is not None:  # eager only (no graphs with augment)
-                state.augment.adapt(s["sign_real"])
+                state.augment.adapt(s["sign_real"], state.D, real, y, obj.amp)
             if state.G_ema is not None:
                 update_ema_by(state.G_ema, state.G, self.ema_weights[j])
             rows.append(torch.stack([s[name] for name in obj.stat_names]))

@@ -37,6 +37,7 @@ from mnistgan.io.weights import generator_snapshot, write_generator
 from mnistgan.losses import build_loss, check_loss
 from mnistgan.models import check_arch
 from mnistgan.tensors import as_images
+from mnistgan.train.augment import HeldOut
 from mnistgan.train.budget import budget_event
 from mnistgan.train.callbacks import KeepBest
 from mnistgan.train.distributed import World
@@ -76,10 +77,10 @@ def check_config(cfg: RunConfig, sources: Sources = Sources()) -> None:
     if cfg.model.num_classes not in (0, len(spec.classes)):
         raise ConfigError(f"model.num_classes must be 0 (unconditional) or {len(spec.classes)}, the classes of "
                           f"{spec.name}; got {cfg.model.num_classes}")
-    if cfg.train.augment == "ada" and not build_loss(cfg.loss).SIGNED:
+    if cfg.train.augment == "ada" and cfg.train.ada_signal == "train" and not build_loss(cfg.loss).SIGNED:
         raise ConfigError(f"train.augment=ada adapts to the sign of D's scores on real images, which the "
-                          f"{cfg.loss.name} loss's scores do not have (no fixed offset); use train.augment=diffaug "
-                          f"with {cfg.loss.name}")
+                          f"{cfg.loss.name} loss's scores do not have (no fixed offset); set "
+                          f"train.ada_signal=heldout, or use train.augment=diffaug with {cfg.loss.name}")
     n = subset_count(spec.files["train"][0].shape[0], cfg.data.subset)
     if cfg.train.batch_size * cfg.loss.n_critic > n:
         raise ConfigError(f"train.batch_size {cfg.train.batch_size} x loss.n_critic {cfg.loss.n_critic} exceeds the "
@@ -179,6 +180,8 @@ def train(
         split = load_split(cfg.data.name, "train", sources)
         rows = subset_rows(split.labels, cfg.data.subset, cfg.data.subset_seed) if cfg.data.subset != 1 else slice(None)
         images, labels = split.images[rows].to(device), split.labels[rows].to(device)  # uint8 [N, (C,) 28, 28], [N]
+        # ada's held-out signal compares D on training reals with the test split's
+        held = load_split(cfg.data.name, "test", sources) if cfg.train.ada_signal == "heldout" else None
     hint = small_set_hint(cfg.data.name, images.shape[0]) if cfg.train.augment == "none" else None
     if hint and rank == 0 and not resume:
         log.info("%s", hint)
@@ -194,6 +197,8 @@ def train(
         for tmp in runfolder.clean(run_dir):
             log.info("removed %s, left by an interrupted write", tmp)
     state = resume_newest(cfg, run_dir, device, rename=rank == 0) if resume else init_state(cfg, device)
+    if held is not None:
+        state.augment.heldout = HeldOut(held.images.to(device), held.labels.to(device))  # type: ignore[union-attr]
     for opt in (state.opt_g, state.opt_d):
         world.average_gradients(opt)
     feed = make_feed(state, obj, cfg, fast, images, labels, world)
