@@ -202,7 +202,9 @@ def test_the_report_plots_ada_p(tmp_path, tiny):
 
     _, run_dir = _run(tmp_path, tiny, "ada", "train.augment=ada", "train.ada_kimg=1")
     html = render_sections(run_dir, ("d_outputs",))["d_outputs"]
-    assert 'alt="augmentation probability p against step"' in html
+    assert 'alt="augmentation probability p against step"' in html and "the mean sign of its scores" in html
+    _, heldout = _run(tmp_path, tiny, "heldout", "train.augment=ada", "train.ada_signal=heldout")
+    assert "above a held-out test image" in render_sections(heldout, ("d_outputs",))["d_outputs"]
     _, plain = _run(tmp_path, tiny, "plain")
     assert "augmentation probability" not in render_sections(plain, ("d_outputs",))["d_outputs"]
 

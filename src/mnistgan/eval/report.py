@@ -359,20 +359,32 @@ def _d_outputs_section(run: _Run) -> str:
 
 
 def _augment_p_plot(run: _Run) -> str:
-    """train.augment=ada: the augmentation's probability p against step; "" otherwise."""
+    """train.augment=ada: the augmentation's probability p, and the signal it follows
+    beside its target, against step; "" otherwise."""
     lines = [r for r in run.train_lines if "augment_p" in r]
     if not lines:
         return ""
+    train = run.config.get("train") or {}
+    heldout = train.get("ada_signal") == "heldout"
     fig = _figure(height=2.2)
     ax = fig.add_subplot()
-    ax.plot([_float(r.get("step")) for r in lines], [_float(r["augment_p"]) for r in lines], color="tab:green")
-    ax.set_ylim(0, 1)
+    steps = [_float(r.get("step")) for r in lines]
+    ax.plot(steps, [_float(r["augment_p"]) for r in lines], color="tab:green", label="p")
+    if "ada_signal" in lines[-1]:  # logged since the held-out signal came
+        ax.plot(steps, [_float(r.get("ada_signal")) for r in lines], color="tab:gray", lw=0.8,
+                label="D's train–test AUC" if heldout else "r_t: mean sign of D on reals")
+        if isinstance(train.get("ada_target"), (int, float)):
+            ax.axhline(train["ada_target"], color="tab:gray", ls="--", lw=0.8, label="train.ada_target")
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_ylim(0 if heldout else -1, 1)
     ax.set_xlabel("step")
-    ax.set_ylabel("augment p")
+    ax.set_ylabel("p, signal")
     ax.grid(alpha=0.3)
-    note = ("<p class=\"note\">ADA's probability p of each augmentation D sees: it rises while D is sure of "
-            "the training images (the mean sign of its scores on them is above train.ada_target), a sign that "
-            "it memorises them, and falls otherwise.</p>")
+    signal = ("how often D scores a training image above a held-out test image" if heldout else
+              "the mean sign of its scores on the training images")
+    note = ("<p class=\"note\">ADA's probability p of each augmentation D sees: it rises while the signal, "
+            f"{signal}, is above train.ada_target (D memorising its training images), and falls "
+            "otherwise.</p>")
     return _img(_plot_png(fig), "augmentation probability p against step") + note
 
 
