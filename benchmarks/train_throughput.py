@@ -41,6 +41,7 @@ from mnistgan.data.datasets import batches
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.tensors import as_input
 from mnistgan.train.ema import ema_beta, update_ema
+from mnistgan.train.augment import HeldOut
 from mnistgan.train.fast import FastPath, Feed, make_feed, make_step
 from mnistgan.train.state import init_state
 from mnistgan.train.step import Objective
@@ -131,6 +132,8 @@ def library_run(cfg: RunConfig, images: torch.Tensor, labels: torch.Tensor, path
     cfg = apply_overrides(cfg, [f"train.precision='{path.precision}'"])
     device = images.device
     state, obj = init_state(cfg, device), Objective.from_config(cfg, device)
+    if cfg.train.ada_signal == "heldout":  # the training images stand in for the test split: the same work
+        state.augment.heldout = HeldOut(images, labels)  # type: ignore[union-attr]
     if path.fast.steps_per_graph > 1:
         return feed_run(make_feed(state, obj, cfg, path.fast, images, labels))
     fmt = torch.channels_last if path.channels_last else torch.contiguous_format
@@ -146,8 +149,11 @@ def library_run(cfg: RunConfig, images: torch.Tensor, labels: torch.Tensor, path
             idx = next(feed)
             real = as_input(images[idx]).contiguous(memory_format=fmt)
             z = torch.randn(per_step, cfg.model.z_dim, generator=state.noise_gen, device=device)
-            step(real, labels[idx] if cfg.model.num_classes else None, z, state.step)
+            y = labels[idx] if cfg.model.num_classes else None
+            stats = step(real, y, z, state.step)
             state.step += 1
+            if state.augment is not None:
+                state.augment.adapt(stats["sign_real"], state.D, real, y, obj.amp)
             if state.G_ema is not None:
                 update_ema(state.G_ema, state.G, ema_beta(t.batch_size, state.step * t.batch_size, t.ema_halflife,
                                                           t.ema_rampup))
