@@ -33,7 +33,7 @@ MAX_KEEP = 1000  # training-state files kept: 6 GB of disk at the classic model'
 # The fewest images an evaluation scores: precision/recall and density/coverage take k = 3 neighbours.
 MIN_EVAL_N = 4
 AUGMENTS = ("none", "diffaug", "ada")  # train.augment
-ADA_SIGNALS = ("train", "heldout")  # train.ada_signal
+ADA_SIGNALS = ("heldout", "train")  # train.ada_signal
 
 
 def _key(default: Any, help: str, bounds: str = "") -> Any:
@@ -174,11 +174,11 @@ class TrainConfig:
                         "`none`, `diffaug` or `ada`")
     augment_p: float = _key(1.0, "diffaug: the probability of each transform on each image (1: always, as "
                             "DiffAugment)", "0 to 1; 1 unless train.augment is diffaug")
-    ada_signal: str = _key("train", "ada: what p follows. `train`: the mean sign of D's raw scores on training "
-                           "reals (StyleGAN2-ADA's r_t; rpgan: of each real's minus its fake partner's), which also "
-                           "rises while D simply beats a poor G; `heldout`: how often D scores a training real above "
-                           "a held-out test image (the train-test AUC of `mnistgan evaluate`: 0.5 until D memorises)",
-                           "`train` or `heldout`; `train` unless train.augment is ada")
+    ada_signal: str = _key("heldout", "ada: what p follows. `heldout`: how often D scores a training real above a "
+                           "held-out test image (the train-test AUC of `mnistgan evaluate`: 0.5 until D memorises); "
+                           "`train`: the mean sign of D's raw scores on training reals (StyleGAN2-ADA's r_t; rpgan: "
+                           "of each real's minus its fake partner's), which also rises while D simply beats a poor G",
+                           "`heldout` or `train`")
     ada_target: float = _key(0.6, "ada: p rises while the signal (train.ada_signal) is above this",
                              "between 0 and 1, exclusive")
     ada_kimg: int = _key(20, "ada: thousands of images D sees for p to move by 1 (StyleGAN2-ADA: 500, for runs "
@@ -219,9 +219,6 @@ class TrainConfig:
                               "set train.augment=diffaug, or leave train.augment_p at 1")
         if self.ada_signal not in ADA_SIGNALS:
             raise ConfigError(f"train.ada_signal must be one of {', '.join(ADA_SIGNALS)}, got {self.ada_signal!r}")
-        if self.ada_signal != "train" and self.augment != "ada":
-            raise ConfigError("train.ada_signal is what ada's p follows; set train.augment=ada, or leave "
-                              "train.ada_signal at train")
         if not 0 < self.ada_target < 1:
             raise ConfigError(f"train.ada_target must be in (0, 1), got {self.ada_target}")
         _bounded("train.ada_kimg", self.ada_kimg, 100_000, "thousands of images")
@@ -351,10 +348,14 @@ def _merge(obj: Any, updates: dict[str, Any], where: str) -> Any:
 
 
 def _migrate(d: dict[str, Any]) -> dict[str, Any]:
-    """Configs saved by mnistgan 0.1 (before the loss section and per-network betas), and
+    """Configs saved by mnistgan 0.1 (before the loss section and per-network betas),
     before train.checkpoint_every_s replaced train.checkpoint_minutes (its mid-epoch
-    interval, in minutes: the same interval, in seconds)."""
+    interval, in minutes: the same interval, in seconds), and ADA runs from before
+    train.ada_signal (r_t, `train`, was their only signal)."""
     train = d.get("train")
+    if isinstance(train, dict) and train.get("augment") == "ada" and "ada_signal" not in train:
+        d = d | {"train": train | {"ada_signal": "train"}}
+        train = d["train"]
     if not isinstance(train, dict) or not {"label_smoothing", "beta1", "beta2", "checkpoint_minutes"} & train.keys():
         return d
     train = dict(train)

@@ -164,8 +164,9 @@ def _lines(run_dir):
     return [r for r in rows if "start" not in r]
 
 
-@pytest.mark.parametrize("augment", [["train.augment=ada", "train.ada_kimg=1", "loss.r1_gamma=1", "loss.r1_every=2"],
-                                     ["train.augment=ada", "train.ada_kimg=1", "train.ada_signal=heldout", "train.ada_target=0.1"],
+@pytest.mark.parametrize("augment", [["train.augment=ada", "train.ada_signal=train", "train.ada_kimg=1",
+                                      "loss.r1_gamma=1", "loss.r1_every=2"],
+                                     ["train.augment=ada", "train.ada_kimg=1", "train.ada_target=0.1"],
                                      ["train.augment=diffaug", "train.augment_p=0.5"]])
 def test_resume_with_augmentation_is_exact(tmp_path, tiny, monkeypatch, augment):
     from mnistgan.train import fast  # the loop calls train_step through fast.make_step
@@ -200,10 +201,10 @@ def test_the_report_plots_ada_p(tmp_path, tiny):
     pytest.importorskip("matplotlib")
     from mnistgan.eval.report import render_sections
 
-    _, run_dir = _run(tmp_path, tiny, "ada", "train.augment=ada", "train.ada_kimg=1")
+    _, run_dir = _run(tmp_path, tiny, "ada", "train.augment=ada", "train.ada_signal=train", "train.ada_kimg=1")
     html = render_sections(run_dir, ("d_outputs",))["d_outputs"]
     assert 'alt="augmentation probability p against step"' in html and "the mean sign of its scores" in html
-    _, heldout = _run(tmp_path, tiny, "heldout", "train.augment=ada", "train.ada_signal=heldout")
+    _, heldout = _run(tmp_path, tiny, "heldout", "train.augment=ada")
     assert "above a held-out test image" in render_sections(heldout, ("d_outputs",))["d_outputs"]
     _, plain = _run(tmp_path, tiny, "plain")
     assert "augmentation probability" not in render_sections(plain, ("d_outputs",))["d_outputs"]
@@ -216,11 +217,21 @@ def test_what_refuses_augmentation_says_so_in_one_line(tiny):
         load_config(overrides=["train.augment=ada", "train.augment_p=0.5"])
     with pytest.raises(ConfigError, match="train.augment must be one of none, diffaug, ada, got 'flip'"):
         load_config(overrides=["train.augment=flip"])
-    wgan = load_config(overrides=[*SETTINGS, "loss.name=wgan-gp", "loss.label_smoothing=0", "train.augment=ada"])
-    with pytest.raises(ConfigError, match="use train.augment=diffaug with wgan-gp"):
+    with pytest.raises(ConfigError, match="train.ada_signal must be one of heldout, train, got 'test'"):
+        load_config(overrides=["train.augment=ada", "train.ada_signal=test"])
+    ada = [*SETTINGS, "loss.label_smoothing=0", "train.augment=ada"]
+    wgan = load_config(overrides=[*ada, "loss.name=wgan-gp", "train.ada_signal=train"])
+    with pytest.raises(ConfigError, match="set train.ada_signal=heldout, or use train.augment=diffaug with wgan-gp"):
         check_config(wgan)
-    check_config(load_config(overrides=[*SETTINGS, "loss.name=rpgan", "loss.label_smoothing=0", "train.augment=ada"]))
-    check_config(load_config(overrides=[*SETTINGS, "loss.name=wgan-gp", "loss.label_smoothing=0", "train.augment=ada",
-                                        "train.ada_signal=heldout"]))  # a ranking needs no sign
-    with pytest.raises(ConfigError, match="train.ada_signal is what ada's p follows; set train.augment=ada"):
-        load_config(overrides=["train.ada_signal=heldout"])
+    check_config(load_config(overrides=[*ada, "loss.name=rpgan", "train.ada_signal=train"]))  # its relative sign
+    check_config(load_config(overrides=[*ada, "loss.name=wgan-gp"]))  # held-out: a ranking needs no sign
+
+
+def test_ada_runs_saved_before_the_held_out_signal_keep_r_t():
+    """A config.json (or checkpoint) from before train.ada_signal resumes on the signal it
+    trained with; a new ada run gets the held-out one."""
+    from mnistgan.config import from_dict
+
+    assert from_dict({"train": {"augment": "ada", "ada_target": 0.6}}).train.ada_signal == "train"
+    assert from_dict({"train": {"augment": "ada", "ada_signal": "heldout"}}).train.ada_signal == "heldout"
+    assert load_config(overrides=["train.augment=ada"]).train.ada_signal == "heldout"
