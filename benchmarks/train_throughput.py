@@ -40,8 +40,8 @@ from mnistgan.config import PRESETS, RunConfig, apply_overrides
 from mnistgan.data.datasets import batches
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.tensors import as_input
-from mnistgan.train.ema import ema_beta, update_ema
 from mnistgan.train.augment import HeldOut
+from mnistgan.train.ema import ema_beta, update_ema
 from mnistgan.train.fast import FastPath, Feed, make_feed, make_step
 from mnistgan.train.state import init_state
 from mnistgan.train.step import Objective
@@ -132,7 +132,7 @@ def library_run(cfg: RunConfig, images: torch.Tensor, labels: torch.Tensor, path
     cfg = apply_overrides(cfg, [f"train.precision='{path.precision}'"])
     device = images.device
     state, obj = init_state(cfg, device), Objective.from_config(cfg, device)
-    if cfg.train.augment == "ada" and cfg.train.ada_signal == "heldout":  # the training images stand in for the test split: the same work
+    if cfg.train.augment == "ada" and cfg.train.ada_signal == "heldout":  # the training split stands in for the test's
         state.augment.heldout = HeldOut(images, labels)  # type: ignore[union-attr]
     if path.fast.steps_per_graph > 1:
         return feed_run(make_feed(state, obj, cfg, path.fast, images, labels))

@@ -92,8 +92,8 @@ DATASETS: dict[str, DatasetSpec] = {
 # memorise the set, how to see it (D's train-test AUC in `mnistgan evaluate`) and what answers it
 # in a long run (ADA on the held-out signal). In the data-efficiency table
 # (docs/how-to/small-datasets.md), at 10 CPU-minutes D's train-test AUC was 0.51 on all 60,000
-# MNIST images, 0.54 on 6,000 and 0.72 on 600; augmentation cost FID at that budget, and ADA paid
-# on 600 images given an hour. 10,000 is also the order of the literature's small sets
+# MNIST images, 0.54 on 6,000 and 0.72 on 600; augmentation cost FID at that budget, and ADA did
+# better on 600 images given an hour (one seed). 10,000 is also the order of the literature's small sets
 # (DiffAugment's 10-20% of CIFAR-10, ADA's 2k-10k images).
 SMALL_SET = 10_000
 
