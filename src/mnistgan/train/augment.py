@@ -186,10 +186,9 @@ class HeldOut:
                amp: Amp) -> torch.Tensor:
         m = max(1, real.shape[0] // ADA_INTERVAL)
         rows = torch.randint(self.images.shape[0], (m,), generator=augment.gen, device=augment.gen.device)
-        held = as_input(self.images[rows.to(self.images.device)])
-        with amp():
+        with amp():  # the augmentation's generator is on the training device, as the images are
             s_train = D(augment(real[:m]), None if y is None else y[:m]).float().flatten()
-            s_held = D(augment(held), None if y is None else self.labels[rows.to(self.labels.device)]).float().flatten()
+            s_held = D(augment(as_input(self.images[rows])), None if y is None else self.labels[rows]).float().flatten()
         return (s_train > s_held).float().mean() + 0.5 * (s_train == s_held).float().mean()
 
 
