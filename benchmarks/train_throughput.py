@@ -132,7 +132,7 @@ def library_run(cfg: RunConfig, images: torch.Tensor, labels: torch.Tensor, path
     cfg = apply_overrides(cfg, [f"train.precision='{path.precision}'"])
     device = images.device
     state, obj = init_state(cfg, device), Objective.from_config(cfg, device)
-    if cfg.train.augment == "ada" and cfg.train.ada_signal == "heldout":  # the training split stands in for the test's
+    if cfg.train.ada_heldout:  # the training split stands in for the test's
         state.augment.heldout = HeldOut(images, labels)  # type: ignore[union-attr]
     if path.fast.steps_per_graph > 1:
         return feed_run(make_feed(state, obj, cfg, path.fast, images, labels))

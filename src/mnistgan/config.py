@@ -223,6 +223,11 @@ class TrainConfig:
             raise ConfigError(f"train.ada_target must be in (0, 1), got {self.ada_target}")
         _bounded("train.ada_kimg", self.ada_kimg, 100_000, "thousands of images")
 
+    @property
+    def ada_heldout(self) -> bool:
+        """Whether ADA follows the held-out signal, so training needs the test split."""
+        return self.augment == "ada" and self.ada_signal == "heldout"
+
 
 @dataclass(frozen=True)
 class EvalConfig:

@@ -181,8 +181,7 @@ def train(
         rows = subset_rows(split.labels, cfg.data.subset, cfg.data.subset_seed) if cfg.data.subset != 1 else slice(None)
         images, labels = split.images[rows].to(device), split.labels[rows].to(device)  # uint8 [N, (C,) 28, 28], [N]
         # ada's held-out signal compares D on training reals with the test split's
-        heldout = cfg.train.augment == "ada" and cfg.train.ada_signal == "heldout"
-        held = load_split(cfg.data.name, "test", sources) if heldout else None
+        held = load_split(cfg.data.name, "test", sources) if cfg.train.ada_heldout else None
     hint = small_set_hint(cfg.data.name, images.shape[0]) if cfg.train.augment == "none" else None
     if hint and rank == 0 and not resume:
         log.info("%s", hint)
