@@ -113,6 +113,8 @@ class Augment(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, 1, H, W] -> the same shape, each image with its own random transforms."""
+        if x.device.type == "cpu" and not self.p:  # ADA at p = 0 draws nothing and returns x as it is.
+            return x  # (Only on the CPU, where reading p is free: on a GPU it would wait for the device.)
         B, _, H, W = x.shape
         draws = {name: (self._uniform(B) < self.p, self._uniform(B, 2)) for name in self.policy}  # (on, params)
         zero = torch.zeros(B, device=x.device)
