@@ -90,10 +90,11 @@ DATASETS: dict[str, DatasetSpec] = {
 
 # Below this many training images, `data import` and the start of training say that D can
 # memorise the set, how to see it (D's train-test AUC in `mnistgan evaluate`) and what answers it
-# in a long run (ADA on the held-out signal). In the data-efficiency table
-# (docs/how-to/small-datasets.md), at 10 CPU-minutes D's train-test AUC was 0.51 on all 60,000
-# MNIST images, 0.54 on 6,000 and 0.72 on 600; augmentation cost FID at that budget, and ADA did
-# better on 600 images given an hour (one seed). 10,000 is also the order of the literature's small sets
+# (ADA on the held-out signal). In the data-efficiency table (docs/how-to/small-datasets.md), at
+# 10 CPU-minutes `best`'s D had a train-test AUC of 0.51 on all 60,000 MNIST images, 0.54 on 6,000
+# and 0.72 on 600, and classic's 0.99-1.00 on 600 (0.66 on 6,000 under ADA). On 600 images ADA
+# helped classic within those 10 minutes on every seed, and `best` given an hour (one seed), where
+# at 10 minutes it cost `best` FID. 10,000 is also the order of the literature's small sets
 # (DiffAugment's 10-20% of CIFAR-10, ADA's 2k-10k images).
 SMALL_SET = 10_000
 
@@ -103,8 +104,8 @@ def small_set_hint(name: str, n_train: int) -> str | None:
     if n_train >= SMALL_SET:
         return None
     return (f"hint: {name} has {n_train} training images (under {SMALL_SET:,}), few enough for D to memorise them "
-            f"(`mnistgan evaluate`'s D train-test AUC well above 0.5 says it has); for a long run, --set "
-            f"train.augment=ada (on 600 MNIST images it cost FID at 10 CPU-minutes and did better in an hour, one seed: "
+            f"(`mnistgan evaluate`'s D train-test AUC well above 0.5 says it has); --set train.augment=ada answers "
+            f"that (on 600 MNIST images it helped the default preset within 10 CPU-minutes, and `best` given an hour: "
             f"docs/how-to/small-datasets.md)")
 
 
