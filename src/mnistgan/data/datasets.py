@@ -92,7 +92,7 @@ DATASETS: dict[str, DatasetSpec] = {
 # memorise the set, how to see it (D's train-test AUC in `mnistgan evaluate`) and what answers it
 # (ADA on the held-out signal). In the data-efficiency table (docs/how-to/small-datasets.md), at
 # 10 CPU-minutes `best`'s D had a train-test AUC of 0.51 on all 60,000 MNIST images, 0.54 on 6,000
-# and 0.72 on 600, and classic's 0.99-1.00 on 600 (0.66 on 6,000 under ADA). On 600 images ADA
+# and 0.72 on 600, and classic's 0.99-1.00 on 600 and 0.86 on 6,000. On 600 images ADA
 # helped classic within those 10 minutes on every seed, and `best` given an hour (one seed), where
 # at 10 minutes it cost `best` FID. 10,000 is also the order of the literature's small sets
 # (DiffAugment's 10-20% of CIFAR-10, ADA's 2k-10k images).
