@@ -7,6 +7,7 @@ import json
 import pytest
 
 from mnistgan.cli import main
+from mnistgan.config import MAX_EPOCHS
 from mnistgan.runtable import list_runs
 from mnistgan.train.budget import budget_event
 
@@ -29,6 +30,12 @@ def test_a_budget_under_a_tenth_of_the_planned_epochs_is_flagged():
     assert _event(img_per_s=400.0) is not None  # 3.2 of 40 epochs
     assert _event(img_per_s=1_000.0) is None  # 8 of 40
     assert _event(minutes=0) is None  # no budget
+
+
+def test_a_run_that_the_budget_alone_ends_is_flagged_only_under_one_epoch():
+    # train.epochs=100000 (the bound) with train.minutes: the README's own-data command
+    assert _event(img_per_s=1_000.0, epochs=MAX_EPOCHS) is None  # 8 epochs
+    assert _event(epochs=MAX_EPOCHS) is not None  # 0.6 epochs
 
 
 def test_the_projection_counts_what_is_already_spent():

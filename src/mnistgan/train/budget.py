@@ -5,12 +5,14 @@ steps. On a slow machine (bf16 emulated on an AVX2 CPU trained `best` at 74 img/
 budget meant for dozens of epochs covers less than one, and the run ends with a
 generator that draws noise. So at the run's first metrics line, once its speed is
 measured, the budget is projected: if it covers under one epoch, or under MIN_SHARE of
-the planned epochs, a warning says so, and a health event `budget` records it in
+the planned epochs (unless train.epochs is at its bound, MAX_EPOCHS: then the budget alone
+sets the length, as the README's own-data command asks), a warning says so, and a health event `budget` records it in
 metrics.jsonl, where `mnistgan runs` and the model card show it.
 """
 
 from __future__ import annotations
 
+from mnistgan.config import MAX_EPOCHS
 from mnistgan.train.health import HealthEvent
 
 MIN_SHARE = 0.1  # of train.epochs: a budget that covers less was meant for a faster machine
@@ -24,7 +26,7 @@ def budget_event(*, minutes: float, seconds_done: float, epoch: int, epochs: int
         return None
     epoch_s = images_per_epoch / img_per_s
     covered = epoch + max(0.0, minutes * 60 - seconds_done) / epoch_s  # epochs done when the budget is spent
-    if covered >= epoch + 1 and covered >= MIN_SHARE * epochs:
+    if covered >= epoch + 1 and (covered >= MIN_SHARE * epochs or epochs == MAX_EPOCHS):
         return None
     stop_at = max(epoch + 1, int(covered) + (covered % 1 > 0))
     message = (f"the time budget is short for this machine: at {img_per_s:,.0f} img/s ({precision}) "
