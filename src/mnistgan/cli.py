@@ -306,13 +306,19 @@ def cmd_evaluator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _folder_of(path: str, kind: str) -> Path:
+    """The folder that `runs` or `sweeps` lists; anything else is a one-line error."""
+    root = Path(path)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: {'a file, not a folder' if root.exists() else 'no such folder'} (give the folder "
+                          f"that holds the {kind} folders, e.g. {kind}s)")
+    return root
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from mnistgan.runtable import as_json, list_runs, table
 
-    root = Path(args.dir)
-    if not root.is_dir():
-        raise ConfigError(f"{root}: {'a file, not a folder' if root.exists() else 'no such folder'} (give the folder "
-                          "that holds the run folders, e.g. runs)")
+    root = _folder_of(args.dir, "run")
     rows = list_runs(root)
     if args.json:
         print(as_json(rows))
@@ -351,10 +357,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_sweeps(args: argparse.Namespace) -> int:
     from mnistgan.sweep.state import list_sweeps, sweeps_table
 
-    root = Path(args.dir)
-    if not root.is_dir():
-        raise ConfigError(f"{root}: {'a file, not a folder' if root.exists() else 'no such folder'} (give the folder "
-                          "that holds the sweep folders, e.g. sweeps)")
+    root = _folder_of(args.dir, "sweep")
     rows = list_sweeps(root)
     if args.json:
         print(json.dumps(rows, indent=2))
