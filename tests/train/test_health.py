@@ -71,6 +71,13 @@ def test_a_run_that_never_diversifies_is_a_collapse_after_the_warm_up():
     assert [e.event for e in m.check(3, {'d_loss': 0.5, 'd_fake': 0.3}, one)] == ["collapse"]
 
 
+def test_the_warm_up_is_counted_in_images_so_a_small_set_is_not_called_collapsed_at_its_start():
+    small = HealthMonitor(mean_pairwise_distance(_varied()), BCELoss().d_won, images_per_epoch=600)
+    one = _varied(1).repeat(16, 1, 1)
+    assert all(small.check(epoch, {'d_loss': 0.5, 'd_fake': 0.3}, one) == [] for epoch in range(1, 300))
+    assert [e.event for e in small.check(300, {'d_loss': 0.5, 'd_fake': 0.3}, one)] == ["collapse"]  # 180,000 images
+
+
 def test_modes_lost_when_a_light_evaluation_covers_under_75_percent_of_the_real_floors():
     m = HealthMonitor(1.0, BCELoss().d_won)
 

@@ -208,7 +208,8 @@ def train(
         if resume:
             runfolder.truncate_metrics(run_dir, state.epoch, state.step)
     # A real batch of grid size: the yardstick for the grid's diversity.
-    monitor = HealthMonitor(mean_pairwise_distance(images[: cfg.train.grid_size].cpu()), obj.loss.d_won)
+    monitor = HealthMonitor(mean_pairwise_distance(images[: cfg.train.grid_size].cpu()), obj.loss.d_won,
+                            images_per_epoch=images.shape[0])
     if resume:
         monitor.replay(runfolder.read_metrics(run_dir))
     writer = writer or Writer(waiting=lambda: clock.phase("epoch_end"))
