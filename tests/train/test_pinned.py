@@ -20,7 +20,7 @@ Two checks, since float results depend on the CPU:
   2.0e-6 (dcgan-cond's D, through G) to 9.7e-4 (classic's G). So TOLERANCE = 1e-6 passes
   every CPU and still catches such a change (a test below shows it). bf16 is left to the
   bitwise check: its rounding moved the weights by up to 6.4e-4 between kinds, as much as
-  that learning-rate change.
+  that learning-rate change. One weight is left out: D's last bias under rpgan (SHIFT_FREE).
 
 Regenerate after an intended change: `python -m tests.train.test_pinned [PRESET ...]` prints this
 machine's entries, of every preset or of those named (then explain the change in the commit).
@@ -46,6 +46,11 @@ PRESETS = ("classic", "classic-tutorial", "classic-cond", "dcgan", "dcgan-cond",
 SAMPLES = 256  # weights of each network kept in the fp32 reference
 TOLERANCE = 1e-6  # relative L2 distance to the fp32 reference (see above)
 THREADS = 2
+# rpgan's loss and its R1 and R2 are unchanged by a constant added to every score of D, so D's last
+# bias gets no gradient but rounding noise, which Adam (beta1 = 0 in the rpgan presets) turns into
+# steps of about lr: it walks its own way on each CPU. On a 2-core AMD EPYC (AVX2) rpgan's D was
+# 5.3e-4 from the Xeon's reference at 2 threads, all of it in out.bias (G within 1e-8).
+SHIFT_FREE = ("D", "out.bias")
 
 
 def cpu_kind() -> str:
@@ -65,15 +70,18 @@ def digest(module: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def sampled(module: torch.nn.Module) -> list[float]:
-    """SAMPLES float weights spread evenly over the network's float tensors, in order."""
-    flat = torch.cat([t.detach().reshape(-1).double() for t in module.state_dict().values() if t.is_floating_point()])
+def sampled(module: torch.nn.Module, unpinned: tuple[str, ...] = ()) -> list[float]:
+    """SAMPLES float weights spread evenly over the network's float tensors, in order; those of
+    the tensors named in `unpinned` are NaN, left out of the distance."""
+    flat = torch.cat([(t.double() * math.nan if name in unpinned else t.double()).detach().reshape(-1)
+                      for name, t in module.state_dict().items() if t.is_floating_point()])
     return flat[torch.linspace(0, flat.numel() - 1, SAMPLES).long()].tolist()
 
 
 def distance(weights: list[float], reference: list[float]) -> float:
-    """Relative L2 distance."""
-    return math.dist(weights, reference) / math.hypot(*reference)
+    """Relative L2 distance, over the weights that are numbers."""
+    pairs = [(w, r) for w, r in zip(weights, reference) if not math.isnan(w)]
+    return math.dist(*zip(*pairs)) / math.hypot(*(r for _, r in pairs))
 
 
 @pytest.fixture
@@ -106,8 +114,10 @@ def test_preset_weights_in_fp32_match_the_reference_on_every_cpu(tmp_path, tiny,
     nets = run_preset(preset, tmp_path / "run", tiny[1], "train.precision='fp32'")
     reference = json.loads(PINNED_FILE.read_text())["fp32"][preset]
     assert set(nets) == set(reference)
+    shift_free = load_config(preset).loss.name == "rpgan"
     for name, net in nets.items():
-        assert distance(sampled(net), reference[name]) < TOLERANCE, name
+        unpinned = SHIFT_FREE[1:] if shift_free and name == SHIFT_FREE[0] else ()
+        assert distance(sampled(net, unpinned), reference[name]) < TOLERANCE, name
 
 
 def test_the_tolerance_catches_a_one_percent_change_of_one_learning_rate(tmp_path, tiny, two_threads):
