@@ -235,7 +235,8 @@ class EvalConfig:
     changes the training itself, so a resume may change these settings."""
 
     every: int = _key(5, "epochs between light evaluations (and after the last); 0: off, and no best "
-                      "generator is kept", "0 or more")
+                      "generator is kept; unless set, scaled up on a set smaller than MNIST's 60,000 "
+                      "training images to come as often per image", "0 or more")
     n: int = _key(2000, "samples per light evaluation, scored against as many real images",
                   f"{MIN_EVAL_N} to 10,000")
 

@@ -39,10 +39,19 @@ def test_sizes_not_set_follow_the_set_with_one_info_line(caplog):
     assert (cfg.train.batch_size, cfg.train.grid_size, cfg.eval.n) == (90, 90, 10)
     lines = [r.getMessage() for r in caplog.records if "fitted" in r.getMessage()]
     assert lines == ["mine has 90 training and 10 test images; fitted to them: train.batch_size 100 -> 90, "
-                     "train.grid_size 100 -> 90, eval.n 2000 -> 10 (set them to choose)"]
+                     "train.grid_size 100 -> 90, eval.n 2000 -> 10, eval.every 5 -> 3335 (set them to choose)"]
     # A step of n_critic batches: the batch fits n_critic times.
     wgan = load_config("classic", overrides=["loss.name=wgan-gp", "loss.n_critic=5", "loss.label_smoothing=0"])
     assert fit_to_data(wgan, SetSize("mine", 90, 10)).train.batch_size == 18
+
+
+def test_the_light_evaluation_comes_as_often_per_image_seen_on_a_smaller_set():
+    classic, best = PRESETS["classic"], load_config("best")
+    assert fit_to_data(classic, SetSize("mnist", 600, 10_000)).eval.every == classic.eval.every * 100
+    assert fit_to_data(best, SetSize("mnist", 6_000, 10_000)).eval.every == best.eval.every * 10
+    assert fit_to_data(classic, SetSize("stacked-mnist", 128_000, 10_000, 3)).eval.every == classic.eval.every
+    mine = load_config("classic", overrides=["eval.every=2"])
+    assert fit_to_data(mine, SetSize("mnist", 600, 10_000), frozenset({"eval.every"})).eval.every == 2
 
 
 def test_the_keys_the_user_set_are_kept(tmp_path):

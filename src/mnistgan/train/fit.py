@@ -21,6 +21,9 @@ from mnistgan.data.subset import subset_count
 
 log = logging.getLogger(__name__)
 
+# The training images the presets' epoch-counted cadences were chosen for (MNIST's training split).
+PRESET_TRAIN_IMAGES = 60_000
+
 
 @dataclass(frozen=True)
 class SetSize:
@@ -46,6 +49,9 @@ def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozen
     - eval.n: at most the test split, the light evaluation's samples and its floor's;
     - eval.every: 0 (off) when the test split is under MIN_EVAL_N, too few to score, and for
       a colour set (no evaluator scores it yet; stacked-mnist is scored channel by channel);
+      on a training set smaller than PRESET_TRAIN_IMAGES, as many epochs apart as make the
+      same number of images (600 images: 100x): on the EPYC at 1 thread a classic epoch of 600
+      images trains in 0.2 s and a light evaluation at n = 2,000 takes about 3 s;
     - model.img_channels: the dataset's channels."""
     t, e = cfg.train, cfg.eval
     train, changes = {}, []
@@ -58,8 +64,12 @@ def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozen
     if size.test < MIN_EVAL_N or not size.scorable:
         if "eval.every" not in explicit and e.every:
             evaluation["every"] = 0
-    elif "eval.n" not in explicit and e.n > size.test:
-        evaluation["n"] = size.test
+    else:
+        if "eval.n" not in explicit and e.n > size.test:
+            evaluation["n"] = size.test
+        scale = round(PRESET_TRAIN_IMAGES / max(size.train, 1))
+        if "eval.every" not in explicit and e.every and scale > 1:
+            evaluation["every"] = e.every * scale
     model = {"img_channels": size.channels} if "model.img_channels" not in explicit and \
         cfg.model.img_channels != size.channels else {}
     for section, new in (("train", train), ("eval", evaluation), ("model", model)):
