@@ -87,15 +87,19 @@ def test_sigint_and_sigterm_stop_with_one_line_then_resume_exactly(zygote, refer
     rng = random.Random(signum)
     outdir = tmp_path / "runs"
     run = outdir / "00000-s"
-    stops = 0
-    for i in range(3):
+    stops, sooner = 0, 1.0
+    for i in range(6):
         resume = run.exists()
         args = (["train", "--resume", str(run), "--data-dir", str(zygote.data), "--threads", "1"] if resume
                 else [*train_args(zygote.data, EPOCHS, *FAST), "--outdir", str(outdir), "--name", "s"])
         log = tmp_path / f"log{i}"
-        status = _interrupt(zygote, args, log, rng.uniform(0.2, 0.6) * seconds, signum)
+        status = _interrupt(zygote, args, log, rng.uniform(0.2, 0.6) * seconds * sooner, signum)
         text = log.read_text()
         assert "Traceback" not in text
+        if status == 0 and not stops:  # it finished first (the reference ran on a busier machine): again, sooner
+            shutil.rmtree(outdir)
+            sooner /= 2
+            continue
         if status == 0:
             break
         stops += 1
@@ -106,6 +110,8 @@ def test_sigint_and_sigterm_stop_with_one_line_then_resume_exactly(zygote, refer
         # (the last: a signal after the run finished, while it printed its summary)
         assert any(note in lines[0] for note in ("--resume", "nothing was kept", "nothing was left half-written"))
         check_run_folder(run) if run.exists() else None
+        if stops == 3:
+            break
     assert stops >= 1
     assert zygote.run(["train", "--resume", str(run), "--data-dir", str(zygote.data), "--threads", "1"], tmp_path / "last") == 0
     same_weights(checkpoint.state_path(run, EPOCHS), checkpoint.state_path(ref_run, EPOCHS))
