@@ -6,8 +6,8 @@ budget meant for dozens of epochs covers less than one, and the run ends with a
 generator that draws noise. So at the run's first metrics line, once its speed is
 measured, the budget is projected: if it covers under one epoch, or under MIN_SHARE of
 the planned epochs (unless train.epochs is at its bound, MAX_EPOCHS: then the budget alone
-sets the length, as the README's own-data command asks), a warning says so, and a health event `budget` records it in
-metrics.jsonl, where `mnistgan runs` and the model card show it.
+sets the length, as the README's own-data command asks), a warning says so, and a health
+event `budget` records it in metrics.jsonl, where `mnistgan runs` and the model card show it.
 """
 
 from __future__ import annotations

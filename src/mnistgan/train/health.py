@@ -31,8 +31,8 @@ COLLAPSE_SHARE = 0.25
 # Every run starts collapsed: after its first epoch the classic G draws one speckled blob for
 # every z (diversity about 0.15). So collapse counts only once G has been diverse
 # (DIVERSE_SHARE), or after WARMUP_IMAGES: three epochs of MNIST. Counted in images, not epochs:
-# on 600 images (1% of MNIST) every classic run was a blob at epoch 3 (1,800 images) and diverse
-# by epoch 160-175 (about 100,000 images).
+# on 600 images (1% of MNIST) every classic run was a blob at epoch 3 (1,800 images) and became
+# diverse between epochs 162 and 172 (about 100,000 images).
 DIVERSE_SHARE = 0.5
 WARMUP_IMAGES = 180_000
 # Stacked MNIST: modes covered under this share of the real floor's (at the same n) are lost. Measured
