@@ -92,11 +92,11 @@ DATASETS: dict[str, DatasetSpec] = {
 # memorise the set, how to see it (D's train-test AUC in `mnistgan evaluate`) and what answers it
 # (ADA on the held-out signal). In the data-efficiency table (docs/how-to/small-datasets.md), at
 # 10 CPU-minutes `best`'s D had a train-test AUC of 0.51 on all 60,000 MNIST images, 0.54 on 6,000
-# and 0.72 on 600, and classic's 0.99-1.00 on 600 and 0.62-0.86 on 6,000. ADA pays once the run
-# is long enough for D to memorise: on 600 images it beat no augmentation for classic on every
-# seed over about 2,200 epochs (the Xeon's 10 minutes), on one seed of three over 1,200-1,550 (the
-# EPYC's), and for `best` given an hour (one seed), not in 10 minutes. 10,000 is also the order
-# of the literature's small sets (DiffAugment's 10-20% of CIFAR-10, ADA's 2k-10k images).
+# and 0.72 on 600, and classic's 0.99-1.00 on 600 and 0.86 on 6,000. ADA pays once the run is
+# long enough for D to memorise: on 600 images it beat no augmentation for classic on every seed
+# over about 2,200 epochs (the Xeon's 10 minutes), and for `best` given an hour (one seed), not in
+# 10 minutes. 10,000 is also the order of the literature's small sets (DiffAugment's 10-20% of
+# CIFAR-10, ADA's 2k-10k images).
 SMALL_SET = 10_000
 
 
@@ -107,8 +107,7 @@ def small_set_hint(name: str, n_train: int) -> str | None:
     return (f"hint: {name} has {n_train} training images (under {SMALL_SET:,}), few enough for D to memorise them "
             f"(`mnistgan evaluate`'s D train-test AUC well above 0.5 says it has); --set train.augment=ada answers "
             f"that in a run long enough for D to memorise the set (on 600 MNIST images the default preset gained "
-            f"from it over 2,200 epochs, not over 1,200-1,550, and `best` over an hour, not 10 minutes: "
-            f"docs/how-to/small-datasets.md)")
+            f"from it over 2,200 epochs, and `best` over an hour, not 10 minutes: docs/how-to/small-datasets.md)")
 
 
 CUSTOM_DIR = "custom"  # imported sets: <cache_dir>/custom/<name>/
