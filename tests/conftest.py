@@ -127,10 +127,11 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
 
 
-# `mnistgan train` settings for a tiny run: 2 epochs of 4 steps on the tiny dataset, a 9-image grid,
-# a checkpoint at every epoch end.
+# `mnistgan train` settings for a tiny run: 2 epochs of 4 steps on the tiny dataset, a 9-image grid
+# and the generator after every epoch, a checkpoint at every epoch end.
 TINY_RUN = ["--set", "data.name=tiny", "--set", "train.batch_size=50", "--set", "train.epochs=2",
-            "--set", "train.grid_size=9", "--set", "train.checkpoint_every_s=0", "--eval-n", "50"]
+            "--set", "train.grid_size=9", "--set", "train.grid_every=1", "--set", "train.checkpoint_every_s=0",
+            "--eval-n", "50"]
 
 
 @pytest.fixture

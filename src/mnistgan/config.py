@@ -149,6 +149,10 @@ class TrainConfig:
                      "trains the same weights")
     log_every: int = _key(100, "steps between metrics.jsonl lines", "1 or more")
     grid_size: int = _key(64, "fixed-noise samples drawn into each epoch's grid", f"1 to {MAX_GRID:,}")
+    grid_every: int = _key(1, "epochs between the fixed-noise grid (samples/epoch_N.png) and generator.safetensors; "
+                           "always after the last epoch and on a stop. Unless set, as many epochs apart on a set "
+                           "under 60,000 training images as make 60,000 images (600 images: 100)",
+                           f"1 to {MAX_EPOCHS:,}")
     keep_checkpoints: int = _key(2, "training-state files kept in checkpoints/", f"1 to {MAX_KEEP:,}")
     on_failure: str = _key("warn", "what a health event (D won, G collapsed) does: log it and go on, or stop",
                            "`warn` or `stop`")
@@ -188,6 +192,7 @@ class TrainConfig:
         _bounded("train.epochs", self.epochs, MAX_EPOCHS, "state files number epochs with 6 digits")
         _bounded("train.batch_size", self.batch_size, MAX_BATCH, "the largest training split")
         _bounded("train.grid_size", self.grid_size, MAX_GRID, "a 1 MP grid per epoch")
+        _bounded("train.grid_every", self.grid_every, MAX_EPOCHS, "as train.epochs")
         _bounded("train.keep_checkpoints", self.keep_checkpoints, MAX_KEEP, "disk space")
         if self.log_every < 1:
             raise ConfigError(f"train.log_every must be at least 1, got {self.log_every}")

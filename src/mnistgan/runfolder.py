@@ -28,8 +28,8 @@ RUN_FILES: tuple[tuple[str, str, str], ...] = (
      "d_real = mean D(x), d_fake = mean D(G(z)) (probabilities for BCE, raw scores otherwise), gp (WGAN-GP), "
      "r1 (with R1), img_per_s; every epoch {\"health\": {d_loss, d_fake, diversity}}; every `eval.every` epochs "
      "{\"eval\", \"floor\", \"best\", \"eval_s\"}; health events {\"event\", \"message\"}"),
-    ("samples/epoch_EEEE.png", "train", "the fixed-noise grid after each epoch (one row per class for a "
-     "conditional model)"),
+    ("samples/epoch_EEEE.png", "train", "the fixed-noise grid every `train.grid_every` epochs (each epoch on "
+     "MNIST; fitted to a smaller set), after the last and on a stop (one row per class for a conditional model)"),
     ("checkpoints/state-EEEEEE.pt", "train", "the training state after an epoch (on the cadence of "
      "`train.checkpoint_every_s`, and after the last epoch), the last `train.keep_checkpoints`: "
      "G, D, G's EMA, both Adam states, epoch, step, training seconds, every RNG state, the fixed noise, the "
@@ -38,7 +38,8 @@ RUN_FILES: tuple[tuple[str, str, str], ...] = (
      "longer than `train.checkpoint_every_s`, or on SIGINT/SIGTERM), with the place in the epoch"),
     (str(BEST_STATE), "train (light evaluation)", "the training state of the best epoch by the light evaluation's FID"),
     (str(BEST_INFO), "train (light evaluation)", "the best epoch and its score: {\"epoch\": E, \"fid_lenet\": F}"),
-    ("generator.safetensors", "train", "G's final weights for use (the EMA weights when EMA is on); its metadata "
+    ("generator.safetensors", "train", "G's newest weights for use, written with each grid, so the last epoch's "
+     "when the run ends (the EMA weights when EMA is on); its metadata "
      "holds the model's constructor arguments (the file alone rebuilds G), the config and a sha256 of all of it"),
     (str(BEST_GENERATOR), "train (light evaluation)", "the best generator by the light evaluation: what `sample`, "
      "`evaluate`, `report`, `export` and `serve` use unless `--last`"),

@@ -18,8 +18,9 @@ from mnistgan.io.weights import load_generator_file
 
 ROOT = Path(__file__).resolve().parents[2]
 # 200 images / batch 10 = 20 steps per epoch; a small model, so a run takes about a second.
+# Every epoch's files (a set this small would have them every 300th epoch).
 SETTINGS = ["data.name='tiny'", "train.batch_size=10", "train.log_every=7", "train.grid_size=16",
-            "model.hidden=32", "model.z_dim=16", "eval.every=0", "train.checkpoint_every_s=0"]
+            "train.grid_every=1", "model.hidden=32", "model.z_dim=16", "eval.every=0", "train.checkpoint_every_s=0"]
 
 
 def train_args(data: Path, epochs: int, *extra: str) -> list[str]:

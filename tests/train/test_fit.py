@@ -39,19 +39,23 @@ def test_sizes_not_set_follow_the_set_with_one_info_line(caplog):
     assert (cfg.train.batch_size, cfg.train.grid_size, cfg.eval.n) == (90, 90, 10)
     lines = [r.getMessage() for r in caplog.records if "fitted" in r.getMessage()]
     assert lines == ["mine has 90 training and 10 test images; fitted to them: train.batch_size 100 -> 90, "
-                     "train.grid_size 100 -> 90, eval.n 2000 -> 10, eval.every 5 -> 3335 (set them to choose)"]
+                     "train.grid_size 100 -> 90, train.grid_every 1 -> 667, eval.n 2000 -> 10, eval.every 5 -> 3335 "
+                     "(set them to choose)"]
     # A step of n_critic batches: the batch fits n_critic times.
     wgan = load_config("classic", overrides=["loss.name=wgan-gp", "loss.n_critic=5", "loss.label_smoothing=0"])
     assert fit_to_data(wgan, SetSize("mine", 90, 10)).train.batch_size == 18
 
 
-def test_the_light_evaluation_comes_as_often_per_image_seen_on_a_smaller_set():
+def test_the_light_evaluation_and_the_grid_come_as_often_per_image_seen_on_a_smaller_set():
     classic, best = PRESETS["classic"], load_config("best")
-    assert fit_to_data(classic, SetSize("mnist", 600, 10_000)).eval.every == classic.eval.every * 100
+    small = fit_to_data(classic, SetSize("mnist", 600, 10_000))
+    assert (small.eval.every, small.train.grid_every) == (classic.eval.every * 100, 100)
     assert fit_to_data(best, SetSize("mnist", 6_000, 10_000)).eval.every == best.eval.every * 10
-    assert fit_to_data(classic, SetSize("stacked-mnist", 128_000, 10_000, 3)).eval.every == classic.eval.every
-    mine = load_config("classic", overrides=["eval.every=2"])
-    assert fit_to_data(mine, SetSize("mnist", 600, 10_000), frozenset({"eval.every"})).eval.every == 2
+    stacked = fit_to_data(classic, SetSize("stacked-mnist", 128_000, 10_000, 3))
+    assert (stacked.eval.every, stacked.train.grid_every) == (classic.eval.every, 1)
+    mine = load_config("classic", overrides=["eval.every=2", "train.grid_every=3"])
+    kept = fit_to_data(mine, SetSize("mnist", 600, 10_000), frozenset({"eval.every", "train.grid_every"}))
+    assert (kept.eval.every, kept.train.grid_every) == (2, 3)
 
 
 def test_the_keys_the_user_set_are_kept(tmp_path):
@@ -84,7 +88,7 @@ def test_an_imported_set_of_100_images_end_to_end_with_no_setting_changed(tmp_pa
     import_npz(tmp_path, "hundred", 100)
     assert "hint: hundred has 90 training images (under 10,000)" in capsys.readouterr().out
     assert main(["train", "--set", "data.name=hundred", "--outdir", str(tmp_path / "runs"), "--threads", "1"]) == 0
-    assert "fitted to them: train.batch_size 100 -> 90, eval.n 2000 -> 10" in caplog.text
+    assert "fitted to them: train.batch_size 100 -> 90, train.grid_every 1 -> 667, eval.n 2000 -> 10" in caplog.text
     assert "hint: hundred has 90 training images" in caplog.text  # at the start of training too
     run = run_dir(tmp_path, "hundred")
     saved = json.loads((run / "config.json").read_text())
@@ -110,7 +114,7 @@ def test_the_smallest_set_20_images_trains_and_evaluates_with_the_defaults(tmp_p
     assert "16 train + 4 test images" in capsys.readouterr().out  # the holdout keeps 4 images to score
     args = ["train", "--set", "data.name=twenty", "--outdir", str(tmp_path / "runs"), "--threads", "1"]
     assert main(args) == 0
-    assert "train.batch_size 100 -> 16, train.grid_size 64 -> 16, eval.n 2000 -> 4" in caplog.text
+    assert "train.batch_size 100 -> 16, train.grid_size 64 -> 16, train.grid_every 1 -> 3750, eval.n 2000 -> 4" in caplog.text
     assert main(["evaluate", str(run_dir(tmp_path, "twenty")), "--threads", "1"]) == 0
 
 

@@ -64,6 +64,20 @@ def test_run_folder_contents(tmp_path, tiny):
     assert [r["step"] for r in rows] == [3, 4, 7, 8, 11, 12]  # every 3 steps, plus each epoch's end
 
 
+def test_grids_and_weights_every_grid_every_epochs_and_the_last_without_changing_training(tmp_path, tiny):
+    from mnistgan.io.weights import load_weights_and_epoch
+
+    every_epoch, _ = _run(tmp_path, tiny, "a", 5)
+    sparse, run_dir = _run(tmp_path, tiny, "b", 5, "train.grid_every=2")
+    _assert_same_state(every_epoch, sparse)
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == [f"epoch_000{i}.png" for i in (2, 4, 5)]
+    _, _, epoch = load_weights_and_epoch(run_dir / "generator.safetensors")
+    assert epoch == 5
+    assert [r["epoch"] for r in _metrics(run_dir) if "health" in r] == [1, 2, 3, 4, 5]  # checked every epoch
+    _run(tmp_path, tiny, "b", 6, "train.grid_every=1", resume=True)  # it may change on resume
+    assert (run_dir / "samples" / "epoch_0006.png").is_file()
+
+
 def test_same_seed_is_bitwise_reproducible_and_the_seed_matters(tmp_path, tiny):
     a, _ = _run(tmp_path, tiny, "a", 2)
     b, _ = _run(tmp_path, tiny, "b", 2)

@@ -9,7 +9,7 @@ the CSS is inline, so it opens offline and can be mailed or archived on its own.
 Inputs, all read from the run folder (see mnistgan.runfolder):
   metrics.jsonl       required; training lines (d_loss, ...) and eval lines ("eval", "floor")
   config.json         optional; dataset and planned number of epochs
-  samples/epoch_NNNN.png   optional; the fixed-noise grid after each epoch
+  samples/epoch_NNNN.png   optional; the fixed-noise grid every train.grid_every epochs
   metrics.json, nearest_pairs.png   optional; written by `mnistgan evaluate RUN`
 
 A missing optional piece never fails the report: its section says what is missing
@@ -274,7 +274,7 @@ def _grids_section(run: _Run) -> str:
         return _section("grids", title, _missing("No sample grids in samples/.", "mnistgan train"))
     last_epoch, last_path = run.grids[-1]
     final = _load_grid(last_path)
-    parts = ["<p>The same noise vectors z go through the generator after every epoch, "
+    parts = ["<p>The same noise vectors z go through the generator for every grid, "
              "so each position in the grid follows one sample as G learns.</p>"]
     shown = [(last_epoch, final, f"after epoch {last_epoch} (final)")]
     best_epoch = (run.best or {}).get("epoch")

@@ -101,14 +101,15 @@ def check_channels(cfg: RunConfig, spec: DatasetSpec) -> None:
 
 def check_resumable(saved: RunConfig, wanted: RunConfig) -> None:
     """Only the length of the run (epochs, minutes), how often and how many checkpoints
-    are kept, and the light evaluation (none of which changes the training) may change on
-    resume; anything else would not continue the same run."""
+    are kept, how often grids are written, and the light evaluation (none of which changes
+    the training) may change on resume; anything else would not continue the same run."""
     train = dataclasses.replace(wanted.train, epochs=saved.train.epochs, keep_checkpoints=saved.train.keep_checkpoints,
-                                checkpoint_every_s=saved.train.checkpoint_every_s, minutes=saved.train.minutes)
+                                checkpoint_every_s=saved.train.checkpoint_every_s, minutes=saved.train.minutes,
+                                grid_every=saved.train.grid_every)
     same = dataclasses.replace(wanted, train=train, eval=saved.eval)
     if same != saved:
-        raise ConfigError("only train.epochs, train.minutes, train.checkpoint_every_s, train.keep_checkpoints and "
-                          "eval.* can be changed when resuming a run")
+        raise ConfigError("only train.epochs, train.minutes, train.checkpoint_every_s, train.keep_checkpoints, "
+                          "train.grid_every and eval.* can be changed when resuming a run")
 
 
 def grid_images(state: TrainState) -> torch.Tensor:
@@ -375,10 +376,11 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
     events = monitor.check(state.epoch, means, grid)  # the same on every rank: same weights, same means
     failures = [e for e in events if e.event != "recovered"]
     stopping = bool(failures) and cfg.train.on_failure == "stop"
+    ending = last or stopping or saves.stop.signum is not None
     if rank == 0:
-        write_epoch(state, cfg, run_dir, means, monitor, grid, events, hook, log_to, clock,
-                    progress=progress, last=last)
-    if last or stopping or saves.stop.signum is not None or saves.due_at_epoch_end():
+        write_epoch(state, cfg, run_dir, means, monitor, grid, events, hook, log_to, clock, progress=progress,
+                    last=last, files=ending or state.epoch % cfg.train.grid_every == 0)
+    if ending or saves.due_at_epoch_end():
         # Last: the epoch counts as done once its state is on disk. A crash before this
         # repeats the epochs since the last save on resume, and their lines are logged again.
         saves.save(state)
@@ -388,9 +390,10 @@ def end_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str,
 
 def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[str, float], monitor: HealthMonitor,
                 grid: torch.Tensor, events: list[HealthEvent], hook: EpochHook | None, log_to: RunLog,
-                clock: WallClock, *, progress: bool, last: bool) -> None:
-    """Rank 0's files for an epoch, handed to the writer: the grid, the weights, the
-    health and callback lines (the light evaluation runs here, on this thread)."""
+                clock: WallClock, *, progress: bool, last: bool, files: bool) -> None:
+    """Rank 0's lines for an epoch, and (when `files`: every train.grid_every epochs, the
+    last, a stop) its grid and weights, handed to the writer; the light evaluation runs
+    here, on this thread."""
     if not progress:  # without a bar, one log line per epoch
         log.info("epoch %d/%d: d_loss %.3f, g_loss %.3f, D(x) %.3f, D(G(z)) %.3f, %.0f img/s",
                  state.epoch, cfg.train.epochs, means["d_loss"], means["g_loss"], means["d_real"],
@@ -402,9 +405,10 @@ def write_epoch(state: TrainState, cfg: RunConfig, run_dir: Path, means: dict[st
         save_png(run_dir / "samples" / f"epoch_{epoch:04d}.png", grid_png)
         log_to.grid(step, grid_png)
 
-    weights = generator_snapshot(state.sampler)
-    writer.submit(write_grid)
-    writer.submit(lambda: write_generator(run_dir / "generator.safetensors", weights, cfg, epoch))
+    if files:
+        weights = generator_snapshot(state.sampler)
+        writer.submit(write_grid)
+        writer.submit(lambda: write_generator(run_dir / "generator.safetensors", weights, cfg, epoch))
     log_to.line({"epoch": epoch, "step": step, "health": {
         "d_loss": means["d_loss"], "d_fake": means["d_fake"], "diversity": monitor.last_share}})
     with clock.phase("eval"):
