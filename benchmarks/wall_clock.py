@@ -15,8 +15,8 @@ With `--vs KEY=VALUE` (repeatable) a second config (--set's, then these) trains 
 the first, alternately for `--rounds` rounds in this process; each run's clock then starts
 at its call of train(), and the medians of the two end the output. The small-set grid
 cadence: `taskset -c 0 python benchmarks/wall_clock.py --threads 1 --set data.subset=0.01
---set train.epochs=500 --set eval.every=0 --set train.grid_every=1 --vs train.grid_every=100
---rounds 3` (one core: the writer shares it with the steps, as a run beside another does).
+--set train.epochs=300 --set eval.every=0 --set train.grid_every=1 --vs train.grid_every=100
+--rounds 2` (one core: the writer shares it with the steps, as a run beside another does).
 """
 
 from __future__ import annotations

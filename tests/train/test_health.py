@@ -116,6 +116,13 @@ def test_nonfinite_names_the_loss_or_the_weight():
     with torch.no_grad():
         layer.bias[1] = float("inf")
     assert nonfinite({"d_loss": 0.5}, [("D", layer)]) == "weight D.bias is not finite"
+    with torch.no_grad():  # +inf and -inf in two tensors: their sums cancel to NaN, still caught
+        layer.weight[0, 0] = float("-inf")
+    assert nonfinite({"d_loss": 0.5}, [("D", layer)]) == "weight D.weight is not finite"
+    with torch.no_grad():  # finite weights whose sum overflows: no false alarm
+        layer.weight.fill_(3e38)
+        layer.bias.fill_(3e38)
+    assert nonfinite({"d_loss": 0.5}, [("D", layer)]) is None
 
 
 SETTINGS = ["data.name='tiny'", "train.batch_size=50", "train.grid_size=16", "eval.every=0", "train.checkpoint_every_s=0"]
