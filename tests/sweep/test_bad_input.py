@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -66,9 +67,11 @@ def test_a_spec_round_trips_through_its_toml(tmp_path):
     assert read_spec(tmp_path / "q.toml") == spec
 
 
-def test_variants_set_their_keys_together_times_the_grid(tmp_path):
+def test_variants_set_their_keys_together_times_the_grid(tmp_path, caplog):
     """A variant changes several keys at once (a subset and its evaluation interval); each
-    variant meets every combination of the grid."""
+    variant meets every combination of the grid. What is fitted to a subset is said once per
+    setting, named."""
+    caplog.set_level(logging.INFO)
     (tmp_path / "v.toml").write_text('[grid]\npreset = ["classic", "dcgan"]\n'
                                      '[variants.full]\n'
                                      '[variants.10pct]\n"data.subset" = 0.1\n"eval.every" = 50\n')
@@ -77,6 +80,9 @@ def test_variants_set_their_keys_together_times_the_grid(tmp_path):
     assert found["10pct-dcgan"].model.arch == "dcgan" and found["10pct-dcgan"].data.subset == 0.1
     assert found["10pct-classic"].eval.every == 50 and found["full-classic"].eval.every == 5  # the preset's
     assert found["full-dcgan"].data.subset == 1.0
+    fitted = [r.getMessage() for r in caplog.records if "fitted to them" in r.getMessage()]
+    assert [m.split(":")[0] for m in fitted] == ["setting 10pct-classic", "setting 10pct-dcgan"]
+    assert found["10pct-classic"].train.grid_every == 10 and "train.grid_every 1 -> 10" in fitted[0]
 
 
 @pytest.mark.parametrize("toml, message", [

@@ -317,7 +317,7 @@ def build_setting(spec: SweepSpec, choice: dict[str, Any], label: str, sources: 
     where = f"setting {label}" if choice else "the base setting"
     try:
         cfg = load_config(preset, None, overrides)  # then fitted to a small set, as `mnistgan train` does
-        cfg = fit_to_data(cfg, SetSize.of(cfg.data, sources.cache_dir), explicit_keys(None, overrides))
+        cfg = fit_to_data(cfg, SetSize.of(cfg.data, sources.cache_dir), explicit_keys(None, overrides), f"{where}: ")
         check_config(cfg, sources)
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None

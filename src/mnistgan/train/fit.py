@@ -41,9 +41,9 @@ class SetSize:
         return cls(data.name, train, spec.files["test"][0].shape[0], spec.channels, spec.scorable)
 
 
-def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozenset()) -> RunConfig:
+def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozenset(), where: str = "") -> RunConfig:
     """`cfg` with the sizes the user did not set (the dotted keys in `explicit`) fitted to
-    `size`, and one info line naming each change:
+    `size`, and one info line naming each change (after `where`, e.g. a sweep's setting):
     - train.batch_size: at most the training split (times loss.n_critic, a step's images);
     - train.grid_size: at most the training split (its real yardstick for diversity);
     - eval.n: at most the test split, the light evaluation's samples and its floor's;
@@ -85,7 +85,7 @@ def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozen
     why = "" if evaluation.get("every") != 0 else (f" (under {MIN_EVAL_N} test images: no light evaluation)"
                                                     if size.test < MIN_EVAL_N else
                                                      " (no evaluator scores colour images yet)")
-    log.info("%s has %d training and %d test images; fitted to them: %s%s (set them to choose)", size.name,
-             size.train, size.test, ", ".join(changes), why)
+    log.info("%s%s has %d training and %d test images; fitted to them: %s%s (set them to choose)", where,
+             size.name, size.train, size.test, ", ".join(changes), why)
     return dataclasses.replace(cfg, train=dataclasses.replace(t, **train), eval=dataclasses.replace(e, **evaluation),
                                model=dataclasses.replace(cfg.model, **model))
