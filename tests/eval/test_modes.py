@@ -11,7 +11,7 @@ import torch
 
 from mnistgan.eval import registry as R
 from mnistgan.eval.inputs import Embedded, Pair
-from mnistgan.eval.modes import embed_channels, mode_counts, mode_kl, modes_covered
+from mnistgan.eval.modes import digit_kl, embed_channels, mode_counts, mode_kl, modes_covered
 
 ALL = np.array(list(itertools.product(range(10), repeat=3)))  # [1000, 3]: every triple once
 
@@ -37,6 +37,21 @@ def test_a_known_histogram_matches_the_hand_computation():
     assert mode_kl(labels) == pytest.approx(by_hand, rel=1e-12)
 
 
+def test_digit_kl_is_the_channels_digit_balance_and_the_rest_of_mode_kl_is_their_dependence():
+    # uniform triples: every channel balanced, so no digit KL and no mode KL
+    assert digit_kl(np.tile(ALL, (2, 1))) == 0.0
+    # each channel draws 0 half the time and 1..9 evenly otherwise, independently: by hand,
+    # KL(p_c || U10) = 0.5 ln 5 + 9 (1/18) ln(10/18) per channel; mode KL is exactly three of them
+    per_channel = [0] * 9 + list(range(1, 10))  # 18 labels: 0 nine times, 1..9 once each
+    labels = np.array(list(itertools.product(per_channel, repeat=3)))  # the product: independent channels
+    by_hand = 0.5 * math.log(5) + 0.5 * math.log(10 / 18)
+    assert digit_kl(labels) == pytest.approx(3 * by_hand, rel=1e-12)
+    assert mode_kl(labels) == pytest.approx(digit_kl(labels), rel=1e-12)
+    # balanced channels that always agree (000, 111, ...): no digit KL, all of it dependence
+    agree = np.repeat(np.arange(10), 3).reshape(10, 3)
+    assert digit_kl(agree) == 0.0 and mode_kl(agree) == pytest.approx(math.log(100), rel=1e-12)
+
+
 def test_per_channel_probabilities_are_argmaxed():
     labels = torch.tensor([[0, 0, 7], [1, 2, 3], [1, 2, 3]])
     probs = torch.nn.functional.one_hot(labels, 10).double() * 0.9 + 0.01  # [3, 3, 10]
@@ -53,12 +68,13 @@ def test_bad_labels_are_refused(bad):
 def test_the_registered_metrics_read_the_candidates_channel_labels():
     feats, probs = torch.zeros(26, 4, dtype=torch.float64), torch.full((26, 10), 0.1, dtype=torch.float64)
     cand = Embedded(feats, probs, channel_labels=torch.tensor([[3, 1, 4]] * 26))
-    values = R.compute(Pair(cand, cand, 0), ("modes", "mode_kl"))
-    assert values == {"modes": (1.0, None), "mode_kl": (pytest.approx(math.log(1000)), None)}
+    values = R.compute(Pair(cand, cand, 0), ("modes", "mode_kl", "digit_kl"))
+    assert values == {"modes": (1.0, None), "mode_kl": (pytest.approx(math.log(1000)), None),
+                      "digit_kl": (pytest.approx(3 * math.log(10)), None)}
 
 
 def test_they_need_channel_labels_and_are_skipped_without_them():
-    for key in ("modes", "mode_kl"):
+    for key in ("modes", "mode_kl", "digit_kl"):
         assert R.get(key).needs == {R.CHANNEL_LABELS}
         assert key not in R.metrics(have=R.available(labelled=True, conditional=True))
         assert key in R.metrics(R.EVALUATE, R.available(labelled=True, channel_labels=True))
@@ -81,5 +97,5 @@ def test_the_k_nn_metrics_need_at_most_full_n_samples():
     """At the 26,000 samples of a mode count, precision/recall and density/coverage
     (O(n^2) neighbours) are left out; FID and the mode metrics are not."""
     big = R.metrics(R.EVALUATE, R.available(labelled=False, channel_labels=True, neighbours=False))
-    assert {"fid_lenet", "kid_lenet", "modes", "mode_kl"} <= set(big)
+    assert {"fid_lenet", "kid_lenet", "modes", "mode_kl", "digit_kl"} <= set(big)
     assert not {"precision", "recall", "density", "coverage"} & set(big)
