@@ -17,17 +17,17 @@ import torch
 
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.eval.evaluator import get_evaluator
-from mnistgan.eval.modes import DIGITS, N, channel_digits, digit_kl, embed_channels, mode_kl
+from mnistgan.eval.modes import DIGITS, N, digit_counts, embed_channels, kl_to_uniform, mode_kl
 from mnistgan.sample import load_generator, sample_uint8
 
 
 def row(name: str, labels: torch.Tensor) -> str:
-    total, digits = mode_kl(labels), digit_kl(labels)
-    t = channel_digits(labels)
-    per_channel = ", ".join(f"{digit_kl(t[:, [c]]):.4f}" for c in range(t.shape[1]))
-    shares = torch.stack([torch.bincount(t[:, c], minlength=DIGITS) for c in range(t.shape[1])]).double() / len(t)
+    counts = digit_counts(labels)  # [3, 10]
+    per_channel = [kl_to_uniform(c) for c in counts]
+    total, digits, shares = mode_kl(labels), sum(per_channel), counts.double() / len(labels)
+    parts = ", ".join(f"{x:.4f}" for x in per_channel)
     spread = ", ".join(f"{d}: {shares[:, d].min():.1%}–{shares[:, d].max():.1%}" for d in range(DIGITS))
-    return f"| {name} | {total:.4f} | {digits:.4f} ({per_channel}) | {total - digits:.4f} | {spread} |"
+    return f"| {name} | {total:.4f} | {digits:.4f} ({parts}) | {total - digits:.4f} | {spread} |"
 
 
 def main() -> None:

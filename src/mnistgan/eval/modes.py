@@ -83,11 +83,16 @@ def mode_kl(channel_labels: Any, classes: int = DIGITS) -> float:
     return kl_to_uniform(mode_counts(channel_labels, classes))
 
 
+def digit_counts(channel_labels: Any, classes: int = DIGITS) -> torch.Tensor:
+    """int64 [C, classes]: how often each channel draws each digit."""
+    t = channel_digits(channel_labels, classes)
+    return torch.stack([torch.bincount(t[:, c], minlength=classes) for c in range(t.shape[1])])
+
+
 def digit_kl(channel_labels: Any, classes: int = DIGITS) -> float:
     """sum over channels c of KL(p_c || uniform over `classes`), nats: p_c the share of each
     digit in channel c. 0 when every channel draws every digit equally often."""
-    t = channel_digits(channel_labels, classes)
-    return sum(kl_to_uniform(torch.bincount(t[:, c], minlength=classes)) for c in range(t.shape[1]))
+    return sum(kl_to_uniform(counts) for counts in digit_counts(channel_labels, classes))
 
 
 def embed_channels(embed: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
