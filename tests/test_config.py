@@ -23,6 +23,7 @@ def test_overrides_are_typed():
     ("train.epochs=2.5", "expected int"),
     ("train.epochs=0", "between 1 and 100000"),
     ("train.lr_d=-1", "positive"),
+    ("train.lr_decay_start=1.5", r"lr_decay_start must be in \[0, 1\]"),
     ("train=3", "expected a table"),
     ("nonsense", "expected section.key=value"),
 ])

@@ -164,6 +164,9 @@ class TrainConfig:
     minutes: float = _key(0.0, "a time budget: stop at the first epoch end after this many minutes of "
                           "training steps (not the start, the epoch-end work or the light evaluation; "
                           "status.json's wall-clock split shows those; 0: none)", "0 or more, finite")
+    lr_decay_start: float = _key(1.0, "the share of the run (of train.minutes when set, else of train.epochs) "
+                                 "after which both learning rates fall linearly to 0 at its end (1: constant)",
+                                 "0 to 1")
     ema_halflife: int = _key(0, "EMA of G's weights, sampled from when on: its half-life in images (0: off)",
                              "0 to 1,000,000,000")
     ema_rampup: float = _key(0.05, "EMA ramp-up: the half-life is at most this x the images seen so far",
@@ -204,6 +207,9 @@ class TrainConfig:
                 raise ConfigError(f"train.{name} must be positive and finite, got {getattr(self, name)}")
         if not 0 <= self.minutes < float("inf"):
             raise ConfigError(f"train.minutes must be 0 (no limit) or a number of minutes, got {self.minutes}")
+        if not 0 <= self.lr_decay_start <= 1:
+            raise ConfigError(f"train.lr_decay_start must be in [0, 1] (1: constant learning rates), "
+                              f"got {self.lr_decay_start}")
         if not 0 <= self.ema_halflife <= 10**9:
             raise ConfigError(f"train.ema_halflife must be 0 (off) or a number of images, got {self.ema_halflife}")
         if not 0 <= self.ema_rampup <= 1:

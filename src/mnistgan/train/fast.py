@@ -53,7 +53,7 @@ class FastPath:
     cuda_graphs: bool = False
     steps_per_graph: int = 1  # k steps per call (KStepFeed): one graph of k steps with cuda_graphs
 
-    def check(self, device: torch.device, world_size: int = 1, augment: str = "none") -> None:
+    def check(self, device: torch.device, world_size: int = 1, augment: str = "none", lr_decay: bool = False) -> None:
         if self.cuda_graphs and device.type != "cuda":
             raise ConfigError("--cuda-graphs needs a CUDA device (--device cuda)")
         if self.cuda_graphs and world_size > 1:
@@ -62,6 +62,9 @@ class FastPath:
         if self.cuda_graphs and augment != "none":
             raise ConfigError("--cuda-graphs does not combine with train.augment: the augmentation draws from its "
                               "own generator inside the step, which a graph would replay unchanged")
+        if self.cuda_graphs and lr_decay:
+            raise ConfigError("--cuda-graphs does not combine with train.lr_decay_start below 1: the graph holds "
+                              "the learning rates it was captured with")
         if not 1 <= self.steps_per_graph <= MAX_STEPS_PER_GRAPH:
             raise ConfigError(f"--steps-per-graph must be between 1 and {MAX_STEPS_PER_GRAPH}, "
                               f"got {self.steps_per_graph}")

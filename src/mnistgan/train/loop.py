@@ -44,6 +44,7 @@ from mnistgan.train.distributed import World
 from mnistgan.train.fast import FastPath, Feed, make_feed
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
 from mnistgan.train.step import Objective
+from mnistgan.train.schedule import lr_scale, set_lrs, share_done
 from mnistgan.train.state import EpochProgress, TrainState, init_state
 from mnistgan.train import status as run_status
 from mnistgan.train.stop import Stopped, StopRequest
@@ -171,7 +172,7 @@ def train(
     stop = stop or StopRequest()
     check_config(cfg, sources)
     world.check_batch(cfg.train.batch_size)
-    fast.check(device, world.size, cfg.train.augment)
+    fast.check(device, world.size, cfg.train.augment, lr_decay=cfg.train.lr_decay_start < 1)
     if cfg.train.augment != "none" and world.size > 1:
         raise ConfigError("train.augment does not combine with multi-process training yet: each rank would "
                           "augment its shard with the same random draws")
@@ -441,6 +442,9 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, feed: Feed, log
                disable=not progress or world.rank != 0, desc=f"epoch {state.epoch + 1}/{t.epochs}",
                dynamic_ncols=True, leave=True)
     tick = start = time.perf_counter()
+    decay = t.lr_decay_start < 1
+    if decay:  # from the share done so far; again at each metrics line
+        set_lrs(state, t, lr_scale(t.lr_decay_start, share_done(t, state.epoch + done / steps, state.seconds)))
     while p.batch < steps:
         if saver and p.batch:
             saver.before_step(state)
@@ -457,6 +461,10 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, feed: Feed, log
                       **dict(zip(names, (p.sums / p.count).tolist())),
                       "img_per_s": p.count * per_step / (now - tick),
                       **(state.augment.log() if state.augment is not None else {})}
+            if decay:  # one clock on every rank, as for train.minutes
+                done_share = share_done(t, state.epoch + p.batch / steps, state.seconds + world.max(now - start))
+                record["lr_scale"] = lr_scale(t.lr_decay_start, done_share)
+                set_lrs(state, t, record["lr_scale"])
             bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}", refresh=False)
             log_to.line(record)
             if not budget_checked:
