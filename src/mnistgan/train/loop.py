@@ -43,8 +43,8 @@ from mnistgan.train.callbacks import KeepBest
 from mnistgan.train.distributed import World
 from mnistgan.train.fast import FastPath, Feed, make_feed
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
-from mnistgan.train.step import Objective
 from mnistgan.train.schedule import lr_scale, set_lrs, share_done
+from mnistgan.train.step import Objective
 from mnistgan.train.state import EpochProgress, TrainState, init_state
 from mnistgan.train import status as run_status
 from mnistgan.train.stop import Stopped, StopRequest
