@@ -104,3 +104,23 @@ def test_data_import_of_an_rgb_folder_is_grey_unless_asked(tmp_path, colour, cap
         assert (images[:, 0].float().mean() > 2 * images[:, 1].float().mean())  # red ink stays red
     else:
         assert images.shape[1:] == (28, 28)
+
+
+def test_a_packed_d_run_end_to_end(tiny_stacked, tmp_path, capsys):
+    """PacGAN (model.pack=2) on Stacked MNIST: trains, resumes its D, evaluates D over packs,
+    and the web app says why its D gives no verdict on one image."""
+    from fastapi.testclient import TestClient
+
+    from mnistgan.serve.app import create_app
+
+    folder, runs = tiny_stacked[1], tmp_path / "runs"
+    assert main(["train", *RUN, "--set", "model.pack=2", "--outdir", str(runs), "--data-dir", str(folder)]) == 0
+    run = runs / "00000-classic-tiny-stacked"
+    assert main(["train", "--resume", str(run), "--set", "train.epochs=3", "--data-dir", str(folder)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "-n", "100", "--data-dir", str(folder)]) == 0
+    d = json.loads((run / "metrics.json").read_text())["discriminator"]
+    assert d is not None and 0 <= d["accuracy"] <= 1 and d["roc_auc"] is not None
+    with TestClient(create_app(runs, Sources(data_dir=folder, download=False)), raise_server_exceptions=False) as c:
+        info = c.get("/api/info").json()
+        assert info["discriminator"] is False and "packs of 2 images" in info["d_missing"]

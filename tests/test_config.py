@@ -24,12 +24,23 @@ def test_overrides_are_typed():
     ("train.epochs=0", "between 1 and 100000"),
     ("train.lr_d=-1", "positive"),
     ("train.lr_decay_start=1.5", r"lr_decay_start must be in \[0, 1\]"),
+    ("model.pack=9", "model.pack must be between 1 and 8"),
     ("train=3", "expected a table"),
     ("nonsense", "expected section.key=value"),
 ])
 def test_bad_overrides_are_rejected(bad, match):
     with pytest.raises(ConfigError, match=match):
         load_config(overrides=[bad])
+
+
+def test_a_packed_d_needs_whole_packs_per_batch_no_labels_and_no_ada():
+    assert load_config(overrides=["model.pack=2"]).model.pack == 2  # the classic batch of 100
+    with pytest.raises(ConfigError, match="train.batch_size 100 must be a multiple of model.pack 3"):
+        load_config(overrides=["model.pack=3"])
+    with pytest.raises(ConfigError, match="model.pack=2 needs an unconditional model"):
+        load_config("classic-cond", overrides=["model.pack=2"])
+    with pytest.raises(ConfigError, match="train.augment=ada does not take model.pack > 1"):
+        load_config(overrides=["model.pack=2", "train.augment='ada'"])
 
 
 def test_toml_file_then_overrides(tmp_path):

@@ -92,6 +92,35 @@ def test_r1_is_lazy_and_scaled(batch):
     assert r1.penalty(D, real, None).item() == pytest.approx(1.0 * 0.01 * 784 * 4, rel=1e-5)
 
 
+class PackedLinearD(nn.Module):
+    """PacGAN's D with pack 2: score(pack) = <w, both images>, one score per two images."""
+
+    num_classes, pack = 0, 2
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.full((2 * 784,), scale))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return x.reshape(-1, 2 * 784) @ self.w
+
+
+def test_the_losses_and_penalties_take_a_packed_d_one_score_per_pack(batch):
+    real, fake = batch
+    D = PackedLinearD(0.01)
+    r, f = scores(D, real, fake)  # [3], [3]
+    loss, stats = BCELoss().d_loss(D, real, fake, None)
+    expected = F.binary_cross_entropy(torch.sigmoid(r), torch.ones(3)) + \
+        F.binary_cross_entropy(torch.sigmoid(f), torch.zeros(3))
+    torch.testing.assert_close(loss, expected)
+    torch.testing.assert_close(stats["d_fake"], torch.sigmoid(f).mean())
+    # R1's norm is the pack's (D's gradient with respect to its whole input): gamma / 2 * |w|^2
+    assert R1(gamma=2.0, every=1).penalty(D, real, None).item() == pytest.approx(0.01**2 * 2 * 784, rel=1e-5)
+    # WGAN-GP: (|w| - 1)^2 per pack, not per image
+    _, stats = WGANGPLoss(gp_weight=1.0).d_loss(D, real, fake, None)
+    assert stats["gp"].item() == pytest.approx((0.01 * math.sqrt(2 * 784) - 1) ** 2, rel=1e-5)
+
+
 def test_rpgan_pairs_each_fake_with_its_real_partner(batch):
     real, fake = batch
     D = LinearD(0.1)

@@ -165,7 +165,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                lr_decay=cfg.train.lr_decay_start < 1)
     world, device = join_world(device)
     try:
-        world.check_batch(cfg.train.batch_size)  # before the run folder exists
+        world.check_batch(cfg.train.batch_size, cfg.model.pack)  # before the run folder exists
         return train_in(args, cfg, world, device, fast)
     finally:
         world.leave()

@@ -27,6 +27,7 @@ MAX_EPOCHS = 100_000  # state files number epochs with 6 digits; 100,000 MNIST e
 MAX_DEPTH = 16  # mlp: hidden layers, each up to MAX_HIDDEN^2 weights
 MAX_CHANNELS = 1024  # dcgan: D and G hold about 16 x channels^2 x 9 weights: 150 M at the limit
 MAX_CLASSES = 1000  # label embeddings
+MAX_PACK = 8  # model.pack: PacGAN's packs were of 2 to 4 images
 IMG_CHANNELS = (1, 3)  # grey or RGB: what grids, PNGs and the web page can show
 MAX_GRID = 1024  # samples in each epoch's grid: a 1 MP PNG per epoch
 MAX_KEEP = 1000  # training-state files kept: 6 GB of disk at the classic model's 6 MB each
@@ -81,6 +82,10 @@ class ModelConfig:
     spectral_norm: bool = _key(False, "spectral normalisation on D's weight layers (mlp and dcgan)")
     img_channels: int = _key(1, "channels of the images G draws and D judges: the dataset's (1 for MNIST-like sets, 3 "
                              "for stacked-mnist and colour imports), set from it unless given", "1 or 3")
+    pack: int = _key(1, "PacGAN (Lin et al. 2018): D judges packs of this many images of one kind (all real or all "
+                     "generated), joined along channels, one score a pack: it sees the variety of a few samples "
+                     "at once, which penalises dropped modes (1: each image alone)",
+                     f"1 to {MAX_PACK}; more than 1 only unconditional, and dividing train.batch_size")
 
     def __post_init__(self) -> None:
         if self.img_channels not in IMG_CHANNELS:
@@ -99,6 +104,10 @@ class ModelConfig:
         if not 0 <= self.num_classes <= MAX_CLASSES:
             raise ConfigError(f"model.num_classes must be between 0 (unconditional) and {MAX_CLASSES}, "
                               f"got {self.num_classes}")
+        _bounded("model.pack", self.pack, MAX_PACK, "PacGAN's packs were of 2 to 4 images")
+        if self.pack > 1 and self.num_classes:
+            raise ConfigError(f"model.pack={self.pack} needs an unconditional model (a pack has no one label): "
+                              "set model.num_classes=0 or model.pack=1")
 
 
 @dataclass(frozen=True)
@@ -267,6 +276,14 @@ class RunConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self) -> None:  # the checks that span sections
+        if self.train.batch_size % self.model.pack:
+            raise ConfigError(f"train.batch_size {self.train.batch_size} must be a multiple of model.pack "
+                              f"{self.model.pack}: D judges packs of {self.model.pack} images")
+        if self.model.pack > 1 and self.train.augment == "ada":
+            raise ConfigError("train.augment=ada does not take model.pack > 1: its overfitting signal scores single "
+                              "images (use diffaug, or model.pack=1)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

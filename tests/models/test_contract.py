@@ -1,7 +1,7 @@
 """The contract every registered model keeps, unconditional and conditional, on grey and
-RGB images (img_channels 1 and 3): shapes,
+RGB images (img_channels 1 and 3), and with a packed D (model.pack, PacGAN): shapes,
 seeded determinism, a weights file that rebuilds its model alone, labels that matter,
-and a per-sample D (real and fake may share one forward pass)."""
+and a per-sample (per-pack) D (real and fake may share one forward pass)."""
 
 from __future__ import annotations
 
@@ -21,12 +21,16 @@ CASES = [ModelConfig(arch=arch, z_dim=8, hidden=16, channels=4, num_classes=c, s
          for ch in (1, 3)]
 # The MLP's other shapes: three hidden layers, D narrower than G, dropout in D.
 CASES += [ModelConfig(z_dim=8, hidden=16, hidden_d=12, depth=3, dropout_d=0.3, num_classes=c) for c in (0, 10)]
+# PacGAN: D judges packs of 2 images (unconditional only).
+CASES += [ModelConfig(arch=arch, z_dim=8, hidden=16, channels=4, pack=2, img_channels=ch) for arch in ARCHS
+          for ch in (1, 3)]
 
 
 def ids(cfg: ModelConfig) -> str:
     shape = f"-depth{cfg.depth}-dropout" if cfg.depth != 2 else ""
     rgb = "-rgb" if cfg.img_channels == 3 else ""
-    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{'-sn' if cfg.spectral_norm else ''}{shape}{rgb}"
+    pack = f"-pack{cfg.pack}" if cfg.pack > 1 else ""
+    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{'-sn' if cfg.spectral_norm else ''}{shape}{rgb}{pack}"
 
 
 def labels(cfg: ModelConfig, n: int, offset: int = 0) -> torch.Tensor | None:
@@ -41,7 +45,7 @@ def test_shapes_and_ranges(cfg):
     assert x.shape == (6, cfg.img_channels, 28, 28) and x.dtype == torch.float32
     assert x.min() >= -1 and x.max() <= 1
     scores = D(x, labels(cfg, 6))
-    assert scores.shape == (6,) and torch.isfinite(scores).all()
+    assert scores.shape == (6 // cfg.pack,) and torch.isfinite(scores).all()
 
 
 @pytest.mark.parametrize("cfg", CASES, ids=ids)
@@ -77,9 +81,9 @@ def test_a_discriminator_file_rebuilds_d_alone(cfg, tmp_path):
     path = tmp_path / "d.safetensors"
     save_discriminator(path, D, RunConfig(), epoch=1)
     loaded = load_discriminator_file(path).eval()
-    x = torch.rand(5, cfg.img_channels, 28, 28) * 2 - 1
+    x = torch.rand(6, cfg.img_channels, 28, 28) * 2 - 1
     assert type(loaded) is type(D) and loaded.args == D.args
-    assert torch.equal(loaded(x, labels(cfg, 5)), D(x, labels(cfg, 5)))
+    assert torch.equal(loaded(x, labels(cfg, 6)), D(x, labels(cfg, 6)))
 
 
 @pytest.mark.parametrize("cfg", [c for c in CASES if c.num_classes], ids=ids)
@@ -119,8 +123,23 @@ def test_discriminator_scores_each_image_on_its_own(cfg):
     # those cases compare in eval mode.
     D.train(not cfg.spectral_norm and not cfg.dropout_d)
     whole = D(x, y)
-    one_by_one = torch.cat([D(x[i : i + 1], None if y is None else y[i : i + 1]) for i in range(6)])
+    m = cfg.pack  # a packed D: each pack on its own
+    one_by_one = torch.cat([D(x[i : i + m], None if y is None else y[i : i + m]) for i in range(0, 6, m)])
     torch.testing.assert_close(whole, one_by_one)
+
+
+@pytest.mark.parametrize("cfg", [c for c in CASES if c.pack > 1], ids=ids)
+def test_a_packed_d_scores_each_pack_from_all_its_images(cfg):
+    torch.manual_seed(0)
+    D = build_discriminator(cfg).eval()
+    x = torch.rand(4, cfg.img_channels, 28, 28) * 2 - 1
+    moved = x.clone()
+    moved[1] = -moved[1]  # the second image of the first pack
+    before, after = D(x), D(moved)
+    assert before[0] != after[0] and before[1] == after[1]
+    assert D(x[[1, 0, 2, 3]])[0] != before[0]  # the order within a pack is its channels' order
+    with pytest.raises(ValueError, match="packs of 2 images: got 3"):
+        D(x[:3])
 
 
 @pytest.mark.parametrize("cfg", [c for c in CASES if c.img_channels == 3], ids=ids)

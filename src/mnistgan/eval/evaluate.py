@@ -196,11 +196,14 @@ def discriminator_section(D: Discriminator, gen_images: torch.Tensor, gen_labels
     to about 36 apart where float32 would round them all to 1). A
     conditional D judges each image with its label (a fake's: the one it was drawn for). At
     most FULL_N images per side: Stacked MNIST's 26,000 would triple D's time for an AUC
-    already within about 0.005 at 10,000."""
+    already within about 0.005 at 10,000. A packed D (model.pack) judges packs of consecutive
+    images of one side, as it trained: its figures are over packs."""
     def prob(images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        x = as_input(images[:FULL_N])  # same scaling as training
-        y = labels[:FULL_N] if D.num_classes else None
-        return batched(lambda s: torch.sigmoid(D(x[s], None if y is None else y[s]).double()), len(x))
+        n = min(len(images), FULL_N) // D.pack * D.pack  # whole packs
+        x = as_input(images[:n])  # same scaling as training
+        y = labels[:n] if D.num_classes else None
+        return batched(lambda s: torch.sigmoid(D(x[s], None if y is None else y[s]).double()), n,
+                       batch_size=1000 // D.pack * D.pack)
 
     ref = (real.ref_idx if train_rows is None else train_rows)[:FULL_N]
     report = M.discriminator_report(prob(real.test_images, real.test_labels), prob(gen_images, gen_labels),

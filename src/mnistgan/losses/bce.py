@@ -29,8 +29,8 @@ class BCELoss(Loss):
 
     def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
-        B = real.shape[0]
-        logits = joint_scores(D, real, fake, y)  # [2B]: real, then fake
+        logits = joint_scores(D, real, fake, y)  # [2B]: real, then fake (B packs with model.pack)
+        B = logits.shape[0] // 2
         targets = torch.cat([torch.full((B,), self.real_target, device=logits.device),
                              torch.zeros(B, device=logits.device)])
         # mean over 2B rows, times 2 = BCE(D(x), t) + BCE(D(G(z)), 0), each a mean over B

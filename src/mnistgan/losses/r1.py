@@ -29,5 +29,6 @@ class R1:
     def penalty(self, D: nn.Module, images: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         """The scaled penalty to minimise on this step: gamma / 2 * E|grad|^2 * every."""
         x = images.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(D(x, y).sum(), x, create_graph=True)  # [B, 1, 28, 28]
-        return self.gamma / 2 * grad.flatten(1).square().sum(1).mean() * self.every
+        scores = D(x, y)  # [B]: one per image, or per pack of images (model.pack: the norm is the pack's)
+        (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)  # [B, C, 28, 28]
+        return self.gamma / 2 * grad.reshape(scores.shape[0], -1).square().sum(1).mean() * self.every

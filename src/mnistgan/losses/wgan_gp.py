@@ -29,8 +29,8 @@ class WGANGPLoss(Loss):
         s_real, s_fake = joint_scores(D, real, fake, y).chunk(2)  # [B], [B]
         eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device)  # [B, 1, 1, 1]
         x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
-        (grad,) = torch.autograd.grad(D(x_hat, y).sum(), x_hat, create_graph=True)  # [B, 1, 28, 28]
-        gp = (grad.flatten(1).norm(dim=1) - 1).square().mean()
+        (grad,) = torch.autograd.grad(D(x_hat, y).sum(), x_hat, create_graph=True)  # [B, C, 28, 28]
+        gp = (grad.reshape(s_real.shape[0], -1).norm(dim=1) - 1).square().mean()  # per score: a pack's norm
         loss = s_fake.mean() - s_real.mean() + self.gp_weight * gp
         return loss, {"d_loss": loss.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean(),
                       "gp": gp.detach(), "sign_real": s_real.detach().sign().mean()}

@@ -3,7 +3,8 @@ sampling, and constructor arguments kept for the weights file.
 
 G(z [B, z_dim], y [B] | None) -> images [B, C, 28, 28] in [-1, 1] in eval mode (a G may
   return them unbounded while it trains, for D to see: models/resnet.py)
-D(x [B, C, 28, 28], y [B] | None) -> raw scores [B] (the loss decides what they mean)
+D(x [B, C, 28, 28], y [B] | None) -> raw scores [B] (the loss decides what they mean);
+  with pack = m > 1 (PacGAN), one score per m consecutive images: [B / m]
 num_classes = 0 means unconditional: y must be None. Otherwise y holds labels in
 [0, num_classes) and is required. C = img_channels: 1 (grey, the default) or 3 (RGB).
 """
@@ -98,3 +99,14 @@ class Discriminator(Conditional):
     on the others in the batch, so real and fake may share one forward pass."""
 
     spectral_norm_ok = True  # whether model.spectral_norm applies to this architecture
+
+    def __init__(self, **args: Any) -> None:
+        super().__init__(**args)
+        self.pack = int(args.get("pack", 1))
+
+    def packed(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, C, 28, 28] -> [B / pack, pack * C, 28, 28]: each `pack` consecutive images joined
+        along channels, as PacGAN's D takes them (B must be a multiple of pack)."""
+        if x.shape[0] % self.pack:
+            raise ValueError(f"this discriminator judges packs of {self.pack} images: got {x.shape[0]} images")
+        return x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])

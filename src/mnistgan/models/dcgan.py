@@ -5,7 +5,8 @@ G: z [B, z_dim] -> Linear -> BN -> ReLU -> [B, 2w, 7, 7]
 D: x [B, C, 28, 28] -> Conv 4x4/2 -> LeakyReLU -> [B, w, 14, 14]
    -> Conv 4x4/2 -> LeakyReLU -> [B, 2w, 7, 7] -> flatten -> Linear -> score [B]
 
-C = img_channels (1: grey). D has no batch norm (per-sample scores; spectral norm optional). Conditional: G scales
+C = img_channels (1: grey); with pack m, D's first conv takes m images' m x C channels
+(PacGAN). D has no batch norm (per-sample scores; spectral norm optional). Conditional: G scales
 z by a learned embedding of the label; D is a projection discriminator (Miyato &
 Koyama 2018): score = Linear(h) + <embed(y), h>.
 """
@@ -49,12 +50,12 @@ class DCGANDiscriminator(Discriminator):
     arch = "dcgan"
 
     def __init__(self, channels: int = 64, leaky_slope: float = 0.2, num_classes: int = 0,
-                 spectral_norm: bool = False, img_channels: int = 1) -> None:
+                 spectral_norm: bool = False, img_channels: int = 1, pack: int = 1) -> None:
         super().__init__(channels=channels, leaky_slope=leaky_slope, num_classes=num_classes,
-                         spectral_norm=spectral_norm, img_channels=img_channels)
+                         spectral_norm=spectral_norm, img_channels=img_channels, pack=pack)
         w, sn = channels, spectral_norm
         self.net = nn.Sequential(
-            maybe_sn(nn.Conv2d(img_channels, w, 4, 2, 1), sn), nn.LeakyReLU(leaky_slope),  # -> [B, w, 14, 14]
+            maybe_sn(nn.Conv2d(pack * img_channels, w, 4, 2, 1), sn), nn.LeakyReLU(leaky_slope),  # -> [B, w, 14, 14]
             maybe_sn(nn.Conv2d(w, 2 * w, 4, 2, 1), sn), nn.LeakyReLU(leaky_slope),  # -> [B, 2w, 7, 7]
             nn.Flatten(),
         )
@@ -63,11 +64,11 @@ class DCGANDiscriminator(Discriminator):
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> DCGANDiscriminator:
-        return cls(c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.img_channels)
+        return cls(c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.img_channels, c.pack)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, x.shape[0])
-        h = self.net(x)  # [B, 2w * 49]
+        h = self.net(self.packed(x))  # [B, 2w * 49] (B / pack rows with pack > 1)
         score = self.out(h).squeeze(1)  # [B]
         if self.embed is not None:
             score = score + (self.embed(y) * h).sum(1)  # projection: how well h matches label y

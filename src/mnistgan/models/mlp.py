@@ -6,7 +6,8 @@ D: x [B, 1, 28, 28] -> flatten 784 -> Linear 256 -> LeakyReLU(0.2) -> Linear 256
 
 (the tutorial's sizes; the widths, the number of hidden layers (depth) and dropout after
 each of D's hidden layers are constructor arguments). With img_channels C, G's last layer
-gives C x 784 values and D's first takes them: [B, C, 28, 28].
+gives C x 784 values and D's first takes them: [B, C, 28, 28]; with pack m, D's first
+layer takes m images' m x C x 784 values and scores them together.
 
 D returns a raw score (a logit for the BCE loss): the loss owns what it means. With
 num_classes > 0, a learned embedding of the label [B, C] is joined to z (G) and to the
@@ -54,11 +55,12 @@ class MLPDiscriminator(Discriminator):
     arch = "mlp"
 
     def __init__(self, hidden: int = 256, leaky_slope: float = 0.2, num_classes: int = 0,
-                 spectral_norm: bool = False, depth: int = 2, dropout_d: float = 0.0, img_channels: int = 1) -> None:
+                 spectral_norm: bool = False, depth: int = 2, dropout_d: float = 0.0, img_channels: int = 1,
+                 pack: int = 1) -> None:
         super().__init__(hidden=hidden, leaky_slope=leaky_slope, num_classes=num_classes, spectral_norm=spectral_norm,
-                         depth=depth, dropout_d=dropout_d, img_channels=img_channels)
+                         depth=depth, dropout_d=dropout_d, img_channels=img_channels, pack=pack)
         layers: list[nn.Module] = []
-        width = img_channels * IMAGE_PIXELS + num_classes
+        width = pack * img_channels * IMAGE_PIXELS + num_classes
         for _ in range(depth):
             layers += [maybe_sn(nn.Linear(width, hidden), spectral_norm), nn.LeakyReLU(leaky_slope)]
             layers += [nn.Dropout(dropout_d)] if dropout_d else []
@@ -69,11 +71,11 @@ class MLPDiscriminator(Discriminator):
     @classmethod
     def from_config(cls, c: ModelConfig) -> MLPDiscriminator:
         return cls(c.hidden_d or c.hidden, c.leaky_slope, c.num_classes, c.spectral_norm, c.depth, c.dropout_d,
-                   c.img_channels)
+                   c.img_channels, c.pack)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, x.shape[0])
-        h = x.flatten(1)  # [B, C * 784]
+        h = self.packed(x).flatten(1)  # [B, C * 784]; [B / pack, pack * C * 784]
         if self.embed is not None:
             h = torch.cat([h, self.embed(y)], dim=1)  # [B, C * 784 + classes]
         return self.net(h).squeeze(1)  # -> score [B]

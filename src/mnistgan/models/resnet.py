@@ -121,12 +121,12 @@ class ResNetDiscriminator(Discriminator):
     spectral_norm_ok = False  # a zero-initialised branch has no spectral norm to divide by; fix-up replaces it
 
     def __init__(self, channels: int = 32, leaky_slope: float = 0.2, num_classes: int = 0,
-                 spectral_norm: bool = False, depth: int = 2, img_channels: int = 1) -> None:
+                 spectral_norm: bool = False, depth: int = 2, img_channels: int = 1, pack: int = 1) -> None:
         super().__init__(channels=channels, leaky_slope=leaky_slope, num_classes=num_classes,
-                         spectral_norm=spectral_norm, depth=depth, img_channels=img_channels)
+                         spectral_norm=spectral_norm, depth=depth, img_channels=img_channels, pack=pack)
         w, L = channels, 2 * depth
         self.net = nn.Sequential(
-            nn.Conv2d(img_channels, w, 4, 2, 1),  # 28x28 -> 14x14
+            nn.Conv2d(pack * img_channels, w, 4, 2, 1),  # 28x28 -> 14x14 (pack images' channels: PacGAN)
             stage(w, depth, L, leaky_slope), Down(w, 2 * w),  # 14x14 -> 7x7
             stage(2 * w, depth, L, leaky_slope),
         )
@@ -137,11 +137,11 @@ class ResNetDiscriminator(Discriminator):
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> ResNetDiscriminator:
-        return cls(c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.depth, c.img_channels)
+        return cls(c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.depth, c.img_channels, c.pack)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, x.shape[0])
-        h = self.net(x.contiguous(memory_format=CHANNELS_LAST))  # [B, 2w, 7, 7]
+        h = self.net(self.packed(x).contiguous(memory_format=CHANNELS_LAST))  # [B, 2w, 7, 7]
         h = F.leaky_relu(h, self.slope).flatten(1)  # [B, 2w * 49]
         score = self.out(h).squeeze(1)  # [B]
         if self.embed is not None:

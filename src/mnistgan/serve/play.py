@@ -129,7 +129,8 @@ class Served:
     def load(cls, name: str, path: Path) -> Served:
         stamp = generator_stamp(path)  # before loading: a file replaced meanwhile is loaded again
         g = load_generator_from(path)
-        served = cls(name, path, g.G, g.cfg, load_discriminator(path), build_loss(g.cfg.loss),
+        D = load_discriminator(path) if g.cfg.model.pack == 1 else None  # a packed D scores no single image
+        served = cls(name, path, g.G, g.cfg, D, build_loss(g.cfg.loss),
                      class_names(g.cfg.data.name, g.G.num_classes or 10), g.src, g.epoch, stamp=stamp)
         served.info = served.describe()
         return served
@@ -162,6 +163,9 @@ class Served:
         """Why there is no D to ask, from what the folder holds (D is saved only in training states)."""
         if self.D is not None:
             return None
+        if self.cfg.model.pack > 1:
+            return (f"this run's discriminator judges packs of {self.cfg.model.pack} images (model.pack), not one "
+                    "image: it gives no verdict on a single digit")
         return (f"this run has no discriminator: no training state in {self.path.name}/checkpoints/ goes with the "
                 "generator served (D is kept only in training states)")
 

@@ -46,9 +46,12 @@ class World:
         if self.size > 1 and dist.is_initialized():
             dist.destroy_process_group()
 
-    def check_batch(self, batch_size: int) -> None:
+    def check_batch(self, batch_size: int, pack: int = 1) -> None:
         if batch_size % self.size:
             raise ConfigError(f"train.batch_size {batch_size} must divide evenly among {self.size} processes")
+        if batch_size // self.size % pack:
+            raise ConfigError(f"train.batch_size {batch_size} must split into {self.size} processes' batches of whole "
+                              f"packs of model.pack={pack} images")
 
     def shard(self, t: torch.Tensor, k: int) -> torch.Tensor:
         """This rank's rows of each of the k global batches in t [k*B, ...] -> [k*B/size, ...]."""
