@@ -43,7 +43,7 @@ from mnistgan.train.callbacks import KeepBest
 from mnistgan.train.distributed import World
 from mnistgan.train.fast import FastPath, Feed, make_feed
 from mnistgan.train.health import HealthEvent, HealthMonitor, mean_pairwise_distance, nonfinite
-from mnistgan.train.schedule import lr_scale, set_lrs, share_done
+from mnistgan.train.schedule import set_lrs
 from mnistgan.train.step import Objective
 from mnistgan.train.state import EpochProgress, TrainState, init_state
 from mnistgan.train import status as run_status
@@ -444,7 +444,7 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, feed: Feed, log
     tick = start = time.perf_counter()
     decay = t.lr_decay_start < 1
     if decay:  # from the share done so far; again at each metrics line
-        set_lrs(state, t, lr_scale(t.lr_decay_start, share_done(t, state.epoch + done / steps, state.seconds)))
+        set_lrs(state, t, state.epoch + done / steps, state.seconds)
     while p.batch < steps:
         if saver and p.batch:
             saver.before_step(state)
@@ -462,9 +462,8 @@ def run_epoch(state: TrainState, cfg: RunConfig, obj: Objective, feed: Feed, log
                       "img_per_s": p.count * per_step / (now - tick),
                       **(state.augment.log() if state.augment is not None else {})}
             if decay:  # one clock on every rank, as for train.minutes
-                done_share = share_done(t, state.epoch + p.batch / steps, state.seconds + world.max(now - start))
-                record["lr_scale"] = lr_scale(t.lr_decay_start, done_share)
-                set_lrs(state, t, record["lr_scale"])
+                record["lr_scale"] = set_lrs(state, t, state.epoch + p.batch / steps,
+                                             state.seconds + world.max(now - start))
             bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}", refresh=False)
             log_to.line(record)
             if not budget_checked:

@@ -23,7 +23,11 @@ def share_done(t: TrainConfig, epochs: float, seconds: float) -> float:
     return max(epochs / t.epochs, seconds / (t.minutes * 60) if t.minutes else 0.0)
 
 
-def set_lrs(state: TrainState, t: TrainConfig, scale: float) -> None:
+def set_lrs(state: TrainState, t: TrainConfig, epochs: float, seconds: float) -> float:
+    """Set both optimisers' learning rates for a run `epochs` (fractional) and `seconds` of
+    training steps in; returns the factor on them."""
+    scale = lr_scale(t.lr_decay_start, share_done(t, epochs, seconds))
     for opt, lr in ((state.opt_g, t.lr_g), (state.opt_d, t.lr_d)):
         for group in opt.param_groups:
             group["lr"] = lr * scale
+    return scale
