@@ -36,13 +36,15 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from mnistgan.hardware import machine_line
-from mnistgan.config import PRESETS, RunConfig, apply_overrides
+from mnistgan.config import PRESETS, RunConfig, apply_overrides, explicit_keys
 from mnistgan.data.datasets import batches
 from mnistgan.data.sources import Sources, load_split
+from mnistgan.models import Discriminator
 from mnistgan.tensors import as_input
 from mnistgan.train.augment import HeldOut
 from mnistgan.train.ema import ema_beta, update_ema
 from mnistgan.train.fast import FastPath, Feed, make_feed, make_step
+from mnistgan.train.fit import SetSize, fit_to_data
 from mnistgan.train.state import init_state
 from mnistgan.train.step import Objective
 
@@ -50,9 +52,9 @@ Run = Callable[[int], None]  # runs n training steps
 
 
 def to_tensor(pic: Image.Image) -> torch.Tensor:
-    """torchvision.transforms.ToTensor for a mode-L PIL image."""
+    """torchvision.transforms.ToTensor for a mode-L or RGB PIL image."""
     img = torch.from_numpy(np.array(pic, np.uint8, copy=True))
-    img = img.view(pic.size[1], pic.size[0], 1).permute((2, 0, 1)).contiguous()
+    img = img.view(pic.size[1], pic.size[0], len(pic.getbands())).permute((2, 0, 1)).contiguous()
     return img.to(dtype=torch.float32).div(255)
 
 
@@ -75,15 +77,18 @@ class TutorialMNIST(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        img = Image.fromarray(self.images[i].numpy(), mode="L")
-        return normalize(to_tensor(img), (0.5,), (0.5,)), int(self.labels[i])
+        x = self.images[i].numpy()  # [28, 28] grey, or [3, 28, 28] (stacked-mnist)
+        img = Image.fromarray(x) if x.ndim == 2 else Image.fromarray(x.transpose(1, 2, 0))
+        c = len(img.getbands())
+        return normalize(to_tensor(img), (0.5,) * c, (0.5,) * c), int(self.labels[i])
 
 
-def tutorial_step(G: nn.Module, D: nn.Module, opt_g, opt_d, real: torch.Tensor, y: torch.Tensor | None,
+def tutorial_step(G: nn.Module, D: Discriminator, opt_g, opt_d, real: torch.Tensor, y: torch.Tensor | None,
                   z: torch.Tensor) -> None:
     criterion = nn.BCELoss()
-    ones = torch.ones(real.shape[0], device=real.device)
-    zeros = torch.zeros(real.shape[0], device=real.device)
+    scores = real.shape[0] // D.pack  # one per pack of images with model.pack (PacGAN)
+    ones = torch.ones(scores, device=real.device)
+    zeros = torch.zeros(scores, device=real.device)
     fake = G(z, y)
     loss_d = criterion(torch.sigmoid(D(real, y)), ones) + criterion(torch.sigmoid(D(fake.detach(), y)), zeros)
     D.zero_grad()
@@ -269,13 +274,17 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(machine_line(args.device), flush=True)
     device = torch.device(args.device)
-    split = load_split("mnist", "train", Sources(data_dir=Path(args.data_dir), download=False))
+    sources = Sources(data_dir=Path(args.data_dir), download=False)
+    splits: dict[str, object] = {}  # each preset's data.name (stacked-mnist: 3 channels), loaded once
     where = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
     print(f"torch {torch.__version__}, {where}; {args.rounds} windows of {args.steps} steps per row, medians")
     for name in args.presets.split(","):
         preset, *overrides = name.split("+")  # a variant: PRESET+key=value+...
-        preset_table(name, apply_overrides(PRESETS[preset], overrides), split, device, args.steps, args.rounds,
-                     args.compile_on_cpu)
+        cfg = apply_overrides(PRESETS[preset], overrides)
+        cfg = fit_to_data(cfg, SetSize.of(cfg.data, sources.cache_dir), explicit_keys(None, overrides))
+        if cfg.data.name not in splits:
+            splits[cfg.data.name] = load_split(cfg.data.name, "train", sources)
+        preset_table(name, cfg, splits[cfg.data.name], device, args.steps, args.rounds, args.compile_on_cpu)
 
 
 if __name__ == "__main__":

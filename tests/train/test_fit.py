@@ -33,6 +33,11 @@ def test_every_preset_is_unchanged_on_mnist(caplog):
     assert "fitted" not in caplog.text
 
 
+def test_a_packed_d_keeps_whole_packs_when_the_batch_shrinks():
+    cfg = load_config(overrides=["model.pack=4"])
+    assert fit_to_data(cfg, SetSize("mine", 90, 10)).train.batch_size == 88  # 22 packs of 4
+
+
 def test_sizes_not_set_follow_the_set_with_one_info_line(caplog):
     caplog.set_level(logging.INFO)
     cfg = fit_to_data(PRESETS["classic-cond"], SetSize("mine", 90, 10))

@@ -44,7 +44,8 @@ class SetSize:
 def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozenset(), where: str = "") -> RunConfig:
     """`cfg` with the sizes the user did not set (the dotted keys in `explicit`) fitted to
     `size`, and one info line naming each change (after `where`, e.g. a sweep's setting):
-    - train.batch_size: at most the training split (times loss.n_critic, a step's images);
+    - train.batch_size: at most the training split (times loss.n_critic, a step's images), in
+      whole packs of model.pack;
     - train.grid_size: at most the training split (its real yardstick for diversity);
     - eval.n: at most the test split, the light evaluation's samples and its floor's;
     - eval.every: 0 (off) when the test split is under MIN_EVAL_N, too few to score, and for
@@ -60,7 +61,8 @@ def fit_to_data(cfg: RunConfig, size: SetSize, explicit: frozenset[str] = frozen
     train, changes = {}, []
     per_step = size.train // cfg.loss.n_critic
     if "train.batch_size" not in explicit and 1 <= per_step < t.batch_size:
-        train["batch_size"] = per_step
+        whole = per_step // cfg.model.pack * cfg.model.pack  # whole packs for a packed D (model.pack)
+        train["batch_size"] = whole or per_step
     if "train.grid_size" not in explicit and t.grid_size > size.train:
         train["grid_size"] = size.train
     scale = round(PRESET_TRAIN_IMAGES / max(size.train, 1))
