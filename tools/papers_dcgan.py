@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -112,7 +113,10 @@ def sample_uint8(G: nn.Module, n: int, seed: int) -> torch.Tensor:
     return (out.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
-def score(embed, images: torch.Tensor) -> dict[str, float]:  # type: ignore[no-untyped-def]
+Embed = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # the evaluator: images -> (features, probabilities)
+
+
+def score(embed: Embed, images: torch.Tensor) -> dict[str, float]:
     labels = embed_channels(embed, images)[2]
     return {"modes": modes_covered(labels), "mode_kl": round(mode_kl(labels), 4), "digit_kl": round(digit_kl(labels), 4)}
 
@@ -157,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
         done = trained >= args.minutes
         if trained >= next_eval or done:
             images = sample_uint8(G, args.n, seed=0)
-            row = {"minutes": round(trained, 2), "epochs": round(step / steps_per_epoch, 3), "images": step * BATCH,
+            row = {"minutes": round(trained, 3), "epochs": round(step / steps_per_epoch, 3), "images": step * BATCH,
                    **score(embed, images), "loss_d": round(loss_d, 4), "loss_g": round(loss_g, 4)}
             print(json.dumps(row), file=log, flush=True)
             print(json.dumps(row), flush=True)
