@@ -9,8 +9,9 @@ Two checks, since float results depend on the CPU:
   fingerprint is that fine because a coarser one failed: a 2-core Intel Xeon with AMX and
   AVX10.1 (L2 2 MiB per core) trained every preset to other bits than the Sapphire Rapids
   whose kind ("AVX512+AMX") it shared, with its fp32 weights 2.5e-8 away. The entries here
-  are that machine's (made 2026-12-01); the Sapphire Rapids' and a Zen 4 EPYC's are in
-  pinned.json's history up to commit d4cb8cc. On another machine
+  are that machine's (made 2026-12-01, before rpgan-cond-lr4e-4 existed) and a Zen 4 EPYC's
+  (AVX512+AVX512_BF16, every preset, 2026-12-04); older ones are in pinned.json's history up to
+  commit d4cb8cc. On another machine
   `python -m tests.train.test_pinned` prints its entry.
 - **Within a tolerance, everywhere.** The same runs in fp32, compared with 256 weights of
   each network sampled from a reference run (pinned.json "fp32"). Measured on the Zen 4
@@ -36,13 +37,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from mnistgan import config
 from mnistgan.config import load_config
 from mnistgan.data.sources import Sources
 from mnistgan.hardware import hardware
 from mnistgan.train.loop import train
 
 PINNED_FILE = Path(__file__).with_name("pinned.json")
-PRESETS = ("classic", "classic-tutorial", "classic-cond", "dcgan", "dcgan-cond", "rpgan", "rpgan-cond")
+PRESETS = tuple(config.PRESETS)
 SAMPLES = 256  # weights of each network kept in the fp32 reference
 TOLERANCE = 1e-6  # relative L2 distance to the fp32 reference (see above)
 THREADS = 2
