@@ -63,7 +63,7 @@ MODELS = {
     "classic": Model("mnist", "the default preset: the spec's MLP GAN, unconditional", ("--preset", "classic")),
     # A fixed number of epochs, not a time budget: on a shared CPU a budget buys fewer epochs (9 instead of 33
     # in 10 minutes here) and the same command gives another model.
-    # 30 epochs: about what 20 CPU-minutes buy rpgan-cond, the budget `best` was chosen at.
+    # 30 epochs: about what 20 CPU-minutes, the budget `best` was chosen at, buy it on the Xeon (27; 18-20 on the Zen 4).
     "best": Model("mnist", "the preset that measured best (rpgan-cond-lr4e-4: a conditional DCGAN, R3GAN's loss, "
                           "learning rate 4e-4), 30 epochs",
                   ("--preset", "best", "--set", "train.epochs=30")),
