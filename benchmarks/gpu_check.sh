@@ -54,7 +54,7 @@ run 60 "${TRAIN[@]}" --cuda-graphs --steps-per-graph 8 --set train.epochs=200 --
 [ -n "$DRY_RUN" ] || echo "wall time for 200 epochs, as the shell saw it: $((SECONDS - t0)) s"
 
 part "4. every preset's throughput under each fast path (one process each)"
-for preset in classic classic-tutorial classic-cond dcgan dcgan-cond rpgan rpgan-cond rpgan-cond-lr4e-4; do
+for preset in $(python -c 'from mnistgan.config import PRESETS; print(*PRESETS)'); do  # every preset, as registered
     left=$((295 - (SECONDS - start)))
     [ -n "$DRY_RUN" ] || [ "$left" -gt 15 ] || { echo "(no time left for $preset)"; continue; }
     run "$left" python benchmarks/train_throughput.py --device cuda --data-dir "$MNIST" --presets "$preset" \
