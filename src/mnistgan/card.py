@@ -63,7 +63,8 @@ def _what(run: Path, cfg: RunConfig, best: dict[str, Any] | None, shown: str) ->
     m = cfg.model
     mlp = (f"MLP ({m.depth} hidden layers of {m.hidden} in G, {m.hidden_d or m.hidden} in D"
            + (f", dropout {m.dropout_d:g} in D" if m.dropout_d else "") + ")")
-    arch = {"mlp": mlp, "dcgan": f"DCGAN (convolutional, {m.channels} channels)"}.get(m.arch, m.arch)
+    arch = {"mlp": mlp, "dcgan": f"DCGAN (convolutional, {m.channels} channels"
+            + (f" in G, {m.channels_d} in D)" if m.channels_d else ")")}.get(m.arch, m.arch)
     cond = (f"conditional on {m.num_classes} classes: it draws the class you ask for" if m.num_classes
             else "unconditional: it draws from the whole data distribution")
     lines = ["## What it is", "",

@@ -75,7 +75,9 @@ class ModelConfig:
                       f"1 to {MAX_DEPTH}; depth x width^2 at most 2 x {MAX_HIDDEN:,}^2")
     dropout_d: float = _key(0.0, "mlp: dropout after each of D's hidden layers (0: none)", "0 to < 1")
     channels: int = _key(64, "dcgan: channels at 14x14 (twice that at 7x7); resnet: at 28x28 (twice that at 14x14 "
-                         "and 7x7); in G and in D", f"1 to {MAX_CHANNELS:,}")
+                         "and 7x7); in G, and in D unless model.channels_d is set", f"1 to {MAX_CHANNELS:,}")
+    channels_d: int = _key(0, "dcgan and resnet: D's channels, as model.channels (0: model.channels)",
+                           f"0 to {MAX_CHANNELS:,}")
     leaky_slope: float = _key(0.2, "the slope of D's LeakyReLU for negative inputs")
     num_classes: int = _key(0, "0: unconditional; else G(z, y) and D(x, y) take a label in [0, num_classes) "
                             "(10 for the digits)", f"0 to {MAX_CLASSES:,}")
@@ -101,6 +103,9 @@ class ModelConfig:
         if not 0 <= self.dropout_d < 1:
             raise ConfigError(f"model.dropout_d must be in [0, 1), got {self.dropout_d}")
         _bounded("model.channels", self.channels, MAX_CHANNELS, "memory")
+        if not 0 <= self.channels_d <= MAX_CHANNELS:
+            raise ConfigError(f"model.channels_d must be 0 (model.channels) or between 1 and {MAX_CHANNELS} (memory), "
+                              f"got {self.channels_d}")
         if not 0 <= self.num_classes <= MAX_CLASSES:
             raise ConfigError(f"model.num_classes must be between 0 (unconditional) and {MAX_CLASSES}, "
                               f"got {self.num_classes}")

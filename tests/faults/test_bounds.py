@@ -22,6 +22,14 @@ def test_config_sizes_at_and_past_their_limit(key, limit):
             load_config(overrides=[f"{key}={bad}"])
 
 
+def test_d_width_is_zero_for_g_width_or_within_the_limit():
+    assert load_config(overrides=[f"model.channels_d={C.MAX_CHANNELS}"]).model.channels_d == C.MAX_CHANNELS
+    assert load_config(overrides=["model.channels_d=0"]).model.channels_d == 0
+    for bad in (C.MAX_CHANNELS + 1, -1):
+        with pytest.raises(ConfigError, match=f"model.channels_d must be 0 .* between 1 and {C.MAX_CHANNELS} "):
+            load_config(overrides=[f"model.channels_d={bad}"])
+
+
 @pytest.mark.parametrize("key, bad", [("train.lr_g", "inf"), ("train.lr_d", "nan"), ("train.lr_g", "0"),
                                       ("train.checkpoint_every_s", "inf"), ("train.checkpoint_every_s", "-1")])
 def test_rates_and_intervals_must_be_finite(key, bad):

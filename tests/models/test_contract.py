@@ -21,6 +21,9 @@ CASES = [ModelConfig(arch=arch, z_dim=8, hidden=16, channels=4, num_classes=c, s
          for ch in (1, 3)]
 # The MLP's other shapes: three hidden layers, D narrower than G, dropout in D.
 CASES += [ModelConfig(z_dim=8, hidden=16, hidden_d=12, depth=3, dropout_d=0.3, num_classes=c) for c in (0, 10)]
+# The convolutional nets with D wider than G.
+CASES += [ModelConfig(arch=arch, z_dim=8, channels=4, channels_d=6, num_classes=c) for arch in ("dcgan", "resnet")
+          for c in (0, 10)]
 # PacGAN: D judges packs of 2 images (unconditional only).
 CASES += [ModelConfig(arch=arch, z_dim=8, hidden=16, channels=4, pack=2, img_channels=ch) for arch in ARCHS
           for ch in (1, 3)]
@@ -30,7 +33,9 @@ def ids(cfg: ModelConfig) -> str:
     shape = f"-depth{cfg.depth}-dropout" if cfg.depth != 2 else ""
     rgb = "-rgb" if cfg.img_channels == 3 else ""
     pack = f"-pack{cfg.pack}" if cfg.pack > 1 else ""
-    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{'-sn' if cfg.spectral_norm else ''}{shape}{rgb}{pack}"
+    wide_d = "-wide-d" if cfg.channels_d else ""
+    return (f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{'-sn' if cfg.spectral_norm else ''}{shape}{rgb}{pack}"
+            f"{wide_d}")
 
 
 def labels(cfg: ModelConfig, n: int, offset: int = 0) -> torch.Tensor | None:
@@ -182,3 +187,13 @@ def test_resnet_generator_is_linear_while_training_and_in_range_in_eval_mode():
     assert G(z).min() > 1  # training: as the last conv says
     assert G.generate(z).max() == 1  # eval mode: clamped
     assert G.training  # generate() leaves the mode as it was
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "resnet"])
+def test_channels_d_sets_the_discriminators_width_alone(arch):
+    cfg = ModelConfig(arch=arch, z_dim=8, channels=4, channels_d=6, num_classes=10)
+    wide = build_discriminator(cfg)
+    assert wide.args["channels"] == 6 and build_generator(cfg).args["channels"] == 4
+    same = build_discriminator(dataclasses.replace(cfg, channels_d=0))
+    assert same.args["channels"] == 4
+    assert sum(p.numel() for p in wide.parameters()) > sum(p.numel() for p in same.parameters())

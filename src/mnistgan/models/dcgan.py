@@ -1,4 +1,5 @@
-"""A DCGAN for 28x28 images, optionally class-conditional (w = model.channels).
+"""A DCGAN for 28x28 images, optionally class-conditional (w = model.channels; D's w is
+model.channels_d when set).
 
 G: z [B, z_dim] -> Linear -> BN -> ReLU -> [B, 2w, 7, 7]
    -> ConvT 4x4/2 -> BN -> ReLU -> [B, w, 14, 14] -> ConvT 4x4/2 -> tanh -> [B, C, 28, 28]
@@ -64,7 +65,7 @@ class DCGANDiscriminator(Discriminator):
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> DCGANDiscriminator:
-        return cls(c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.img_channels, c.pack)
+        return cls(c.channels_d or c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.img_channels, c.pack)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, x.shape[0])
