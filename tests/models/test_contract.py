@@ -34,8 +34,8 @@ def ids(cfg: ModelConfig) -> str:
     rgb = "-rgb" if cfg.img_channels == 3 else ""
     pack = f"-pack{cfg.pack}" if cfg.pack > 1 else ""
     wide_d = "-wide-d" if cfg.channels_d else ""
-    return (f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{'-sn' if cfg.spectral_norm else ''}{shape}{rgb}{pack}"
-            f"{wide_d}")
+    sn = "-sn" if cfg.spectral_norm else ""
+    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{sn}{shape}{rgb}{pack}{wide_d}"
 
 
 def labels(cfg: ModelConfig, n: int, offset: int = 0) -> torch.Tensor | None:

@@ -137,7 +137,8 @@ class ResNetDiscriminator(Discriminator):
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> ResNetDiscriminator:
-        return cls(c.channels_d or c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.depth, c.img_channels, c.pack)
+        return cls(c.channels_d or c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.depth, c.img_channels,
+                   c.pack)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, x.shape[0])
