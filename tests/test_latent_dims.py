@@ -32,3 +32,11 @@ def test_unequal_dimensions_count_for_less_than_their_number():
         G.embed.weight.copy_(torch.tensor([[1.0, 1.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]]))
     (r,) = latent_dims.participation_ratios(G)
     assert 2.0 < r < 3.0  # two full dimensions and six at a tenth of their scale
+
+
+def test_a_label_beside_z_leaves_every_class_the_same_dimensions():
+    for g_cond in ("concat", "cbn"):
+        G = DCGANGenerator(z_dim=8, channels=4, num_classes=3, g_cond=g_cond)
+        with torch.no_grad():
+            G.fc[0].weight[:, :8].copy_(torch.eye(G.fc[0].weight.shape[0], 8) * torch.tensor([1.0] * 4 + [0.0] * 4))
+        torch.testing.assert_close(latent_dims.participation_ratios(G), [4.0, 4.0, 4.0])

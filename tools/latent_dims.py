@@ -7,6 +7,8 @@ dimension drops that dimension of z. Before G's batch norm, the layer's output f
 varies with z as W diag(e_k) z, so its covariance has the eigenvalues s_i^2, the squared
 singular values of W diag(e_k). Their participation ratio (sum s_i^2)^2 / sum s_i^4 counts the
 dimensions that carry the variance: z_dim when all carry it equally, 1 when one does.
+With model.g_cond `concat` or `cbn`, every class sees z through the same W (the label enters
+beside z, or after the layer): one ratio, that of W's columns for z.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from mnistgan.sample import load_generator_from
 
 def participation_ratios(G: DCGANGenerator) -> list[float]:
     """Per class: the participation ratio of the covariance of G's first layer over z."""
-    if G.embed is None:
-        raise SystemExit("an unconditional generator: every class sees the same z (ratio of W alone)")
-    W = G.fc[0].weight.detach().double()  # [out, z_dim]
+    if not G.num_classes:
+        raise SystemExit("an unconditional generator: it has no classes")
+    W = G.fc[0].weight.detach().double()[:, : G.z_dim]  # [out, z_dim]
+    scales = G.embed.weight.detach().double() if G.embed is not None else torch.ones(G.num_classes, G.z_dim)
     ratios = []
-    for e in G.embed.weight.detach().double():  # [z_dim] per class
+    for e in scales:  # [z_dim] per class
         var = torch.linalg.svdvals(W * e) ** 2
         ratios.append(float(var.sum() ** 2 / (var**2).sum()))
     return ratios

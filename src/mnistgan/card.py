@@ -65,7 +65,9 @@ def _what(run: Path, cfg: RunConfig, best: dict[str, Any] | None, shown: str) ->
            + (f", dropout {m.dropout_d:g} in D" if m.dropout_d else "") + ")")
     arch = {"mlp": mlp, "dcgan": f"DCGAN (convolutional, {m.channels} channels"
             + (f" in G, {m.channels_d} in D)" if m.channels_d else ")")}.get(m.arch, m.arch)
-    cond = (f"conditional on {m.num_classes} classes: it draws the class you ask for" if m.num_classes
+    how = {"concat": " (the label's one-hot joined to z)", "cbn": " (class-conditional batch norm in G)"}
+    cond = (f"conditional on {m.num_classes} classes{how.get(m.g_cond, '') if m.arch == 'dcgan' else ''}: "
+            "it draws the class you ask for" if m.num_classes
             else "unconditional: it draws from the whole data distribution")
     lines = ["## What it is", "",
              f"- A GAN generator of 28×28 grayscale images, preset `{cfg.preset}`: {arch}, {m.z_dim}-d noise, {cond}.",

@@ -28,6 +28,7 @@ MAX_DEPTH = 16  # mlp: hidden layers, each up to MAX_HIDDEN^2 weights
 MAX_CHANNELS = 1024  # dcgan: D and G hold about 16 x channels^2 x 9 weights: 150 M at the limit
 MAX_CLASSES = 1000  # label embeddings
 MAX_PACK = 8  # model.pack: PacGAN's packs were of 2 to 4 images
+G_CONDS = ("scale", "concat", "cbn")  # model.g_cond: how a conditional dcgan's G takes the label
 IMG_CHANNELS = (1, 3)  # grey or RGB: what grids, PNGs and the web page can show
 MAX_GRID = 1024  # samples in each epoch's grid: a 1 MP PNG per epoch
 MAX_KEEP = 1000  # training-state files kept: 6 GB of disk at the classic model's 6 MB each
@@ -81,6 +82,9 @@ class ModelConfig:
     leaky_slope: float = _key(0.2, "the slope of D's LeakyReLU for negative inputs")
     num_classes: int = _key(0, "0: unconditional; else G(z, y) and D(x, y) take a label in [0, num_classes) "
                             "(10 for the digits)", f"0 to {MAX_CLASSES:,}")
+    g_cond: str = _key("scale", "dcgan, conditional: how the label enters G: `scale` (z times a learned embedding "
+                       "of it), `concat` (its one-hot joined to z, Mirza & Osindero 2014) or `cbn` (a gain and bias per "
+                       "class in each of G's batch norms, de Vries et al. 2017)", "`scale`, `concat` or `cbn`")
     spectral_norm: bool = _key(False, "spectral normalisation on D's weight layers (mlp and dcgan)")
     img_channels: int = _key(1, "channels of the images G draws and D judges: the dataset's (1 for MNIST-like sets, 3 "
                              "for stacked-mnist and colour imports), set from it unless given", "1 or 3")
@@ -109,6 +113,8 @@ class ModelConfig:
         if not 0 <= self.num_classes <= MAX_CLASSES:
             raise ConfigError(f"model.num_classes must be between 0 (unconditional) and {MAX_CLASSES}, "
                               f"got {self.num_classes}")
+        if self.g_cond not in G_CONDS:
+            raise ConfigError(f"model.g_cond: unknown {self.g_cond!r} (choose from {', '.join(G_CONDS)})")
         _bounded("model.pack", self.pack, MAX_PACK, "PacGAN's packs were of 2 to 4 images")
         if self.pack > 1 and self.num_classes:
             raise ConfigError(f"model.pack={self.pack} needs an unconditional model (a pack has no one label): "

@@ -93,6 +93,22 @@ def test_the_residual_generator_matches_torch_in_onnxruntime(tmp_path):
     assert diff <= TOLERANCE and np.abs(got - G.sample(7, seed=3).numpy()).max() <= 1e-4
 
 
+@pytest.mark.parametrize("g_cond", ["concat", "cbn"])
+def test_each_way_of_conditioning_g_matches_torch_in_onnxruntime(g_cond, tmp_path):
+    cfg = dataclasses.replace(PRESETS["dcgan-cond"], model=ModelConfig(arch="dcgan", z_dim=8, channels=4,
+                                                                        num_classes=10, g_cond=g_cond))
+    torch.manual_seed(0)
+    G = build_generator(cfg.model).eval()
+    with torch.no_grad():  # cbn starts label-blind (gain 1, bias 0): give every class weights of its own
+        for p in G.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    weights = tmp_path / "generator.safetensors"
+    save_generator(weights, G, cfg, epoch=1)
+    out, diff = export_onnx(weights, tmp_path / "g.onnx")
+    got, _ = run_without_torch(out, inputs_for(G, 7, 3), tmp_path)
+    assert diff <= TOLERANCE and np.abs(got - G.sample(7, seed=3).numpy()).max() <= 1e-4
+
+
 def test_the_label_input_draws_the_requested_digit(tmp_path):
     G, cfg = tiny_generator("dcgan-cond")
     weights = tmp_path / "generator.safetensors"

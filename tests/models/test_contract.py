@@ -24,6 +24,8 @@ CASES += [ModelConfig(z_dim=8, hidden=16, hidden_d=12, depth=3, dropout_d=0.3, n
 # The convolutional nets with D wider than G.
 CASES += [ModelConfig(arch=arch, z_dim=8, channels=4, channels_d=6, num_classes=c) for arch in ("dcgan", "resnet")
           for c in (0, 10)]
+# The other ways a conditional DCGAN's G takes the label (model.g_cond).
+CASES += [ModelConfig(arch="dcgan", z_dim=8, channels=4, num_classes=10, g_cond=g) for g in ("concat", "cbn")]
 # PacGAN: D judges packs of 2 images (unconditional only).
 CASES += [ModelConfig(arch=arch, z_dim=8, hidden=16, channels=4, pack=2, img_channels=ch) for arch in ARCHS
           for ch in (1, 3)]
@@ -35,7 +37,8 @@ def ids(cfg: ModelConfig) -> str:
     pack = f"-pack{cfg.pack}" if cfg.pack > 1 else ""
     wide_d = "-wide-d" if cfg.channels_d else ""
     sn = "-sn" if cfg.spectral_norm else ""
-    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{sn}{shape}{rgb}{pack}{wide_d}"
+    g_cond = f"-{cfg.g_cond}" if cfg.g_cond != "scale" else ""
+    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{sn}{shape}{rgb}{pack}{wide_d}{g_cond}"
 
 
 def labels(cfg: ModelConfig, n: int, offset: int = 0) -> torch.Tensor | None:
@@ -96,6 +99,9 @@ def test_the_label_changes_the_output(cfg):
     torch.manual_seed(0)
     G, D = build_generator(cfg), build_discriminator(cfg)
     G.eval()
+    with torch.no_grad():  # as after a step of training: a G may start blind to the label (g_cond=cbn)
+        for p in G.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
     z = torch.randn(10, cfg.z_dim)
     a, b = G(z, labels(cfg, 10)), G(z, labels(cfg, 10, offset=1))
     assert (a - b).abs().amax(dim=(1, 2, 3)).min() > 0  # every image, not just some
@@ -197,3 +203,38 @@ def test_channels_d_sets_the_discriminators_width_alone(arch):
     same = build_discriminator(dataclasses.replace(cfg, channels_d=0))
     assert same.args["channels"] == 4
     assert sum(p.numel() for p in wide.parameters()) > sum(p.numel() for p in same.parameters())
+
+
+def test_class_batch_norm_gives_each_class_its_own_gain_and_bias():
+    """model.g_cond=cbn: the batch statistics are shared, the affine step is the label's."""
+    G = build_generator(ModelConfig(arch="dcgan", z_dim=8, channels=4, num_classes=10, g_cond="cbn"))
+    G.eval()
+    z, y = torch.randn(10, 8), torch.arange(10)
+    before = G(z, y)
+    torch.testing.assert_close(before[0], G(z[:1], torch.tensor([1]))[0])  # starts as plain batch norm
+    with torch.no_grad():
+        G.up[1].gain.weight[3].mul_(2.0)  # class 3's gain at 14x14
+        G.fc[1].bias.weight[5].add_(0.5)  # class 5's bias at 7x7
+    after = G(z, y)
+    changed = (after - before).abs().amax(dim=(1, 2, 3)) > 0
+    assert changed.tolist() == [i in (3, 5) for i in range(10)]
+
+
+def test_concat_joins_the_labels_one_hot_to_z():
+    G = build_generator(ModelConfig(arch="dcgan", z_dim=8, channels=4, num_classes=10, g_cond="concat"))
+    assert G.embed is None and G.fc[0].in_features == 8 + 10
+    with torch.no_grad():
+        G.fc[0].weight[:, 8 + 4].zero_()  # the column class 4's one-hot meets
+    G.eval()
+    z = torch.randn(3, 8)
+    # class 4 now draws what a label of all zeros would: G(z) through the noise columns alone
+    expected = G.up(G.fc[2](G.fc[1](z @ G.fc[0].weight[:, :8].T)).view(3, -1, 7, 7))
+    torch.testing.assert_close(G(z, torch.full((3,), 4)), expected)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "resnet"])
+def test_g_cond_other_than_scale_is_dcgans_alone(arch):
+    with pytest.raises(ConfigError, match=f"model.g_cond='cbn' applies to model.arch='dcgan' only"):
+        build_generator(ModelConfig(arch=arch, num_classes=10, g_cond="cbn"))
+    with pytest.raises(ConfigError, match="model.g_cond: unknown 'film' .choose from scale, concat, cbn."):
+        ModelConfig(arch="dcgan", g_cond="film")

@@ -26,6 +26,8 @@ def check_arch(cfg: ModelConfig) -> None:
         raise ConfigError(f"model.arch: unknown {cfg.arch!r} (choose from {', '.join(sorted(ARCHS))})")
     if cfg.spectral_norm and not ARCHS[cfg.arch][1].spectral_norm_ok:
         raise ConfigError(f"model.spectral_norm does not apply to model.arch={cfg.arch!r} (set it to false)")
+    if cfg.g_cond != "scale" and cfg.arch != "dcgan":
+        raise ConfigError(f"model.g_cond={cfg.g_cond!r} applies to model.arch='dcgan' only (set it to 'scale')")
 
 
 def build_generator(cfg: ModelConfig) -> Generator:

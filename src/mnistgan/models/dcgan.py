@@ -7,44 +7,55 @@ D: x [B, C, 28, 28] -> Conv 4x4/2 -> LeakyReLU -> [B, w, 14, 14]
    -> Conv 4x4/2 -> LeakyReLU -> [B, 2w, 7, 7] -> flatten -> Linear -> score [B]
 
 C = img_channels (1: grey); with pack m, D's first conv takes m images' m x C channels
-(PacGAN). D has no batch norm (per-sample scores; spectral norm optional). Conditional: G scales
-z by a learned embedding of the label; D is a projection discriminator (Miyato &
-Koyama 2018): score = Linear(h) + <embed(y), h>.
+(PacGAN). D has no batch norm (per-sample scores; spectral norm optional). Conditional: the
+label enters G as model.g_cond says: `scale` multiplies z by a learned embedding of it, `concat`
+joins its one-hot to z (Mirza & Osindero 2014), `cbn` gives each of G's batch norms a gain and
+bias per class (layers.ClassBatchNorm). D is a projection discriminator (Miyato & Koyama 2018):
+score = Linear(h) + <embed(y), h>.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mnistgan.config import ModelConfig
 from mnistgan.models.base import Discriminator, Generator
-from mnistgan.models.layers import maybe_sn
+from mnistgan.models.layers import batch_norm, maybe_sn, run_labelled
 
 
 class DCGANGenerator(Generator):
     arch = "dcgan"
 
-    def __init__(self, z_dim: int = 64, channels: int = 64, num_classes: int = 0, img_channels: int = 1) -> None:
-        super().__init__(z_dim=z_dim, channels=channels, num_classes=num_classes, img_channels=img_channels)
+    def __init__(self, z_dim: int = 64, channels: int = 64, num_classes: int = 0, img_channels: int = 1,
+                 g_cond: str = "scale") -> None:
+        super().__init__(z_dim=z_dim, channels=channels, num_classes=num_classes, img_channels=img_channels,
+                         g_cond=g_cond)
         self.z_dim, w = z_dim, channels
-        self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None  # label -> [z_dim]
-        self.fc = nn.Sequential(nn.Linear(z_dim, 2 * w * 7 * 7, bias=False), nn.BatchNorm1d(2 * w * 7 * 7), nn.ReLU())
+        self.g_cond = g_cond if num_classes else ""
+        self.embed = nn.Embedding(num_classes, z_dim) if self.g_cond == "scale" else None  # label -> [z_dim]
+        z_in = z_dim + (num_classes if self.g_cond == "concat" else 0)
+        bn_classes = num_classes if self.g_cond == "cbn" else 0
+        self.fc = nn.Sequential(nn.Linear(z_in, 2 * w * 7 * 7, bias=False), batch_norm(2 * w * 7 * 7, bn_classes, 1),
+                                nn.ReLU())
         self.up = nn.Sequential(
-            nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),  # -> 14x14
+            nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False), batch_norm(w, bn_classes, 2), nn.ReLU(),  # -> 14x14
             nn.ConvTranspose2d(w, img_channels, 4, 2, 1), nn.Tanh(),  # -> 28x28
         )
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> DCGANGenerator:
-        return cls(c.z_dim, c.channels, c.num_classes, c.img_channels)
+        return cls(c.z_dim, c.channels, c.num_classes, c.img_channels, c.g_cond)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, z.shape[0])
-        if self.embed is not None:
+        if self.g_cond == "scale":
             z = z * self.embed(y)  # [B, z_dim]
-        h = self.fc(z).view(z.shape[0], -1, 7, 7)  # [B, 2w, 7, 7]
-        return self.up(h)  # [B, C, 28, 28] in [-1, 1]
+        elif self.g_cond == "concat":
+            z = torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], dim=1)  # [B, z_dim + classes]
+        h = run_labelled(self.fc, z, y).view(z.shape[0], -1, 7, 7)  # [B, 2w, 7, 7]
+        return run_labelled(self.up, h, y)  # [B, C, 28, 28] in [-1, 1]
 
 
 class DCGANDiscriminator(Discriminator):
