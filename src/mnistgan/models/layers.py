@@ -13,6 +13,9 @@ def maybe_sn(module: nn.Module, on: bool) -> nn.Module:
     return spectral_norm(module) if on else module
 
 
+BATCH_NORM = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}  # dims 1: x [B, F]; dims 2: x [B, F, H, W]
+
+
 class ClassBatchNorm(nn.Module):
     """Class-conditional batch norm (de Vries et al. 2017; the G of Miyato & Koyama 2018):
     batch statistics shared by every class, then a gain and a bias of the label's own.
@@ -21,7 +24,7 @@ class ClassBatchNorm(nn.Module):
 
     def __init__(self, features: int, num_classes: int, dims: int) -> None:
         super().__init__()
-        self.norm = (nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d)(features, affine=False)
+        self.norm = BATCH_NORM[dims](features, affine=False)
         self.gain = nn.Embedding(num_classes, features)
         self.bias = nn.Embedding(num_classes, features)
         nn.init.ones_(self.gain.weight)
@@ -36,7 +39,7 @@ def batch_norm(features: int, num_classes: int, dims: int) -> nn.Module:
     """Plain batch norm, or ClassBatchNorm when there are classes to condition on."""
     if num_classes:
         return ClassBatchNorm(features, num_classes, dims)
-    return (nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d)(features)
+    return BATCH_NORM[dims](features)
 
 
 def run_labelled(layers: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
