@@ -9,8 +9,9 @@ Two checks, since float results depend on the CPU:
   fingerprint is that fine because a coarser one failed: a 2-core Intel Xeon with AMX and
   AVX10.1 (L2 2 MiB per core) trained every preset to other bits than the Sapphire Rapids
   whose kind ("AVX512+AMX") it shared, with its fp32 weights 2.5e-8 away. The entries here
-  are that machine's (made 2026-12-01, before rpgan-cond-lr4e-4 existed) and a Zen 4 EPYC's
-  (AVX512+AVX512_BF16, every preset, 2026-12-04); older ones are in pinned.json's history up to
+  are that machine's (made 2026-12-01, before rpgan-cond-lr4e-4 existed), a Zen 4 EPYC's
+  (AVX512+AVX512_BF16, every preset before rpgan-cond-concat, 2026-12-04) and a Zen 5 EPYC's
+  (AVX512+AVX512_BF16, every preset, 2026-12-05); older ones are in pinned.json's history up to
   commit d4cb8cc. On another machine
   `python -m tests.train.test_pinned` prints its entry.
 - **Within a tolerance, everywhere.** The same runs in fp32, compared with 256 weights of
@@ -95,7 +96,7 @@ def two_threads():
 
 
 def run_preset(preset: str, run_dir: Path, folder: Path, *extra: str) -> dict[str, torch.nn.Module]:
-    small = ["model.channels=8"] if preset.startswith(("dcgan", "rpgan")) else []  # small convs: a fast test
+    small = ["model.channels=8", "model.channels_d=8"] if preset.startswith(("dcgan", "rpgan")) else []  # a fast test
     cfg = load_config(preset, overrides=["data.name='tiny'", "train.batch_size=50", "train.epochs=3",
                                          "train.grid_size=16", "eval.every=0", *small, *extra])
     return dict(train(cfg, run_dir, sources=Sources(data_dir=folder, download=False)).networks())
