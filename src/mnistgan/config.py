@@ -346,7 +346,7 @@ PRESETS: dict[str, RunConfig] = {
     "rpgan-cond-lr4e-4": dataclasses.replace(_RPGAN_COND, preset="rpgan-cond-lr4e-4",
                                              train=dataclasses.replace(_RPGAN_COND.train, lr_g=4e-4, lr_d=4e-4)),
     # The label's one-hot joined to z instead of scaling it, D at 64 channels and G at 6e-4
-    # (docs/measurements.md, "How the label enters G"): a lower FID, more recall and more digits
+    # (docs/measurements.md, "`best` joins the label to z"): a lower FID, more recall and more digits
     # drawn as asked than rpgan-cond-lr4e-4 on every seed on two CPUs at 20 CPU-minutes.
     "rpgan-cond-concat": dataclasses.replace(
         _RPGAN_COND, preset="rpgan-cond-concat",
