@@ -64,7 +64,8 @@ def _what(run: Path, cfg: RunConfig, best: dict[str, Any] | None, shown: str) ->
     mlp = (f"MLP ({m.depth} hidden layers of {m.hidden} in G, {m.hidden_d or m.hidden} in D"
            + (f", dropout {m.dropout_d:g} in D" if m.dropout_d else "") + ")")
     arch = {"mlp": mlp, "dcgan": f"DCGAN (convolutional, {m.channels} channels"
-            + (f" in G, {m.channels_d} in D)" if m.channels_d else ")")}.get(m.arch, m.arch)
+            + (f" in G, {m.channels_d} in D" if m.channels_d else "")
+            + (f", D's score read through a hidden layer of {m.d_head})" if m.d_head else ")")}.get(m.arch, m.arch)
     how = {"concat": " (the label's one-hot joined to z)", "cbn": " (class-conditional batch norm in G)"}
     cond = (f"conditional on {m.num_classes} classes{how.get(m.g_cond, '') if m.arch == 'dcgan' else ''}: "
             "it draws the class you ask for" if m.num_classes

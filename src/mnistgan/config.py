@@ -79,6 +79,9 @@ class ModelConfig:
                          "and 7x7); in G, and in D unless model.channels_d is set", f"1 to {MAX_CHANNELS:,}")
     channels_d: int = _key(0, "dcgan and resnet: D's channels, as model.channels (0: model.channels)",
                            f"0 to {MAX_CHANNELS:,}")
+    d_head: int = _key(0, "dcgan: a hidden layer of this width (LeakyReLU) between D's convolutions and its score "
+                       "and projection, a nonlinear readout (0: one linear readout of the features)",
+                       f"0 to {MAX_HIDDEN:,}")
     leaky_slope: float = _key(0.2, "the slope of D's LeakyReLU for negative inputs")
     num_classes: int = _key(0, "0: unconditional; else G(z, y) and D(x, y) take a label in [0, num_classes) "
                             "(10 for the digits)", f"0 to {MAX_CLASSES:,}")
@@ -110,6 +113,9 @@ class ModelConfig:
         if not 0 <= self.channels_d <= MAX_CHANNELS:
             raise ConfigError(f"model.channels_d must be 0 (model.channels) or between 1 and {MAX_CHANNELS} (memory), "
                               f"got {self.channels_d}")
+        if not 0 <= self.d_head <= MAX_HIDDEN:
+            raise ConfigError(f"model.d_head must be 0 (a linear readout) or between 1 and {MAX_HIDDEN} (memory), "
+                              f"got {self.d_head}")
         if not 0 <= self.num_classes <= MAX_CLASSES:
             raise ConfigError(f"model.num_classes must be between 0 (unconditional) and {MAX_CLASSES}, "
                               f"got {self.num_classes}")

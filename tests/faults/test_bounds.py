@@ -30,6 +30,13 @@ def test_d_width_is_zero_for_g_width_or_within_the_limit():
             load_config(overrides=[f"model.channels_d={bad}"])
 
 
+def test_d_head_is_zero_for_a_linear_readout_or_within_the_limit():
+    assert load_config(overrides=[f"model.d_head={C.MAX_HIDDEN}"]).model.d_head == C.MAX_HIDDEN
+    for bad in (C.MAX_HIDDEN + 1, -1):
+        with pytest.raises(ConfigError, match=f"model.d_head must be 0 .* between 1 and {C.MAX_HIDDEN} "):
+            load_config(overrides=[f"model.d_head={bad}"])
+
+
 @pytest.mark.parametrize("key, bad", [("train.lr_g", "inf"), ("train.lr_d", "nan"), ("train.lr_g", "0"),
                                       ("train.checkpoint_every_s", "inf"), ("train.checkpoint_every_s", "-1")])
 def test_rates_and_intervals_must_be_finite(key, bad):

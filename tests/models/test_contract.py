@@ -24,6 +24,8 @@ CASES += [ModelConfig(z_dim=8, hidden=16, hidden_d=12, depth=3, dropout_d=0.3, n
 # The convolutional nets with D wider than G.
 CASES += [ModelConfig(arch=arch, z_dim=8, channels=4, channels_d=6, num_classes=c) for arch in ("dcgan", "resnet")
           for c in (0, 10)]
+# The DCGAN's D with a hidden layer before its score (model.d_head).
+CASES += [ModelConfig(arch="dcgan", z_dim=8, channels=4, d_head=12, num_classes=c) for c in (0, 10)]
 # The other ways a conditional DCGAN's G takes the label (model.g_cond).
 CASES += [ModelConfig(arch="dcgan", z_dim=8, channels=4, num_classes=10, g_cond=g) for g in ("concat", "cbn")]
 # PacGAN: D judges packs of 2 images (unconditional only).
@@ -38,7 +40,8 @@ def ids(cfg: ModelConfig) -> str:
     wide_d = "-wide-d" if cfg.channels_d else ""
     sn = "-sn" if cfg.spectral_norm else ""
     g_cond = f"-{cfg.g_cond}" if cfg.g_cond != "scale" else ""
-    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{sn}{shape}{rgb}{pack}{wide_d}{g_cond}"
+    head = f"-head{cfg.d_head}" if cfg.d_head else ""
+    return f"{cfg.arch}-{'cond' if cfg.num_classes else 'uncond'}{sn}{shape}{rgb}{pack}{wide_d}{g_cond}{head}"
 
 
 def labels(cfg: ModelConfig, n: int, offset: int = 0) -> torch.Tensor | None:
@@ -238,3 +241,20 @@ def test_g_cond_other_than_scale_is_dcgans_alone(arch):
         build_generator(ModelConfig(arch=arch, num_classes=10, g_cond="cbn"))
     with pytest.raises(ConfigError, match="model.g_cond: unknown 'film' .choose from scale, concat, cbn."):
         ModelConfig(arch="dcgan", g_cond="film")
+
+
+def test_d_head_reads_ds_features_through_one_hidden_layer_and_projects_there():
+    D = build_discriminator(ModelConfig(arch="dcgan", channels=4, d_head=12, num_classes=10))
+    plain = build_discriminator(ModelConfig(arch="dcgan", channels=4, num_classes=10))
+    assert D.out.in_features == D.embed.embedding_dim == 12 and plain.out.in_features == 2 * 4 * 49
+    x, y = torch.rand(5, 1, 28, 28) * 2 - 1, torch.arange(5)
+    features = D.net[:5](x)  # [5, 2 * 4 * 49]: the two convolutions, flattened, as in the plain D
+    assert features.shape == (5, plain.out.in_features)
+    h = torch.nn.functional.leaky_relu(D.net[5](features), 0.2)  # [5, 12]: the head's features
+    torch.testing.assert_close(D(x, y), D.out(h).squeeze(1) + (D.embed(y) * h).sum(1))
+
+
+@pytest.mark.parametrize("arch", ["mlp", "resnet"])
+def test_d_head_is_dcgans_alone(arch):
+    with pytest.raises(ConfigError, match="model.d_head applies to model.arch='dcgan' only"):
+        build_discriminator(ModelConfig(arch=arch, d_head=16))

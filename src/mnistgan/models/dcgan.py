@@ -5,13 +5,14 @@ G: z [B, z_dim] -> Linear -> BN -> ReLU -> [B, 2w, 7, 7]
    -> ConvT 4x4/2 -> BN -> ReLU -> [B, w, 14, 14] -> ConvT 4x4/2 -> tanh -> [B, C, 28, 28]
 D: x [B, C, 28, 28] -> Conv 4x4/2 -> LeakyReLU -> [B, w, 14, 14]
    -> Conv 4x4/2 -> LeakyReLU -> [B, 2w, 7, 7] -> flatten -> Linear -> score [B]
+   (with model.d_head = k: flatten -> Linear -> LeakyReLU -> [B, k] -> Linear -> score [B])
 
 C = img_channels (1: grey); with pack m, D's first conv takes m images' m x C channels
 (PacGAN). D has no batch norm (per-sample scores; spectral norm optional). Conditional: the
 label enters G as model.g_cond says: `scale` multiplies z by a learned embedding of it, `concat`
 joins its one-hot to z (Mirza & Osindero 2014), `cbn` gives each of G's batch norms a gain and
 bias per class (layers.ClassBatchNorm). D is a projection discriminator (Miyato & Koyama 2018):
-score = Linear(h) + <embed(y), h>.
+score = Linear(h) + <embed(y), h>, h the features (the head's, with one).
 """
 
 from __future__ import annotations
@@ -62,25 +63,29 @@ class DCGANDiscriminator(Discriminator):
     arch = "dcgan"
 
     def __init__(self, channels: int = 64, leaky_slope: float = 0.2, num_classes: int = 0,
-                 spectral_norm: bool = False, img_channels: int = 1, pack: int = 1) -> None:
+                 spectral_norm: bool = False, img_channels: int = 1, pack: int = 1, d_head: int = 0) -> None:
         super().__init__(channels=channels, leaky_slope=leaky_slope, num_classes=num_classes,
-                         spectral_norm=spectral_norm, img_channels=img_channels, pack=pack)
+                         spectral_norm=spectral_norm, img_channels=img_channels, pack=pack, d_head=d_head)
         w, sn = channels, spectral_norm
         self.net = nn.Sequential(
             maybe_sn(nn.Conv2d(pack * img_channels, w, 4, 2, 1), sn), nn.LeakyReLU(leaky_slope),  # -> [B, w, 14, 14]
             maybe_sn(nn.Conv2d(w, 2 * w, 4, 2, 1), sn), nn.LeakyReLU(leaky_slope),  # -> [B, 2w, 7, 7]
             nn.Flatten(),
         )
-        self.out = maybe_sn(nn.Linear(2 * w * 7 * 7, 1), sn)
-        self.embed = maybe_sn(nn.Embedding(num_classes, 2 * w * 7 * 7), sn) if num_classes else None
+        if d_head:  # -> [B, d_head]
+            self.net.extend([maybe_sn(nn.Linear(2 * w * 7 * 7, d_head), sn), nn.LeakyReLU(leaky_slope)])
+        features = d_head or 2 * w * 7 * 7
+        self.out = maybe_sn(nn.Linear(features, 1), sn)
+        self.embed = maybe_sn(nn.Embedding(num_classes, features), sn) if num_classes else None
 
     @classmethod
     def from_config(cls, c: ModelConfig) -> DCGANDiscriminator:
-        return cls(c.channels_d or c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.img_channels, c.pack)
+        return cls(c.channels_d or c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.img_channels, c.pack,
+                   c.d_head)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         self.check_labels(y, x.shape[0])
-        h = self.net(self.packed(x))  # [B, 2w * 49] (B / pack rows with pack > 1)
+        h = self.net(self.packed(x))  # [B, 2w * 49], or [B, d_head] (B / pack rows with pack > 1)
         score = self.out(h).squeeze(1)  # [B]
         if self.embed is not None:
             score = score + (self.embed(y) * h).sum(1)  # projection: how well h matches label y
