@@ -64,8 +64,9 @@ MODELS = {
     # A fixed number of epochs, not a time budget: on a shared CPU a budget buys fewer epochs (9 instead of 33
     # in 10 minutes here) and the same command gives another model.
     # 30 epochs: a little more than 20 CPU-minutes, the budget `best` was chosen at, buy it (24-27 on the Zen 5, 16 on the Zen 4).
-    # rpgan-cond-concat, `best` when it shipped: `best` since (rpgan-cond-concat-lazy, the same networks) scored a
-    # lower FID at 20 CPU-minutes, but its 30 epochs from seed 0 did not beat this model (FID 5.97 against 5.75).
+    # rpgan-cond-concat, `best` when it shipped: `best` since (rpgan-cond-concat-lazy, then rpgan-cond-head: the same G)
+    # scored a lower FID at 20 CPU-minutes, but their 30 epochs from seed 0 did not beat this model (FID 5.97 and
+    # 5.81 against 5.75).
     "best": Model("mnist", "the preset that measured best when it shipped (rpgan-cond-concat: a conditional DCGAN, "
                           "R3GAN's loss, the label joined to z), 30 epochs",
                   ("--preset", "rpgan-cond-concat", "--set", "train.epochs=30")),
