@@ -29,7 +29,7 @@ def check_arch(cfg: ModelConfig) -> None:
     if cfg.g_cond != "scale" and cfg.arch != "dcgan":
         raise ConfigError(f"model.g_cond={cfg.g_cond!r} applies to model.arch='dcgan' only (set it to 'scale')")
     if cfg.d_head and cfg.arch != "dcgan":
-        raise ConfigError(f"model.d_head applies to model.arch='dcgan' only (set it to 0)")
+        raise ConfigError("model.d_head applies to model.arch='dcgan' only (set it to 0)")
 
 
 def build_generator(cfg: ModelConfig) -> Generator:
