@@ -134,6 +134,37 @@ def test_rpgan_pairs_each_fake_with_its_real_partner(batch):
     assert not torch.allclose(RpGANLoss().d_loss(D, real, fake.flip(0), None)[0], loss)
 
 
+def test_rpgan_with_cls_weight_adds_the_projections_cross_entropy(batch):
+    """D: plus w * CE(its class logits on the reals, their labels); G: plus w * CE(its class
+    logits on the fakes, the labels asked for). The class logits are the projection's
+    <embed(c), h>, so softmax over them is what D's score tells apart between classes."""
+    from mnistgan.models.dcgan import DCGANDiscriminator
+
+    real, fake = batch
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    torch.manual_seed(1)
+    D = DCGANDiscriminator(channels=4, num_classes=3, d_head=8)
+    plain, weighted = RpGANLoss(), RpGANLoss(cls_weight=0.5)
+    with torch.no_grad():
+        h_real, h_fake = D.features(real), D.features(fake)
+        E = D.embed.weight  # [3, 8]
+        # the class logits are the projection: D's score for label c is Linear(h) + logit c
+        torch.testing.assert_close(D(real, y) - D.out(h_real).squeeze(1), (h_real @ E.t())[torch.arange(6), y])
+        d_plain, _ = plain.d_loss(D, real, fake, y)
+        d_weighted, stats = weighted.d_loss(D, real, fake, y)
+        torch.testing.assert_close(d_weighted, d_plain + 0.5 * F.cross_entropy(h_real @ E.t(), y))
+        torch.testing.assert_close(stats["d_cls"], F.cross_entropy(h_real @ E.t(), y))
+        g_plain, _ = plain.g_loss(D, real, fake, y)
+        g_weighted, stats = weighted.g_loss(D, real, fake, y)
+        torch.testing.assert_close(g_weighted, g_plain + 0.5 * F.cross_entropy(h_fake @ E.t(), y))
+    assert weighted.STATS == ("d_loss", "g_loss", "d_real", "d_fake", "d_cls", "g_cls") and "d_cls" not in plain.STATS
+    # G's term reaches G through its images, and only through them
+    fake.requires_grad_(True)
+    D.requires_grad_(False)
+    weighted.g_loss(D, real, fake, y)[0].backward()
+    assert fake.grad is not None and fake.grad.abs().sum() > 0
+
+
 class ShiftedD(nn.Module):
     """Another D's scores plus a constant: the same D as far as rpgan can tell."""
 
@@ -190,3 +221,5 @@ def test_registry_and_config_checks():
         build_loss(LossConfig(name="lsgan"))
     with pytest.raises(ConfigError, match="bce loss only"):
         LossConfig(name="hinge", label_smoothing=0.1)
+    with pytest.raises(ConfigError, match="cls_weight applies to the rpgan loss only"):
+        LossConfig(name="bce", cls_weight=0.1)

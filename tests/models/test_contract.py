@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 import torch
 
-from mnistgan.config import ModelConfig, RunConfig
+from mnistgan.config import LossConfig, ModelConfig, RunConfig
 from mnistgan.errors import ConfigError
 from mnistgan.io.weights import load_discriminator_file, load_weights, save_discriminator, save_generator
 from mnistgan.models import ARCHS, build_discriminator, build_generator, check_arch, rebuild_generator
@@ -258,3 +258,22 @@ def test_d_head_reads_ds_features_through_one_hidden_layer_and_projects_there():
 def test_d_head_is_dcgans_alone(arch):
     with pytest.raises(ConfigError, match="model.d_head applies to model.arch='dcgan' only"):
         build_discriminator(ModelConfig(arch=arch, d_head=16))
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "resnet"])
+def test_a_projection_ds_class_logits_are_its_score_less_the_label_free_term(arch):
+    D = build_discriminator(ModelConfig(arch=arch, channels=4, depth=1, num_classes=10))
+    x, y = torch.rand(5, 1, 28, 28) * 2 - 1, torch.tensor([3, 1, 4, 1, 5])
+    h = D.features(x)
+    logits = D.class_logits(h)  # [5, 10]
+    torch.testing.assert_close(D(x, y), D.out(h).squeeze(1) + logits[torch.arange(5), y])
+    with pytest.raises(ValueError, match="unconditional: it has no class logits"):
+        build_discriminator(ModelConfig(arch=arch, channels=4, depth=1)).class_logits(h)
+
+
+@pytest.mark.parametrize("model", [ModelConfig(arch="dcgan"), ModelConfig(arch="mlp", num_classes=10),
+                                   ModelConfig(arch="dcgan", num_classes=10, spectral_norm=True)],
+                         ids=["unconditional", "mlp", "spectral-norm"])
+def test_cls_weight_needs_a_conditional_projection_d(model):
+    with pytest.raises(ConfigError, match="loss.cls_weight needs a conditional dcgan or resnet D"):
+        RunConfig(model=model, loss=LossConfig(name="rpgan", cls_weight=0.1))

@@ -17,7 +17,7 @@ LOSSES = {
     "bce": lambda c: BCELoss(c.label_smoothing),
     "hinge": lambda c: HingeLoss(),
     "wgan-gp": lambda c: WGANGPLoss(c.gp_weight),
-    "rpgan": lambda c: RpGANLoss(),
+    "rpgan": lambda c: RpGANLoss(c.cls_weight),
 }
 
 

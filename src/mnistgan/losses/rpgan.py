@@ -8,6 +8,12 @@ G: mean(softplus(-(D(G(z)) - D(x)))): G must lift each fake above its real partn
 Relative scores leave D no way to saturate on the fakes alone, and R3GAN found that with
 R1 and R2 together (loss.r1_gamma, loss.r2_gamma, every step) it converges without the
 usual tricks; with R1 alone it diverged.
+
+With cls_weight = w > 0 (loss.cls_weight; a conditional projection D), both losses add w times
+a cross-entropy on the class logits D's projection holds (models/base.py,
+ProjectionDiscriminator): D's on the real images and their labels, G's on its images and the
+labels it was asked for. The logits come from the features of the pass that scores the batch:
+no extra pass through D.
 """
 
 from __future__ import annotations
@@ -20,21 +26,42 @@ from mnistgan.losses.base import Loss, Stats, joint_scores
 
 
 class RpGANLoss(Loss):
+    def __init__(self, cls_weight: float = 0.0) -> None:
+        self.cls_weight = cls_weight
+        if cls_weight:
+            self.STATS = Loss.STATS + ("d_cls", "g_cls")
+
     def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
-        s_real, s_fake = joint_scores(D, real, fake, y).chunk(2)  # [B], [B]
+        if self.cls_weight:
+            h_real, h_fake = D.features(torch.cat([real, fake.detach()])).chunk(2)  # one pass, as joint_scores
+            s_real, s_fake = D.score(h_real, y), D.score(h_fake, y)
+            cls = F.cross_entropy(D.class_logits(h_real), y)
+        else:
+            s_real, s_fake = joint_scores(D, real, fake, y).chunk(2)  # [B], [B]
         loss = F.softplus(s_fake - s_real).mean()
-        return loss, {"d_loss": loss.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean(),
-                      # ADA's signal: only differences of scores mean anything, so a real is "called
-                      # real" when it outscores its fake partner (shift-invariant, as the loss is)
-                      "sign_real": (s_real - s_fake).detach().sign().mean()}
+        stats = {"d_loss": loss.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean(),
+                 # ADA's signal: only differences of scores mean anything, so a real is "called
+                 # real" when it outscores its fake partner (shift-invariant, as the loss is)
+                 "sign_real": (s_real - s_fake).detach().sign().mean()}
+        if self.cls_weight:
+            loss, stats["d_cls"] = loss + self.cls_weight * cls, cls.detach()
+        return loss, stats
 
     def g_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         yy = None if y is None else torch.cat([y, y])
-        s_real, s_fake = D(torch.cat([real, fake]), yy).chunk(2)  # one pass; only the fakes carry G's graph
+        if self.cls_weight:
+            h_real, h_fake = D.features(torch.cat([real, fake])).chunk(2)
+            s_real, s_fake = D.score(h_real, y), D.score(h_fake, y)
+        else:
+            s_real, s_fake = D(torch.cat([real, fake]), yy).chunk(2)  # one pass; only the fakes carry G's graph
         loss = F.softplus(s_real - s_fake).mean()
-        return loss, {"g_loss": loss.detach()}
+        stats = {"g_loss": loss.detach()}
+        if self.cls_weight:
+            cls = F.cross_entropy(D.class_logits(h_fake), y)
+            loss, stats["g_cls"] = loss + self.cls_weight * cls, cls.detach()
+        return loss, stats
 
     def d_won(self, means: dict[str, float]) -> bool:
         # Every real outscores its fake partner by a wide margin over the epoch (softplus < 0.01

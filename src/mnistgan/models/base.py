@@ -110,3 +110,35 @@ class Discriminator(Conditional):
         if x.shape[0] % self.pack:
             raise ValueError(f"this discriminator judges packs of {self.pack} images: got {x.shape[0]} images")
         return x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
+
+
+class ProjectionDiscriminator(Discriminator):
+    """A D that reads its features h [B, F] as score = Linear(h) + <embed(y), h> (the projection
+    discriminator: Miyato & Koyama 2018). A subclass sets self.out (Linear F -> 1) and
+    self.embed (Embedding(num_classes, F), or None when unconditional) and defines features().
+    Its <embed(c), h> for every class c are class logits: the Linear term is the same for all
+    classes, so a softmax over them is the classifier the projection holds (loss.cls_weight)."""
+
+    out: nn.Module
+    embed: nn.Module | None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Images [B, C, 28, 28] -> features [B / pack, F]."""
+        raise NotImplementedError
+
+    def score(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """Features [B, F] and labels [B] (or None) -> raw scores [B]."""
+        score = self.out(h).squeeze(1)
+        if self.embed is not None:
+            score = score + (self.embed(y) * h).sum(1)  # projection: how well h matches label y
+        return score
+
+    def class_logits(self, h: torch.Tensor) -> torch.Tensor:
+        """Features [B, F] -> the projection's term for each class [B, num_classes]."""
+        if self.embed is None:
+            raise ValueError("this discriminator is unconditional: it has no class logits")
+        return h @ self.embed.weight.t()
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        self.check_labels(y, x.shape[0])
+        return self.score(self.features(x), y)

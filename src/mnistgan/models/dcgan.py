@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnistgan.config import ModelConfig
-from mnistgan.models.base import Discriminator, Generator
+from mnistgan.models.base import Generator, ProjectionDiscriminator
 from mnistgan.models.layers import batch_norm, maybe_sn, run_labelled
 
 
@@ -59,7 +59,7 @@ class DCGANGenerator(Generator):
         return run_labelled(self.up, h, y)  # [B, C, 28, 28] in [-1, 1]
 
 
-class DCGANDiscriminator(Discriminator):
+class DCGANDiscriminator(ProjectionDiscriminator):
     arch = "dcgan"
 
     def __init__(self, channels: int = 64, leaky_slope: float = 0.2, num_classes: int = 0,
@@ -83,10 +83,5 @@ class DCGANDiscriminator(Discriminator):
         return cls(c.channels_d or c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.img_channels, c.pack,
                    c.d_head)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        self.check_labels(y, x.shape[0])
-        h = self.net(self.packed(x))  # [B, 2w * 49], or [B, d_head] (B / pack rows with pack > 1)
-        score = self.out(h).squeeze(1)  # [B]
-        if self.embed is not None:
-            score = score + (self.embed(y) * h).sum(1)  # projection: how well h matches label y
-        return score
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.packed(x))  # [B, 2w * 49], or [B, d_head] (B / pack rows with pack > 1)

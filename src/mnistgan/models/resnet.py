@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnistgan.config import ModelConfig
-from mnistgan.models.base import Discriminator, Generator
+from mnistgan.models.base import Generator, ProjectionDiscriminator
 
 GROUP_WIDTH = 16  # channels per group of the 3x3 convolution
 EXPANSION = 2  # the branch's width over the block's
@@ -116,7 +116,7 @@ class ResNetGenerator(Generator):
         return x if self.training else x.clamp(-1, 1)  # linear while training (see the docstring)
 
 
-class ResNetDiscriminator(Discriminator):
+class ResNetDiscriminator(ProjectionDiscriminator):
     arch = "resnet"
     spectral_norm_ok = False  # a zero-initialised branch has no spectral norm to divide by; fix-up replaces it
 
@@ -140,11 +140,6 @@ class ResNetDiscriminator(Discriminator):
         return cls(c.channels_d or c.channels, c.leaky_slope, c.num_classes, c.spectral_norm, c.depth, c.img_channels,
                    c.pack)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        self.check_labels(y, x.shape[0])
+    def features(self, x: torch.Tensor) -> torch.Tensor:
         h = self.net(self.packed(x).contiguous(memory_format=CHANNELS_LAST))  # [B, 2w, 7, 7]
-        h = F.leaky_relu(h, self.slope).flatten(1)  # [B, 2w * 49]
-        score = self.out(h).squeeze(1)  # [B]
-        if self.embed is not None:
-            score = score + (self.embed(y) * h).sum(1)  # projection: how well h matches label y
-        return score
+        return F.leaky_relu(h, self.slope).flatten(1)  # [B, 2w * 49]
