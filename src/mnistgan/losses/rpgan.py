@@ -25,6 +25,14 @@ from torch import nn
 from mnistgan.losses.base import Loss, Stats, joint_scores
 
 
+def _scored_features(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """A projection D's scores on real and fake [B] each, and their features [B, F] each: one
+    pass through D's layers, as joint_scores."""
+    h_real, h_fake = D.features(torch.cat([real, fake])).chunk(2)
+    return D.score(h_real, y), D.score(h_fake, y), h_real, h_fake
+
+
 class RpGANLoss(Loss):
     def __init__(self, cls_weight: float = 0.0) -> None:
         self.cls_weight = cls_weight
@@ -34,8 +42,7 @@ class RpGANLoss(Loss):
     def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         if self.cls_weight:
-            h_real, h_fake = D.features(torch.cat([real, fake.detach()])).chunk(2)  # one pass, as joint_scores
-            s_real, s_fake = D.score(h_real, y), D.score(h_fake, y)
+            s_real, s_fake, h_real, _ = _scored_features(D, real, fake.detach(), y)
             cls = F.cross_entropy(D.class_logits(h_real), y)
         else:
             s_real, s_fake = joint_scores(D, real, fake, y).chunk(2)  # [B], [B]
@@ -50,11 +57,10 @@ class RpGANLoss(Loss):
 
     def g_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
-        yy = None if y is None else torch.cat([y, y])
         if self.cls_weight:
-            h_real, h_fake = D.features(torch.cat([real, fake])).chunk(2)
-            s_real, s_fake = D.score(h_real, y), D.score(h_fake, y)
+            s_real, s_fake, _, h_fake = _scored_features(D, real, fake, y)
         else:
+            yy = None if y is None else torch.cat([y, y])
             s_real, s_fake = D(torch.cat([real, fake]), yy).chunk(2)  # one pass; only the fakes carry G's graph
         loss = F.softplus(s_real - s_fake).mean()
         stats = {"g_loss": loss.detach()}
