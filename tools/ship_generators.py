@@ -66,6 +66,8 @@ MODELS = {
     # 30 epochs: a little more than 20 CPU-minutes, the budget `best` was chosen at, buy it (24-27 on the Zen 5, 16 on the Zen 4).
     # rpgan-cond-head512, `best` when it shipped (2026-12-05); before it, rpgan-cond-concat's 30 epochs (FID 5.75)
     # beat those of rpgan-cond-concat-lazy and rpgan-cond-head (5.97 and 5.81), `best` in turn (the same G).
+    # `best` became rpgan-cond-cls later that day (the same nets; D also trained as a classifier); its 30 epochs
+    # are not measured, so this model stays.
     "best": Model("mnist", "the preset that measured best when it shipped (rpgan-cond-head512: a conditional DCGAN, "
                           "R3GAN's loss, the label joined to z, D's features read through a hidden layer of 512), "
                           "30 epochs",
