@@ -79,9 +79,10 @@ def test_the_shipped_best_is_its_preset_today_with_best_presets_generator():
     assert build_generator(shipped.model).args == build_generator(preset("best").model).args
 
 
-def test_the_card_names_the_penalties_best_trained_with():
+def test_the_card_names_the_penalties_and_the_class_term_best_trained_with():
     card = (SHIPPED.folder("best") / "MODEL_CARD.md").read_text()
-    assert "loss `rpgan`, R1 γ=0.1 every 32 steps, R2 γ=0.1 every 32 steps." in card
+    assert ("loss `rpgan`, R1 γ=0.1 every 32 steps, R2 γ=0.1 every 32 steps, "
+            "the projection's class cross-entropy ×0.003.") in card
 
 
 def test_best_draws_the_digit_asked_for():
