@@ -358,7 +358,8 @@ _RPGAN_COND_HEAD = dataclasses.replace(_RPGAN_COND_CONCAT_LAZY, preset="rpgan-co
 _RPGAN_COND_HEAD512 = dataclasses.replace(_RPGAN_COND_HEAD, preset="rpgan-cond-head512",
                                           model=dataclasses.replace(_RPGAN_COND_HEAD.model, d_head=512))
 _RPGAN_COND_QUICK = dataclasses.replace(
-    _RPGAN_COND, preset="rpgan-cond-quick", model=dataclasses.replace(_RPGAN_COND.model, z_dim=256, channels=32, d_head=256),
+    _RPGAN_COND, preset="rpgan-cond-quick",
+    model=dataclasses.replace(_RPGAN_COND.model, z_dim=256, channels=32, d_head=256),
     loss=dataclasses.replace(_RPGAN, cls_weight=0.03),
     train=dataclasses.replace(_RPGAN_COND.train, epochs=5, lr_g=1.6e-3, lr_d=1.6e-3, lr_decay_start=0.5))
 
