@@ -81,8 +81,8 @@ def test_the_shipped_best_is_its_preset_today_with_best_presets_generator():
 
 def test_the_card_names_the_penalties_and_the_class_term_best_trained_with():
     card = (SHIPPED.folder("best") / "MODEL_CARD.md").read_text()
-    assert ("loss `rpgan`, R1 γ=0.1 every 32 steps, R2 γ=0.1 every 32 steps, "
-            "the projection's class cross-entropy ×0.003.") in card
+    assert ("loss `rpgan`, R1 γ=0.1 every 16 steps, R2 γ=0.1 every 16 steps, "
+            "the projection's class cross-entropy ×0.03.") in card
 
 
 def test_best_draws_the_digit_asked_for():
