@@ -161,8 +161,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         # The sizes the user did not set follow the dataset's (a small imported set).
         cfg = fit_to_data(cfg, SetSize.of(cfg.data, sources.cache_dir), explicit_keys(args.config, overrides))
         check_config(cfg, sources)  # before the run folder exists
-    fast.check(torch.device(device), augment=cfg.train.augment,  # before the run folder exists
-               lr_decay=cfg.train.lr_decay_start < 1)
+    fast.check(torch.device(device), augment=cfg.train.augment)  # before the run folder exists
     world, device = join_world(device)
     try:
         world.check_batch(cfg.train.batch_size, cfg.model.pack)  # before the run folder exists

@@ -84,3 +84,18 @@ def test_k_steps_per_graph_train_the_eager_run_and_resume_exactly(tmp_path, tiny
     resumed = _train(tmp_path, tiny, "split", 4, *extra, preset=preset, fast=k4, resume=True)
     _same(graphed, resumed)
     assert torch.equal(graphed.noise_gen.get_state(), resumed.noise_gen.get_state())
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_cuda_graphs_follow_a_falling_learning_rate_and_resume_exactly(tmp_path, tiny, k):
+    """train.lr_decay_start under --cuda-graphs (best's schedule): a replay reads the rates the
+    schedule fills into 0-d tensors on the GPU, so the run follows the eager one to the fp32
+    rounding of its rates (a graph that kept its first rates ends ~1e-3 away) and resumes exactly."""
+    fast, decay = FastPath(cuda_graphs=True, steps_per_graph=k), "train.lr_decay_start=0.5"
+    eager = _train(tmp_path, tiny, "eager", 4, decay)
+    graphed = _train(tmp_path, tiny, "graphs", 4, decay, fast=fast)
+    for (name, x), y in zip(eager.G.state_dict().items(), graphed.G.state_dict().values()):
+        assert torch.allclose(x, y, rtol=0, atol=1e-5), name
+    assert [float(g["lr"]) for opt in (graphed.opt_g, graphed.opt_d) for g in opt.param_groups] == [0, 0]
+    _train(tmp_path, tiny, "split", 2, decay, fast=fast)
+    _same(graphed, _train(tmp_path, tiny, "split", 4, decay, fast=fast, resume=True))

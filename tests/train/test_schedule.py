@@ -10,8 +10,6 @@ import torch
 
 from mnistgan.config import TrainConfig
 from mnistgan.data.sources import Sources
-from mnistgan.errors import ConfigError
-from mnistgan.train.fast import FastPath
 from mnistgan.train.loop import train
 from mnistgan.train.schedule import lr_scale, share_done
 from tests.train.test_loop import _assert_same_state, _cfg, _metrics, _run, _stop_at
@@ -59,6 +57,27 @@ def test_a_decaying_run_resumes_exactly_from_a_signal_mid_epoch(tmp_path, tiny, 
     assert json.loads((split_dir / "config.json").read_text())["train"]["lr_decay_start"] == 0.5
 
 
-def test_cuda_graphs_refuse_a_decay_in_one_line():
-    with pytest.raises(ConfigError, match="holds the learning rates it was captured with"):
-        FastPath(cuda_graphs=True).check(torch.device("cuda"), lr_decay=True)
+def test_rates_held_in_tensors_train_the_float_run_and_checkpoint_floats(tmp_path, tiny, monkeypatch):
+    """A CUDA graph reads its rates from 0-d tensors that the schedule fills in place
+    (train/fast.py; the graphs themselves: tests/train/test_cuda.py). On the CPU those tensors
+    train the run of float rates to fp32 rounding (a run that kept its first rates ends 1e-3
+    away), fall to 0, and its checkpoints hold floats."""
+    from mnistgan.io.state import list_states, load_state
+    from mnistgan.train import loop
+    from mnistgan.train.fast import hold_lrs_in_tensors
+
+    floats, _ = _run(tmp_path, tiny, "floats", 3, *DECAY)
+    make_feed = loop.make_feed
+
+    def feed_of_tensor_rates(state, *args, **kwargs):
+        hold_lrs_in_tensors([state.opt_g, state.opt_d])
+        return make_feed(state, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "make_feed", feed_of_tensor_rates)
+    tensors, run_dir = _run(tmp_path, tiny, "tensors", 3, *DECAY)
+    for (name, x), y in zip(floats.G.state_dict().items(), tensors.G.state_dict().values()):
+        assert torch.allclose(x, y, rtol=0, atol=1e-6), name  # fp32 rates: the float run's to rounding
+    rates = [g["lr"] for opt in (tensors.opt_g, tensors.opt_d) for g in opt.param_groups]
+    assert all(isinstance(r, torch.Tensor) and r.item() == 0 for r in rates)
+    saved = load_state(list_states(run_dir)[-1])
+    assert [(type(g["lr"]), g["lr"]) for key in ("opt_g", "opt_d") for g in saved[key]["param_groups"]] == [(float, 0)] * 2

@@ -11,7 +11,9 @@ the optimizers, the EMA and the checkpoints see (they share parameters).
   captured once into a CUDA graph over static input buffers and replayed every step, so
   a step costs one launch instead of ~100. Real images, labels and noise are drawn
   outside the graph, with the run's own generators, and copied in: the stream of random
-  numbers is the eager path's, so seeds and exact resume hold.
+  numbers is the eager path's, so seeds and exact resume hold. A falling learning rate
+  (train.lr_decay_start) is held in 0-d device tensors that the schedule fills in place, so
+  each replay reads the rate of its step (`hold_lrs_in_tensors`).
 - steps_per_graph = k > 1: k steps per call (`KStepFeed`), each gathering its batch from
   the epoch's shuffle held on the device, drawing its noise from the run's noise
   generator and updating the EMA, with no host work in between. With cuda_graphs the k
@@ -53,7 +55,7 @@ class FastPath:
     cuda_graphs: bool = False
     steps_per_graph: int = 1  # k steps per call (KStepFeed): one graph of k steps with cuda_graphs
 
-    def check(self, device: torch.device, world_size: int = 1, augment: str = "none", lr_decay: bool = False) -> None:
+    def check(self, device: torch.device, world_size: int = 1, augment: str = "none") -> None:
         if self.cuda_graphs and device.type != "cuda":
             raise ConfigError("--cuda-graphs needs a CUDA device (--device cuda)")
         if self.cuda_graphs and world_size > 1:
@@ -62,9 +64,6 @@ class FastPath:
         if self.cuda_graphs and augment != "none":
             raise ConfigError("--cuda-graphs does not combine with train.augment: the augmentation draws from its "
                               "own generator inside the step, which a graph would replay unchanged")
-        if self.cuda_graphs and lr_decay:
-            raise ConfigError("--cuda-graphs does not combine with train.lr_decay_start below 1: the graph holds "
-                              "the learning rates it was captured with")
         if not 1 <= self.steps_per_graph <= MAX_STEPS_PER_GRAPH:
             raise ConfigError(f"--steps-per-graph must be between 1 and {MAX_STEPS_PER_GRAPH}, "
                               f"got {self.steps_per_graph}")
@@ -73,7 +72,27 @@ class FastPath:
                               "gradients are averaged over the processes")
 
 
-def make_step(state: TrainState, obj: Objective, fast: FastPath) -> StepFn:
+def ready_for_capture(optimizers: list[torch.optim.Optimizer], lr_tensors: bool) -> None:
+    """Adam's step counter and bias correction stay on the GPU (capturable); with lr_tensors (a
+    falling learning rate, train.lr_decay_start) the rates too (`hold_lrs_in_tensors`)."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["capturable"] = True
+    if lr_tensors:
+        hold_lrs_in_tensors(optimizers)
+
+
+def hold_lrs_in_tensors(optimizers: list[torch.optim.Optimizer]) -> None:
+    """Each learning rate as a 0-d tensor on its parameters' device, which the schedule fills
+    in place (train/schedule.py): a graph's replay reads the rate of its step, where a float
+    stays the one it was captured with. Checkpoints keep floats (train/state.py)."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            if not isinstance(group["lr"], torch.Tensor):
+                group["lr"] = torch.tensor(float(group["lr"]), device=group["params"][0].device)
+
+
+def make_step(state: TrainState, obj: Objective, fast: FastPath, lr_tensors: bool = False) -> StepFn:
     """The step the loop calls: train_step over (compiled) G and D, (graphed) if asked;
     D sees every image through the augmentation when train.augment is on (train/augment.py)."""
     G, D = state.G, state.D
@@ -86,7 +105,7 @@ def make_step(state: TrainState, obj: Objective, fast: FastPath) -> StepFn:
         return train_step(G, D, state.opt_g, state.opt_d, obj, real, y, z, step=i)
 
     if fast.cuda_graphs:
-        return GraphedStep(step, [state.opt_g, state.opt_d], obj.lazy_due)
+        return GraphedStep(step, [state.opt_g, state.opt_d], obj.lazy_due, lr_tensors)
     return step
 
 
@@ -97,10 +116,8 @@ class GraphedStep:
     real training step: the warm-up steps and the replays run the same kernels."""
 
     def __init__(self, step: StepFn, optimizers: list[torch.optim.Optimizer],
-                 variant: Callable[[int], tuple[bool, ...]], warmup: int = 3) -> None:
-        for opt in optimizers:  # Adam's step counter and bias correction stay on the GPU
-            for group in opt.param_groups:
-                group["capturable"] = True
+                 variant: Callable[[int], tuple[bool, ...]], lr_tensors: bool = False, warmup: int = 3) -> None:
+        ready_for_capture(optimizers, lr_tensors)
         self.step, self.variant, self.warmup = step, variant, warmup
         self.graphs: dict[tuple[bool, ...], tuple[torch.cuda.CUDAGraph, Stats]] = {}
         self.inputs: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor] | None = None
@@ -204,9 +221,7 @@ class KStepFeed:
         self.ema_weights = torch.zeros(k, device=device)  # 1 - beta of each step of a call
         self.graphs: dict[tuple[int, tuple[tuple[bool, ...], ...]], tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
         if capture:
-            for opt in (state.opt_g, state.opt_d):  # Adam's step counter and bias correction stay on the GPU
-                for group in opt.param_groups:
-                    group["capturable"] = True
+            ready_for_capture([state.opt_g, state.opt_d], cfg.train.lr_decay_start < 1)
 
     def start_epoch(self, done: int) -> int:
         perm = torch.randperm(self.images.shape[0], generator=self.state.data_gen)  # StepFeed's draw
@@ -270,4 +285,4 @@ def make_feed(state: TrainState, obj: Objective, cfg: RunConfig, fast: FastPath,
     if fast.steps_per_graph > 1:
         return KStepFeed(state, obj, cfg, images, labels, fast.steps_per_graph, capture=fast.cuda_graphs,
                          compile=fast.compile)
-    return StepFeed(state, obj, cfg, make_step(state, obj, fast), images, labels, world)
+    return StepFeed(state, obj, cfg, make_step(state, obj, fast, cfg.train.lr_decay_start < 1), images, labels, world)

@@ -172,7 +172,7 @@ def train(
     stop = stop or StopRequest()
     check_config(cfg, sources)
     world.check_batch(cfg.train.batch_size, cfg.model.pack)
-    fast.check(device, world.size, cfg.train.augment, lr_decay=cfg.train.lr_decay_start < 1)
+    fast.check(device, world.size, cfg.train.augment)
     if cfg.train.augment != "none" and world.size > 1:
         raise ConfigError("train.augment does not combine with multi-process training yet: each rank would "
                           "augment its shard with the same random draws")

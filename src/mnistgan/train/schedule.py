@@ -7,6 +7,8 @@ it follows the clock, as the budget does."""
 
 from __future__ import annotations
 
+import torch
+
 from mnistgan.config import TrainConfig
 from mnistgan.train.state import TrainState
 
@@ -29,5 +31,8 @@ def set_lrs(state: TrainState, t: TrainConfig, epochs: float, seconds: float) ->
     scale = lr_scale(t.lr_decay_start, share_done(t, epochs, seconds))
     for opt, lr in ((state.opt_g, t.lr_g), (state.opt_d, t.lr_d)):
         for group in opt.param_groups:
-            group["lr"] = lr * scale
+            if isinstance(group["lr"], torch.Tensor):  # a CUDA graph's (train/fast.py): filled in place
+                group["lr"].fill_(lr * scale)
+            else:
+                group["lr"] = lr * scale
     return scale

@@ -86,7 +86,7 @@ class TrainState:
             "config": cfg.to_json(), "epoch": self.epoch, "step": self.step, "seconds": self.seconds,
             "device": self.fixed_noise.device.type,  # the noise generator's kind: resume on the same
             "G": self.G.state_dict(), "D": self.D.state_dict(),
-            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "opt_g": _plain_lrs(self.opt_g.state_dict()), "opt_d": _plain_lrs(self.opt_d.state_dict()),
             "rng": rng, "fixed_noise": self.fixed_noise.cpu(),
         }
         if self.G_ema is not None:
@@ -154,3 +154,11 @@ def init_state(cfg: RunConfig, device: torch.device) -> TrainState:
         augment=build_augment(t.augment, t.augment_p, t.ada_target, t.ada_kimg, t.batch_size * obj.n_critic,
                               t.seed + 4, device),
     )
+
+
+def _plain_lrs(saved: dict[str, Any]) -> dict[str, Any]:
+    """An optimizer's state dict with float learning rates: a CUDA graph's are device tensors
+    (train/fast.py), a runtime choice that a checkpoint does not keep."""
+    for group in saved["param_groups"]:  # the dict's own copies of the groups
+        group["lr"] = float(group["lr"])
+    return saved
