@@ -89,8 +89,9 @@ def test_k_steps_per_graph_train_the_eager_run_and_resume_exactly(tmp_path, tiny
 @pytest.mark.parametrize("k", [1, 4])
 def test_cuda_graphs_follow_a_falling_learning_rate_and_resume_exactly(tmp_path, tiny, k):
     """train.lr_decay_start under --cuda-graphs (best's schedule): a replay reads the rates the
-    schedule fills into 0-d tensors on the GPU, so the run follows the eager one to the fp32
-    rounding of its rates (a graph that kept its first rates ends ~1e-3 away) and resumes exactly."""
+    schedule fills into 0-d tensors on the GPU (fused Adam reads them there), so the run follows
+    the eager one to the fp32 rounding of its rates (on the CPU, a run that kept its first rates
+    ends ~1e-3 away: tests/train/test_schedule.py) and resumes exactly."""
     fast, decay = FastPath(cuda_graphs=True, steps_per_graph=k), "train.lr_decay_start=0.5"
     eager = _train(tmp_path, tiny, "eager", 4, decay)
     graphed = _train(tmp_path, tiny, "graphs", 4, decay, fast=fast)
