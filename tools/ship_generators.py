@@ -1,6 +1,6 @@
 """Retrain, evaluate and ship the pretrained generators (src/mnistgan/pretrained/).
 
-    python tools/ship_generators.py --data-dir ../shared/datasets/mnist             # all three, about an hour of CPU
+    python tools/ship_generators.py --data-dir ../shared/datasets/mnist             # all three, about an hour of CPU (bf16)
     python tools/ship_generators.py classic --data-dir ../shared/datasets/mnist     # after a change to `classic`
     python tools/ship_generators.py best --force ...                                # ship even if it scores worse
 
@@ -63,14 +63,14 @@ MODELS = {
     "classic": Model("mnist", "the default preset: the spec's MLP GAN, unconditional", ("--preset", "classic")),
     # A fixed number of epochs, not a time budget: on a shared CPU a budget buys fewer epochs (9 instead of 33
     # in 10 minutes here) and the same command gives another model.
-    # rpgan-cond-d16, `best` when it shipped (2026-12-06): its own 67 epochs, what 20 CPU-minutes buy it on the Zen 5.
-    # Before it, rpgan-cond-fast's 48 (FID 3.04, 20 CPU-minutes on the Zen 5); before that, rpgan-cond-cls's 30 epochs (FID 4.76: a little more than the 20 CPU-minutes it was chosen at);
+    # rpgan-cond-d16, `best` since 2026-12-06: its own 67 epochs, what 20 CPU-minutes buy it on the Zen 5. Its first
+    # run here (fp32 on the Zen 3, 60 min) scored FID 3.30, worse than the shipped rpgan-cond-fast's 48 epochs (3.04,
+    # 20 CPU-minutes on the Zen 5, shipped 2026-12-06 00:06 UTC), so that one stays. Before it, rpgan-cond-cls's 30 epochs (FID 4.76: a little more than the 20 CPU-minutes it was chosen at);
     # before that, rpgan-cond-head512's (4.83) and rpgan-cond-concat's (5.75), which beat those of
     # rpgan-cond-concat-lazy and rpgan-cond-head (5.97 and 5.81), `best` in turn (the same G).
-    "best": Model("mnist", "the preset that measured best when it shipped (rpgan-cond-d16: a conditional DCGAN, G at "
-                          "32 channels and D at 16, R3GAN's loss, 256-d noise, D's features read through a hidden "
-                          "layer of 256, D also trained as a classifier, a learning rate of 1.6e-3 falling to 0), "
-                          "67 epochs",
+    "best": Model("mnist", "the preset that measured best (rpgan-cond-d16: a conditional DCGAN, G at 32 channels and "
+                          "D at 16, R3GAN's loss, 256-d noise, D's features read through a hidden layer of 256, D also "
+                          "trained as a classifier, a learning rate of 1.6e-3 falling to 0), 67 epochs",
                   ("--preset", "rpgan-cond-d16")),
     # dcgan-cond, `best` when it shipped (2026-11-30); rpgan-cond on Fashion-MNIST is not measured yet.
     "fashion-best": Model("fashion-mnist", "conditional DCGAN (dcgan-cond) on Fashion-MNIST, 20 epochs",

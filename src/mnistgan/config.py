@@ -410,9 +410,9 @@ PRESETS: dict[str, RunConfig] = {
     "rpgan-cond-fast": dataclasses.replace(_RPGAN_COND_QUICK, preset="rpgan-cond-fast",
                                            train=dataclasses.replace(_RPGAN_COND_QUICK.train, epochs=48)),
     # rpgan-cond-fast with D at 16 channels, for 67 epochs: what 20 CPU-minutes buy it in bf16 on the Zen 5
-    # (docs/measurements.md, "`best` with a narrower D"). At 20 CPU-minutes over seeds 0-4, 1.18x the floor
-    # (worst 1.24x; seed 4 a tie) there and 1.34x (1.48x) in fp32 on a Zen 3 EPYC against rpgan-cond-fast's
-    # 1.25x (1.32x) and 1.53x (1.67x), recall 0.77 or more on every seed (rpgan-cond-fast: 0.743 on the Zen 3).
+    # (docs/measurements.md, "`best` with a narrower D"). At 20 CPU-minutes over seeds 0-4, 1.19x the floor
+    # (worst 1.43x) there and 1.34x (1.48x) in fp32 on a Zen 3 EPYC, against rpgan-cond-fast's 1.26x (1.42x)
+    # and 1.53x (1.67x): lower on 8 seeds of 10, and recall 0.766 or more on the Zen 3 (rpgan-cond-fast: 0.743).
     "rpgan-cond-d16": dataclasses.replace(
         _RPGAN_COND_QUICK, preset="rpgan-cond-d16", model=dataclasses.replace(_RPGAN_COND_QUICK.model, channels_d=16),
         train=dataclasses.replace(_RPGAN_COND_QUICK.train, epochs=67)),
