@@ -1,6 +1,6 @@
 """Retrain, evaluate and ship the pretrained generators (src/mnistgan/pretrained/).
 
-    python tools/ship_generators.py --data-dir ../shared/datasets/mnist             # all three, about an hour of CPU (bf16)
+    python tools/ship_generators.py --data-dir ../shared/datasets/mnist             # all three, an hour of CPU or more
     python tools/ship_generators.py classic --data-dir ../shared/datasets/mnist     # after a change to `classic`
     python tools/ship_generators.py best --force ...                                # ship even if it scores worse
 
@@ -64,8 +64,9 @@ MODELS = {
     # A fixed number of epochs, not a time budget: on a shared CPU a budget buys fewer epochs (9 instead of 33
     # in 10 minutes here) and the same command gives another model.
     # rpgan-cond-d16, `best` since 2026-12-06: its own 67 epochs, what 20 CPU-minutes buy it on the Zen 5. Its first
-    # run here (fp32 on the Zen 3, 60 min) scored FID 3.30, worse than the shipped rpgan-cond-fast's 48 epochs (3.04,
-    # 20 CPU-minutes on the Zen 5, shipped 2026-12-06 00:06 UTC), so that one stays. Before it, rpgan-cond-cls's 30 epochs (FID 4.76: a little more than the 20 CPU-minutes it was chosen at);
+    # run (fp32 on a Zen 3, 60 min) scored FID 3.30, worse than the shipped rpgan-cond-fast's 48 epochs (3.04, 20
+    # CPU-minutes on the Zen 5), so that one stays. Before rpgan-cond-fast, rpgan-cond-cls's 30 epochs (FID 4.76: a
+    # little more than the 20 CPU-minutes it was chosen at);
     # before that, rpgan-cond-head512's (4.83) and rpgan-cond-concat's (5.75), which beat those of
     # rpgan-cond-concat-lazy and rpgan-cond-head (5.97 and 5.81), `best` in turn (the same G).
     "best": Model("mnist", "the preset that measured best (rpgan-cond-d16: a conditional DCGAN, G at 32 channels and "
