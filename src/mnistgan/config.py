@@ -363,6 +363,8 @@ _RPGAN_COND_QUICK = dataclasses.replace(
     model=dataclasses.replace(_RPGAN_COND.model, z_dim=256, channels=32, d_head=256),
     loss=dataclasses.replace(_RPGAN, cls_weight=0.03),
     train=dataclasses.replace(_RPGAN_COND.train, epochs=5, lr_g=1.6e-3, lr_d=1.6e-3, lr_decay_start=0.5))
+_RPGAN_COND_FAST = dataclasses.replace(_RPGAN_COND_QUICK, preset="rpgan-cond-fast",
+                                       train=dataclasses.replace(_RPGAN_COND_QUICK.train, epochs=48))
 
 PRESETS: dict[str, RunConfig] = {
     "classic": RunConfig(model=_CLASSIC, loss=_SMOOTH, train=_CLASSIC_TRAIN),
@@ -407,15 +409,14 @@ PRESETS: dict[str, RunConfig] = {
     # rpgan-cond-quick for 48 epochs, what 20 CPU-minutes buy it in bf16 on a 2-core EPYC (Zen 5) (docs/measurements.md,
     # "`best` learns fast"): at 20 CPU-minutes over seeds 0-4, 1.26x the floor (worst 1.56x), recall 0.81 and
     # 99.8-99.96 % drawn as asked, against rpgan-cond-cls's 2.01x (2.22x), 0.80 and 99.3-99.6 %: lower on every seed.
-    "rpgan-cond-fast": dataclasses.replace(_RPGAN_COND_QUICK, preset="rpgan-cond-fast",
-                                           train=dataclasses.replace(_RPGAN_COND_QUICK.train, epochs=48)),
+    "rpgan-cond-fast": _RPGAN_COND_FAST,
     # rpgan-cond-fast with D at 16 channels, for 67 epochs: what 20 CPU-minutes buy it in bf16 on the Zen 5
     # (docs/measurements.md, "`best` with a narrower D"). At 20 CPU-minutes over seeds 0-4, 1.19x the floor
     # (worst 1.43x) there and 1.34x (1.48x) in fp32 on a Zen 3 EPYC, against rpgan-cond-fast's 1.26x (1.42x)
     # and 1.53x (1.67x): lower on 8 seeds of 10, and recall 0.766 or more on the Zen 3 (rpgan-cond-fast: 0.743).
     "rpgan-cond-d16": dataclasses.replace(
-        _RPGAN_COND_QUICK, preset="rpgan-cond-d16", model=dataclasses.replace(_RPGAN_COND_QUICK.model, channels_d=16),
-        train=dataclasses.replace(_RPGAN_COND_QUICK.train, epochs=67)),
+        _RPGAN_COND_FAST, preset="rpgan-cond-d16", model=dataclasses.replace(_RPGAN_COND_FAST.model, channels_d=16),
+        train=dataclasses.replace(_RPGAN_COND_FAST.train, epochs=67)),
 }
 PRESET_ABOUT = {
     "classic": "the spec: MLP G (64 -> 1024 -> 1024 -> 784, ReLU, tanh) and D (784 -> 256 -> 256 -> 1, "
