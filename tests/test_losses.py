@@ -11,8 +11,9 @@ from torch import nn
 
 from mnistgan.config import LossConfig
 from mnistgan.errors import ConfigError
-from mnistgan.losses import R1, R2, BCELoss, HingeLoss, RpGANLoss, WGANGPLoss, build_loss, build_penalties
-from mnistgan.train.step import Objective
+from mnistgan.losses import (R1, R2, BCELoss, HingeLoss, ModeSeeking, RpGANLoss, WGANGPLoss, build_loss,
+                             build_mode_seeking, build_penalties)
+from mnistgan.train.step import Objective, g_step
 
 
 class LinearD(nn.Module):
@@ -201,7 +202,39 @@ def test_r2_is_r1_at_the_generated_images(batch):
     assert r2.penalty(D, fake, None).item() != pytest.approx(r1.penalty(D, real, None).item())
 
 
-def test_each_loss_says_when_d_has_won():
+def test_mode_seeking_pairs_images_of_one_label_and_divides_by_the_noises_distance():
+    fake = torch.zeros(5, 1, 2, 2)
+    fake[1], fake[3] = 0.5, 2.0  # labels 0, 1, 1, 0, 0: the pairs are (0, 3) and (1, 2); 4 sits out
+    z = torch.zeros(5, 4)
+    z[3], z[2] = 1.0, 4.0
+    y = torch.tensor([0, 1, 1, 0, 0])
+    # (mean|f0 - f3| + mean|f1 - f2|) / (mean|z0 - z3| + mean|z1 - z2|) = (2 + 0.5) / (1 + 4)
+    torch.testing.assert_close(ModeSeeking(2.0).penalty(fake, z, y), torch.tensor(2.0 / (0.5 + 1e-5)))
+    # unconditional: the batch in turn, (0, 1) and (2, 3): (0.5 + 2) / (0 + 3)
+    torch.testing.assert_close(ModeSeeking(1.0).penalty(fake, z, None), torch.tensor(1 / (2.5 / 3 + 1e-5)))
+    # an odd one out does not shift the pairs across labels: labels 0, 0, 0, 1, 1 pair (0, 1) and (3, 4)
+    f, w = torch.tensor([0.0, 1, 0, 0, 3]), torch.tensor([0.0, 1, 0, 0, 1])
+    odd = ModeSeeking(1.0).penalty(f.reshape(5, 1, 1, 1).expand(5, 1, 2, 2), w[:, None].expand(5, 4),
+                                   torch.tensor([0, 0, 0, 1, 1]))
+    torch.testing.assert_close(odd, torch.tensor(1 / ((1 + 3) / (1 + 1) + 1e-5)))
+    assert build_mode_seeking(LossConfig()) is None
+    with pytest.raises(ConfigError, match="ms_weight must be 0 or positive"):
+        LossConfig(ms_weight=-1.0)
+
+
+def test_mode_seeking_joins_gs_loss_and_pushes_its_images_apart():
+    torch.manual_seed(0)
+    G = nn.Linear(8, 16)
+    z, fake_of = torch.randn(6, 8), lambda: G(z).reshape(6, 1, 4, 4)
+    ms = ModeSeeking(1.0)
+    obj = Objective(RpGANLoss(), mode_seeking=ms)
+    assert obj.stat_names[-1] == "ms"
+    before = ms.penalty(fake_of(), z, None).item()
+    opt = torch.optim.SGD(G.parameters(), lr=0.01)
+    for _ in range(5):
+        stats = g_step(QuadraticD(), opt, RpGANLoss(), torch.zeros(6, 1, 4, 4), fake_of(), None, mode_seeking=ms, z=z)
+    assert stats["ms"].item() < before  # G's images drew apart, so the term fell
+
     assert BCELoss().d_won({"d_loss": 0.005, "d_fake": 0.001})
     assert not BCELoss().d_won({"d_loss": 0.5, "d_fake": 0.001})
     assert BCELoss(0.1).d_won({"d_loss": 0.33, "d_fake": 0.001})  # at H(0.9), the least it can be

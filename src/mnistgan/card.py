@@ -131,7 +131,8 @@ def _training(run: Path, cfg: RunConfig, rows: list[dict[str, Any]], shown: str)
              + (f" (label smoothing {cfg.loss.label_smoothing:g})" if cfg.loss.name == "bce" else "")
              + _penalty("R1", cfg.loss.r1_gamma, cfg.loss.r1_every)
              + _penalty("R2", cfg.loss.r2_gamma, cfg.loss.r2_every)
-             + (f", the projection's class cross-entropy ×{cfg.loss.cls_weight:g}" if cfg.loss.cls_weight else "") + ".",
+             + (f", the projection's class cross-entropy ×{cfg.loss.cls_weight:g}" if cfg.loss.cls_weight else "")
+             + (f", mode seeking ×{cfg.loss.ms_weight:g}" if cfg.loss.ms_weight else "") + ".",
              f"- Adam: G lr {t.lr_g:g} (β {t.beta1_g:g}, {t.beta2_g:g}), D lr {t.lr_d:g} (β {t.beta1_d:g}, "
              f"{t.beta2_d:g}); precision {t.precision}; {ema}; seed {t.seed}."]
     lines += [f"- From step {_g(r.get('step'))}: computed in {r['start'].get('precision')} on "

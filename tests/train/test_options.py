@@ -20,7 +20,7 @@ from mnistgan.train.loop import train
 BASE = ["data.name='tiny'", "train.batch_size=50", "train.log_every=2", "train.grid_size=20", "eval.every=0"]
 DCGAN = ["model.arch='dcgan'", "model.channels=4", "model.z_dim=8"]
 CLS = [*DCGAN, "model.num_classes=10", "model.d_head=8", "loss.name='rpgan'", "loss.label_smoothing=0", "loss.r1_gamma=1.0",
-       "loss.r2_gamma=1.0", "loss.r1_every=2", "loss.r2_every=2", "loss.cls_weight=0.5"]
+       "loss.r2_gamma=1.0", "loss.r1_every=2", "loss.r2_every=2", "loss.cls_weight=0.5", "loss.ms_weight=0.1"]
 
 
 def run(tmp_path, tiny, name, *extra, epochs=2, resume=False, preset="classic"):
@@ -107,11 +107,12 @@ def test_penalties_every_step_join_d_s_update_and_lazy_ones_get_their_own(tmp_pa
     assert rows and all(r["r1"] > 0 for r in rows) and any(r["r2"] > 0 for r in rows)
 
 
-def test_cls_weight_logs_ds_and_gs_cross_entropies(tmp_path, tiny):
+def test_cls_and_ms_weights_log_their_terms(tmp_path, tiny):
     state, run_dir = run(tmp_path, tiny, "cls", *CLS, epochs=2)
     rows = [r for r in lines(run_dir) if "d_loss" in r]
-    assert rows and all(0 < r["d_cls"] < 10 and 0 < r["g_cls"] < 10 for r in rows)
-    assert "R2 γ=1 every 2 steps, the projection's class cross-entropy ×0.5." in (run_dir / "MODEL_CARD.md").read_text()
+    assert rows and all(0 < r["d_cls"] < 10 and 0 < r["g_cls"] < 10 and r["ms"] > 0 for r in rows)
+    assert ("R2 γ=1 every 2 steps, the projection's class cross-entropy ×0.5, mode seeking ×0.1."
+            in (run_dir / "MODEL_CARD.md").read_text())
 
 
 def test_bf16_autocast_trains_with_fp32_weights(tmp_path, tiny):
@@ -141,7 +142,7 @@ def test_num_classes_must_match_the_dataset(tmp_path, tiny):
      "loss.r2_every=1"],
     ["model.hidden=32", "model.hidden_d=16", "model.depth=3", "model.dropout_d=0.3"],
     CLS,
-], ids=["cond-ema", "wgan-r1", "mlp-cond-sn-bf16", "resnet-cond-ema-rpgan-r1-r2", "mlp-depth3-dropout", "dcgan-cls"])
+], ids=["cond-ema", "wgan-r1", "mlp-cond-sn-bf16", "resnet-cond-ema-rpgan-r1-r2", "mlp-depth3-dropout", "dcgan-cls-ms"])
 def test_resume_is_exact_with_every_option(tmp_path, tiny, extra):
     whole, _ = run(tmp_path, tiny, "whole", *extra, epochs=3)
     run(tmp_path, tiny, "split", *extra, epochs=1)

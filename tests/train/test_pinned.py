@@ -11,9 +11,9 @@ Two checks, since float results depend on the CPU:
   whose kind ("AVX512+AMX") it shared, with its fp32 weights 2.5e-8 away. The entries here
   are that machine's (made 2026-12-01, before rpgan-cond-lr4e-4 existed), a Zen 4 EPYC's
   (AVX512+AVX512_BF16, every preset before rpgan-cond-concat, 2026-12-04) and a Zen 5 EPYC's
-  (AVX512+AVX512_BF16, every preset before rpgan-cond-d16, 2026-12-05) and a Zen 3 EPYC's (AVX2,
-  no native bf16, every preset, 2026-12-06); older ones are in pinned.json's history up to
-  commit d4cb8cc. On another machine
+  (AVX512+AVX512_BF16, every preset before rpgan-cond-d16 but rpgan-cond-quick, which took mode
+  seeking after it, 2026-12-05) and a Zen 3 EPYC's (AVX2, no native bf16, every preset, 2026-12-06);
+  older ones are in pinned.json's history up to commit d4cb8cc. On another machine
   `python -m tests.train.test_pinned` prints its entry.
 - **Within a tolerance, everywhere.** The same runs in fp32, compared with 256 weights of
   each network sampled from a reference run (pinned.json "fp32"). Measured on the Zen 4
@@ -33,7 +33,8 @@ Two checks, since float results depend on the CPU:
   rpgan-cond-d16's fp32 reference is that Zen 3's, not yet run on another CPU; its rounding grows
   as rpgan-cond-fast's does (torch's scalar kernels, ATEN_CPU_CAPABILITY=default, moved its G 4.0e-3
   from it there, rpgan-cond-fast's 4.8e-3 from the Zen 5's reference), and rpgan-cond-fast's AVX2
-  run is 1.3e-7 from that reference.
+  run is 1.3e-7 from that reference. rpgan-cond-quick's reference, with mode seeking, is that Zen
+  3's too (2026-12-06).
 
 Regenerate after an intended change: `python -m tests.train.test_pinned [PRESET ...]` prints this
 machine's entries, of every preset or of those named (then explain the change in the commit).

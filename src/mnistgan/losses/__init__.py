@@ -1,5 +1,6 @@
-"""GAN losses by name (loss.name), and the gradient penalties R1 (loss.r1_gamma > 0, on
-real images) and R2 (loss.r2_gamma > 0, on generated ones)."""
+"""GAN losses by name (loss.name), the gradient penalties R1 (loss.r1_gamma > 0, on
+real images) and R2 (loss.r2_gamma > 0, on generated ones), and G's mode-seeking term
+(loss.ms_weight > 0)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from mnistgan.errors import ConfigError
 from mnistgan.losses.base import Loss, Stats
 from mnistgan.losses.bce import BCELoss
 from mnistgan.losses.hinge import HingeLoss
+from mnistgan.losses.mode_seeking import ModeSeeking
 from mnistgan.losses.r1 import R1
 from mnistgan.losses.r2 import R2
 from mnistgan.losses.rpgan import RpGANLoss
@@ -37,5 +39,9 @@ def build_penalties(cfg: LossConfig) -> tuple[R1, ...]:
                                                          (R2, cfg.r2_gamma, cfg.r2_every)) if gamma > 0)
 
 
-__all__ = ["LOSSES", "Loss", "Stats", "BCELoss", "HingeLoss", "WGANGPLoss", "RpGANLoss", "R1", "R2", "build_loss",
-           "build_penalties", "check_loss"]
+def build_mode_seeking(cfg: LossConfig) -> ModeSeeking | None:
+    return ModeSeeking(cfg.ms_weight) if cfg.ms_weight > 0 else None
+
+
+__all__ = ["LOSSES", "Loss", "Stats", "BCELoss", "HingeLoss", "WGANGPLoss", "RpGANLoss", "R1", "R2", "ModeSeeking",
+           "build_loss", "build_penalties", "build_mode_seeking", "check_loss"]

@@ -18,7 +18,7 @@ from torch import nn
 
 from mnistgan.config import RunConfig
 from mnistgan.hardware import hardware, resolve_precision
-from mnistgan.losses import R1, Loss, Stats, build_loss, build_penalties
+from mnistgan.losses import R1, Loss, ModeSeeking, Stats, build_loss, build_mode_seeking, build_penalties
 
 Amp = Callable[[], contextlib.AbstractContextManager]  # the autocast context, or a null one
 
@@ -26,7 +26,7 @@ Amp = Callable[[], contextlib.AbstractContextManager]  # the autocast context, o
 @dataclass(frozen=True)
 class Objective:
     """What a step optimises and how: the loss, the gradient penalties (R1 on real images,
-    R2 on generated ones), D updates per G update, precision."""
+    R2 on generated ones), D updates per G update, precision, and G's mode-seeking term."""
 
     loss: Loss
     penalties: tuple[R1, ...] = ()
@@ -34,6 +34,7 @@ class Objective:
     amp: Amp = contextlib.nullcontext
 
     precision: str = "fp32"  # what the forward passes compute in: train.precision, resolved
+    mode_seeking: ModeSeeking | None = None
 
     @classmethod
     def from_config(cls, cfg: RunConfig, device: torch.device) -> Objective:
@@ -45,12 +46,14 @@ class Objective:
         amp: Amp = contextlib.nullcontext
         if precision == "bf16":
             amp = lambda: torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)  # noqa: E731
-        return cls(build_loss(cfg.loss), build_penalties(cfg.loss), cfg.loss.n_critic, amp, precision)
+        return cls(build_loss(cfg.loss), build_penalties(cfg.loss), cfg.loss.n_critic, amp, precision,
+                   build_mode_seeking(cfg.loss))
 
     @property
     def stat_names(self) -> tuple[str, ...]:
         """The step's stats, in their logged order."""
-        return self.loss.STATS + tuple(p.name for p in self.penalties)
+        ms = (self.mode_seeking.name,) if self.mode_seeking else ()
+        return self.loss.STATS + tuple(p.name for p in self.penalties) + ms
 
     def lazy_due(self, step: int) -> tuple[bool, ...]:
         """Which lazy penalties run at `step` (the variants of a step: one CUDA graph each)."""
@@ -85,13 +88,18 @@ def penalty_step(D: nn.Module, opt_d: torch.optim.Optimizer, penalties: list[R1]
 
 
 def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, loss: Loss, real: torch.Tensor, fake: torch.Tensor,
-           y: torch.Tensor | None, amp: Amp = contextlib.nullcontext) -> Stats:
+           y: torch.Tensor | None, amp: Amp = contextlib.nullcontext, mode_seeking: ModeSeeking | None = None,
+           z: torch.Tensor | None = None) -> Stats:
     """Update G so that the freshly updated D takes `fake` for real (compared with `real`,
-    for a relativistic loss). `fake` must still carry G's graph. D's parameters are frozen
-    for the backward pass: their gradients would be discarded."""
+    for a relativistic loss), with `mode_seeking`'s term on `fake` and its noise `z` added.
+    `fake` must still carry G's graph. D's parameters are frozen for the backward pass:
+    their gradients would be discarded."""
     D.requires_grad_(False)
     with amp():
         value, stats = loss.g_loss(D, real, fake, y)
+        if mode_seeking:
+            term = mode_seeking.penalty(fake, z, y)
+            value, stats[mode_seeking.name] = value + term, term.detach()
     opt_g.zero_grad(set_to_none=True)
     value.backward()
     opt_g.step()
@@ -120,4 +128,4 @@ def train_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: 
     stats |= {p.name: torch.zeros((), device=real.device) for p in lazy}
     if due:
         stats |= penalty_step(D, opt_d, due, reals[-1], fake, ys[-1], amp)
-    return stats | g_step(D, opt_g, obj.loss, reals[-1], fake, ys[-1], amp)
+    return stats | g_step(D, opt_g, obj.loss, reals[-1], fake, ys[-1], amp, obj.mode_seeking, zs[-1])
