@@ -366,9 +366,12 @@ _RPGAN_COND_FAST = dataclasses.replace(
     model=dataclasses.replace(_RPGAN_COND.model, z_dim=256, channels=32, d_head=256),
     loss=dataclasses.replace(_RPGAN, cls_weight=0.03),
     train=dataclasses.replace(_RPGAN_COND.train, epochs=48, lr_g=1.6e-3, lr_d=1.6e-3, lr_decay_start=0.5))
-_RPGAN_COND_QUICK = dataclasses.replace(_RPGAN_COND_FAST, preset="rpgan-cond-quick",
-                                        loss=dataclasses.replace(_RPGAN_COND_FAST.loss, ms_weight=0.1),
-                                        train=dataclasses.replace(_RPGAN_COND_FAST.train, epochs=5))
+_RPGAN_COND_D16 = dataclasses.replace(
+    _RPGAN_COND_FAST, preset="rpgan-cond-d16", model=dataclasses.replace(_RPGAN_COND_FAST.model, channels_d=16),
+    train=dataclasses.replace(_RPGAN_COND_FAST.train, epochs=67))
+_RPGAN_COND_QUICK = dataclasses.replace(_RPGAN_COND_D16, preset="rpgan-cond-quick",
+                                        loss=dataclasses.replace(_RPGAN_COND_D16.loss, ms_weight=0.1),
+                                        train=dataclasses.replace(_RPGAN_COND_D16.train, epochs=8))
 
 PRESETS: dict[str, RunConfig] = {
     "classic": RunConfig(model=_CLASSIC, loss=_SMOOTH, train=_CLASSIC_TRAIN),
@@ -405,14 +408,14 @@ PRESETS: dict[str, RunConfig] = {
     # 2.01x the floor (worst 2.22x) against 2.04x (2.11x): issue 19's CPU goals on every seed. 0.01 overshot.
     "rpgan-cond-cls": dataclasses.replace(_RPGAN_COND_HEAD512, preset="rpgan-cond-cls",
                                           loss=dataclasses.replace(_RPGAN_COND_HEAD512.loss, cls_weight=0.003)),
-    # For a slow CPU (docs/measurements.md, "`rpgan-cond-quick`: `best` on a slow CPU's budget"): 5 epochs, about
-    # what 20 CPU-minutes buy it in fp32 on a 2-core EPYC (Zen 1). Its 5 epochs in fp32 on the Zen 5 (a proxy),
-    # seeds 0-3: 1.95x the floor (worst 2.12x), recall 0.75 (0.74), 99.4-99.6 % drawn as asked, against 4.46x,
-    # 0.64 and 96.7 % for the slow CPU's setting before it (32 channels at 8e-4 with a head of 256). Mode seeking
-    # at 0.1 (docs/measurements.md, "The slow CPU's recall: mode seeking lifts it"), on the same proxy on a Zen 3,
-    # seeds 0-3: 1.58x (1.61x), recall 0.774 (0.757), 99.2-99.4 %, against 1.95x (2.06x) and 0.745 (0.733) without.
+    # For a slow CPU: rpgan-cond-d16 for 8 epochs, about what 20 CPU-minutes buy it in fp32 on a 2-core EPYC
+    # (Zen 1), with mode seeking at 0.1. On the proxy for that budget (fp32 on a Zen 3 EPYC, seeds 0-3;
+    # docs/measurements.md, "The slow CPU's recipe: D at 16 with mode seeking"): 1.49x the floor (worst 1.51x),
+    # recall 0.761 (0.757), 99.60-99.75 % drawn as asked, against 1.58x (1.61x), 0.774 (0.757) and 99.17-99.40 %
+    # for the preset before (D at 32 for 5 epochs, with mode seeking), which was 1.95x (2.06x) and recall 0.745
+    # (0.733) without it ("The slow CPU's recall: mode seeking lifts it").
     "rpgan-cond-quick": _RPGAN_COND_QUICK,
-    # rpgan-cond-quick without mode seeking, for 48 epochs, what 20 CPU-minutes buy it in bf16 on a 2-core EPYC
+    # A small net at a high learning rate for 48 epochs, what 20 CPU-minutes buy it in bf16 on a 2-core EPYC
     # (Zen 5) (docs/measurements.md, "`best` learns fast"): at 20 CPU-minutes over seeds 0-4, 1.26x the floor
     # (worst 1.56x), recall 0.81 and 99.8-99.96 % drawn as asked, against rpgan-cond-cls's 2.01x (2.22x), 0.80 and
     # 99.3-99.6 %: lower on every seed.
@@ -421,9 +424,7 @@ PRESETS: dict[str, RunConfig] = {
     # (docs/measurements.md, "`best` with a narrower D"). At 20 CPU-minutes over seeds 0-4, 1.19x the floor
     # (worst 1.43x) there and 1.34x (1.48x) in fp32 on a Zen 3 EPYC, against rpgan-cond-fast's 1.26x (1.42x)
     # and 1.53x (1.67x): lower on 8 seeds of 10, and recall 0.766 or more on the Zen 3 (rpgan-cond-fast: 0.743).
-    "rpgan-cond-d16": dataclasses.replace(
-        _RPGAN_COND_FAST, preset="rpgan-cond-d16", model=dataclasses.replace(_RPGAN_COND_FAST.model, channels_d=16),
-        train=dataclasses.replace(_RPGAN_COND_FAST.train, epochs=67)),
+    "rpgan-cond-d16": _RPGAN_COND_D16,
 }
 PRESET_ABOUT = {
     "classic": "the spec: MLP G (64 -> 1024 -> 1024 -> 784, ReLU, tanh) and D (784 -> 256 -> 256 -> 1, "
@@ -445,11 +446,11 @@ PRESET_ABOUT = {
     "rpgan-cond-head512": "rpgan-cond-head with the hidden layer in D's readout at 512",
     "rpgan-cond-cls": "rpgan-cond-head512 with a cross-entropy (x0.003) on the class logits D's projection holds "
                       "(loss.cls_weight): D classifies the real digits by them, G draws what they call the digit asked",
-    "rpgan-cond-quick": "for a slow CPU: rpgan-cond at 32 channels with 256-d noise, a hidden layer of 256 in D's "
-                        "readout, learning rates 1.6e-3 falling to 0 over the second half, the class term at 0.03, "
-                        "mode seeking at 0.1, 5 epochs",
-    "rpgan-cond-fast": "rpgan-cond-quick without mode seeking, for 48 epochs (about 20 CPU-minutes on a fast CPU): a "
-                       "small net at a high learning rate that falls to 0 over the second half",
+    "rpgan-cond-quick": "for a slow CPU: rpgan-cond-d16 for 8 epochs, with mode seeking at 0.1 (loss.ms_weight): G "
+                        "is paid for drawing different digits from different noise",
+    "rpgan-cond-fast": "rpgan-cond at 32 channels with 256-d noise, a hidden layer of 256 in D's readout, learning "
+                       "rates 1.6e-3 falling to 0 over the second half, the class term at 0.03, 48 epochs (about 20 "
+                       "CPU-minutes on a fast CPU): a small net at a high learning rate",
     "rpgan-cond-d16": "rpgan-cond-fast with D at 16 channels (model.channels_d=16), 67 epochs (about 20 CPU-minutes "
                       "on a fast CPU): D costs less, so G trains on more images in the same time",
 }

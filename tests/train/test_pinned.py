@@ -33,8 +33,8 @@ Two checks, since float results depend on the CPU:
   rpgan-cond-d16's fp32 reference is that Zen 3's, not yet run on another CPU; its rounding grows
   as rpgan-cond-fast's does (torch's scalar kernels, ATEN_CPU_CAPABILITY=default, moved its G 4.0e-3
   from it there, rpgan-cond-fast's 4.8e-3 from the Zen 5's reference), and rpgan-cond-fast's AVX2
-  run is 1.3e-7 from that reference. rpgan-cond-quick's reference, with mode seeking, is that Zen
-  3's too (2026-12-06).
+  run is 1.3e-7 from that reference. rpgan-cond-quick's reference (D at 16 for 8 epochs, with mode
+  seeking) is that Zen 3's too (2026-12-06).
 
 Regenerate after an intended change: `python -m tests.train.test_pinned [PRESET ...]` prints this
 machine's entries, of every preset or of those named (then explain the change in the commit).
