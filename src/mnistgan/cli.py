@@ -259,15 +259,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     source = Path(args.source)
     log.info("%s", describe(source, args.last))
     sources = sources_from(args)
-    result, pairs = evaluate_source(source, sources, n=args.n, seed=args.seed, last=args.last)
-    out = Path(args.out) if args.out else output_dir(source) / "metrics.json"
-    pairs_path = out.with_name("nearest_pairs.png")
+    result, pairs = evaluate_source(source, sources, n=args.n, seed=args.seed, last=args.last, against=args.against)
+    own = args.against is None  # scored on another set: beside the run's own metrics, which stay
+    name = "metrics.json" if own else f"metrics-{args.against}.json"
+    out = Path(args.out) if args.out else output_dir(source) / name
+    pairs_path = out.with_name("nearest_pairs.png" if own else f"nearest_pairs-{args.against}.png")
     result["memorisation"]["pairs_png"] = pairs_path.name
     print(format_table(result))  # first: a failed write below loses nothing computed
     try:
         save_png(pairs_path, upscale(pairs, 2))
         atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())
-        card = write_card(source, sources.cache_dir) if source.is_dir() and out.parent == source else None
+        card = write_card(source, sources.cache_dir) if own and source.is_dir() and out.parent == source else None
     except OSError as e:
         raise FileSystemError(f"{plain_os_error(e)}; the results are printed above") from None
     print(f"wrote {out} and {pairs_path}" + (f"; refreshed {card}" if card else ""))
@@ -494,10 +496,11 @@ def cmd_data_import(args: argparse.Namespace, sources: Sources) -> int:
     from mnistgan.data.importer import describe, import_dataset
 
     if not args.name or not args.import_name:
-        raise ConfigError("usage: mnistgan data import SRC --name NAME [--labels auto|none] [--invert] [--colour] "
-                          "[--force]")
+        raise ConfigError("usage: mnistgan data import SRC --name NAME [--labels auto|none|clusters] [--clusters K] "
+                          "[--invert] [--colour] [--force]")
     manifest = import_dataset(Path(args.name), args.import_name, sources.cache_dir, labels=args.labels,
-                              invert=args.invert, force=args.force, test_share=args.holdout, colour=args.colour)
+                              invert=args.invert, force=args.force, test_share=args.holdout, colour=args.colour,
+                              clusters=args.clusters)
     for line in describe(manifest, get_spec(args.import_name, sources.cache_dir).home):
         print(line)
     return 0
@@ -571,6 +574,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="metrics file (default: metrics.json in the run folder; in pretrained-NAME/ for a "
                    "shipped model)")
     e.add_argument("--last", action="store_true", help="a run's final generator, not its best one")
+    e.add_argument("--against", metavar="DATASET", help="score on DATASET's test split and evaluator instead of the "
+                   "run's own set: the set a cluster-labelled import came from (writes metrics-DATASET.json)")
     data_opts(e)
     threads_opt(e)
     e.set_defaults(func=cmd_evaluate)
@@ -657,8 +662,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("name", nargs="?", metavar="NAME|SRC",
                    help="dataset (default: all); for import: the source (IDX folder, .npz, or image folder)")
     d.add_argument("--name", dest="import_name", metavar="NAME", help="import: the name to train with (data.name=NAME)")
-    d.add_argument("--labels", choices=("auto", "none"), default="auto",
-                   help="import: use the source's labels (auto) or drop them (none)")
+    d.add_argument("--labels", choices=("auto", "none", "clusters"), default="auto",
+                   help="import: use the source's labels (auto), drop them (none), or label the images by equal "
+                   "clusters (clusters: for a set without labels, so that a conditional preset such as best trains "
+                   "on it)")
+    d.add_argument("--clusters", type=int, default=10, metavar="K",
+                   help="import: with --labels clusters, how many (default: 10)")
     d.add_argument("--invert", action="store_true", help="import: the source is dark on light (MNIST is white on black)")
     d.add_argument("--colour", action="store_true", help="import: keep image files in colour (RGB, 3 channels; "
                    "default: converted to grey, as MNIST)")

@@ -89,3 +89,31 @@ def test_a_set_whose_test_images_copy_its_training_images(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "runs" / "00000-classic-dup"), "-n", "20"]) == 0
     assert "memorisation: not measurable: most test images are copies of training images" in capsys.readouterr().out
+
+
+def test_a_cluster_labelled_set_trains_conditionally_and_is_scored_against_its_source(tmp_path, capsys):
+    """A set without labels, imported twice: as it is, and labelled by clusters. A conditional
+    model trains on the second; `evaluate --against` scores it on the first's test split and
+    evaluator, beside (not over) its own metrics, and without the class sections its cluster
+    labels would make meaningless there."""
+    images, _ = tiny_arrays(330, 0)
+    np.savez(tmp_path / "u.npz", images=images)
+    assert main(["data", "import", str(tmp_path / "u.npz"), "--name", "unlab"]) == 0
+    assert main(["data", "import", str(tmp_path / "u.npz"), "--name", "unlab-km", "--labels", "clusters",
+                 "--clusters", "3"]) == 0
+    assert main(["train", *TINY, "--preset", "classic-cond", "--set", "data.name=unlab-km",
+                 "--set", "model.num_classes=3", "--eval-n", "12", "--outdir", str(tmp_path / "runs")]) == 0
+    run = tmp_path / "runs" / "00000-classic-cond-unlab-km"
+    assert main(["evaluate", str(run), "-n", "20"]) == 0
+    own = (run / "metrics.json").read_bytes()
+    assert json.loads(own)["conditional"] is not None  # its own set: "draws the cluster asked"
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "-n", "20", "--against", "unlab"]) == 0
+    assert "metrics-unlab.json" in capsys.readouterr().out
+    result = json.loads((run / "metrics-unlab.json").read_text())
+    assert result["dataset"] == "unlab" and result["trained_on"] == "unlab-km"
+    assert result["evaluator"]["dataset"] == "mnist" and "fid_lenet" in result["metrics"]
+    assert result["conditional"] is None and result["discriminator"] is None
+    assert (run / "metrics.json").read_bytes() == own and (run / "nearest_pairs-unlab.png").is_file()
+    assert main(["evaluate", str(run), "--against", "no-such-set"]) == 2
+    assert "no-such-set" in capsys.readouterr().err

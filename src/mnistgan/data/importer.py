@@ -38,6 +38,7 @@ from PIL import Image, UnidentifiedImageError
 
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import MIN_EVAL_N
+from mnistgan.data.clusters import DIMS as CLUSTER_DIMS, cluster_labels
 from mnistgan.data.datasets import (CUSTOM_DIR, DATASETS, MANIFEST, MANIFEST_FORMAT, NAME_RULE, SPLITS,
                                     imported_spec, read_split, small_set_hint)
 from mnistgan.data.idx import encode_idx, read_idx
@@ -321,17 +322,30 @@ def _class_names(source: Source, parts: dict[str, Part]) -> tuple[str, ...]:
     return tuple(str(i) for i in range(top + 1))
 
 
+def _clustered(parts: dict[str, Part], k: int, seed: int) -> tuple[dict[str, Part], dict[str, Any]]:
+    """Both splits labelled by k equal clusters of the train images, and the manifest's note."""
+    train, test = parts["train"], parts["test"]
+    train_labels, test_labels = cluster_labels(train.images, test.images, k, seed)
+    note = {"labels": "clusters", "clusters": {"k": k, "seed": seed, "dims": min(CLUSTER_DIMS, len(train_labels))}}
+    return {"train": Part(train.images, train_labels, train.origin),
+            "test": Part(test.images, test_labels, test.origin)}, note
+
+
 def import_dataset(src: Path, name: str, cache_dir: Path, *, labels: str = "auto", invert: bool = False,
-                   force: bool = False, test_share: float = 0.1, seed: int = 0, colour: bool = False) -> dict[str, Any]:
+                   force: bool = False, test_share: float = 0.1, seed: int = 0, colour: bool = False,
+                   clusters: int = 10) -> dict[str, Any]:
     """Import `src` as dataset `name` into <cache_dir>/custom/<name>/; returns its manifest.
-    labels: "auto" (use the source's labels when it has them) or "none" (drop them).
+    labels: "auto" (use the source's labels when it has them), "none" (drop them) or
+    "clusters" (replace them by `clusters` equal clusters of the train images: data/clusters.py).
     colour: keep image files in RGB (3 channels) rather than converting them to grey."""
     if not NAME_RULE.match(name):
         raise DataError(f"--name {name!r}: use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit")
     if name in DATASETS:
         raise DataError(f"--name {name!r} is a built-in dataset; choose another name")
-    if labels not in ("auto", "none"):
-        raise DataError(f"--labels {labels!r}: choose auto or none")
+    if labels not in ("auto", "none", "clusters"):
+        raise DataError(f"--labels {labels!r}: choose auto, none or clusters")
+    if labels == "clusters" and not 2 <= clusters <= MAX_CLASSES:
+        raise DataError(f"--clusters {clusters}: give 2 to {MAX_CLASSES}")
     if not 0 < test_share < 1:
         raise DataError(f"--holdout {test_share}: must be between 0 and 1")
     dest = cache_dir / CUSTOM_DIR / name
@@ -348,6 +362,10 @@ def import_dataset(src: Path, name: str, cache_dir: Path, *, labels: str = "auto
     if "all" in parts:
         parts = holdout(parts["all"], test_share, seed)
         split_note = {"kind": "holdout", "test_share": test_share, "seed": seed}
+    label_note: dict[str, Any] = {"labels": "auto"}
+    if labels == "clusters":
+        parts, label_note = _clustered(parts, clusters, seed)
+        source.classes, labelled = tuple(str(i) for i in range(clusters)), [True]
     classes = _class_names(source, parts) if all(labelled) else ()
     if classes and len(classes) < 2:
         raise DataError(f"{src}: every image has label 0; a labelled set needs at least 2 classes (or --labels none)")
@@ -357,7 +375,7 @@ def import_dataset(src: Path, name: str, cache_dir: Path, *, labels: str = "auto
         manifest = _write_set(stage, parts, classes, {
             "name": name, "source": str(src.resolve()), "source_kind": source.kind, "invert": invert,
             "channels": 3 if colour else 1,
-            "labels": "none" if not classes else "auto", "split": split_note,
+            **(label_note if classes else {"labels": "none"}), "split": split_note,
             "imported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         spec = imported_spec(stage)  # read back and verify, as every load will
         for split in SPLITS:
@@ -434,6 +452,10 @@ def describe(manifest: dict[str, Any], folder: Path) -> list[str]:
            f"a seeded holdout of {split['test_share']:.0%} as the test split (seed {split['seed']})")
     lines = [f"imported {manifest['name']}: {c['train']} train + {c['test']} test images from {manifest['source']} "
              f"({manifest['source_kind']}); {how}; into {folder}"]
+    if manifest["labels"] == "clusters":
+        lines.append(f"labels: {len(classes)} equal clusters of the train images, not the source's (k-means on "
+                     f"{manifest['clusters']['dims']} principal components, seed {manifest['clusters']['seed']}): "
+                     "train a conditional preset such as best on it, and sample without --digit for the set's mix")
     if classes:
         lines.append(f"classes ({len(classes)}): {', '.join(classes)}; evaluate its runs after "
                      f"`mnistgan evaluator build --dataset {manifest['name']}` (or it is built on first use)")

@@ -213,11 +213,12 @@ def discriminator_section(D: Discriminator, gen_images: torch.Tensor, gen_labels
 
 def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, seed: int = 0,
              D: Discriminator | None = None, dataset: str | None = None,
-             subset: tuple[float, int] = (1.0, 0)) -> tuple[dict[str, Any], np.ndarray]:
+             subset: tuple[float, int] = (1.0, 0), conditional: bool = True) -> tuple[dict[str, Any], np.ndarray]:
     """All metrics for G, each beside the real floor, against `dataset` (default: the
     evaluator's); returns (metrics.json dict, pairs grid). `subset` (data.subset and its
     seed) names the training images G was shown: the memorisation check searches those;
-    the reference set and the floor are the whole split's."""
+    the reference set and the floor are the whole split's. `conditional=False` leaves out
+    the conditional section, for a G whose classes are not the dataset's."""
     real = real_reference(ev, n, seed, sources, dataset=dataset)
     train_rows = subset_rows(real.train_labels, *subset) if subset[0] != 1 else None
     gen_images = torch.from_numpy(sample_uint8(G, n, seed=seed))  # uint8 [n, 28, 28], as a PNG would hold
@@ -237,7 +238,8 @@ def evaluate(G: Generator, ev: Evaluator, sources: Sources, *, n: int = 10_000, 
         },
         "classes": class_section(fake, real),
         "unlabelled": classes_note(fake, real),
-        "conditional": conditional_section(fake, gen_labels, real, G.num_classes) if G.num_classes else None,
+        "conditional": (conditional_section(fake, gen_labels, real, G.num_classes)
+                        if G.num_classes and conditional else None),
         "memorisation": memo,
         "discriminator": None if D is None else discriminator_section(D, gen_images, gen_labels, real, train_rows),
     }
@@ -323,16 +325,23 @@ def fitted_n(dataset: str, sources: Sources) -> int:
 
 
 def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int | None = None, seed: int = 0,
-                    last: bool = False) -> tuple[dict[str, Any], np.ndarray]:
+                    last: bool = False, against: str | None = None) -> tuple[dict[str, Any], np.ndarray]:
     """Evaluate a run folder (its best generator unless `last`), a weights file or a
     training state against its own dataset, with D's report when D is there, on n
     samples (default: FULL_N, or all the test images of a smaller set). Returns the
-    metrics.json dict (with "source" and "epoch") and the nearest-pairs grid."""
+    metrics.json dict (with "source" and "epoch") and the nearest-pairs grid.
+
+    `against` scores it on another dataset's test split and evaluator instead: a set the
+    run's was imported from (`data import --labels clusters`). Its classes are not that
+    set's, so neither the conditional section nor D's report (D takes G's classes) is made."""
     source = Path(source)
     g = load_generator_from(source, last=last)
-    check_channels(g.cfg.data.name, sources, g.G)
-    n = fitted_n(g.cfg.data.name, sources) if n is None else n
-    ev = get_evaluator(g.cfg.data.name, sources)
-    result, pairs = evaluate(g.G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last),
-                             dataset=g.cfg.data.name, subset=(g.cfg.data.subset, g.cfg.data.subset_seed))
-    return {"source": str(g.src), "epoch": g.epoch, **result}, pairs
+    dataset = against or g.cfg.data.name
+    check_channels(dataset, sources, g.G)
+    n = fitted_n(dataset, sources) if n is None else n
+    ev = get_evaluator(dataset, sources)
+    own = against is None
+    result, pairs = evaluate(g.G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last) if own else None,
+                             dataset=dataset, subset=(g.cfg.data.subset, g.cfg.data.subset_seed) if own else (1.0, 0),
+                             conditional=own)
+    return {"source": str(g.src), "epoch": g.epoch, **({} if own else {"trained_on": g.cfg.data.name}), **result}, pairs
