@@ -498,9 +498,11 @@ def cmd_data_import(args: argparse.Namespace, sources: Sources) -> int:
     if not args.name or not args.import_name:
         raise ConfigError("usage: mnistgan data import SRC --name NAME [--labels auto|none|clusters] [--clusters K] "
                           "[--invert] [--colour] [--force]")
+    if args.clusters is not None and args.labels != "clusters":
+        raise ConfigError(f"--clusters {args.clusters} goes with --labels clusters")
     manifest = import_dataset(Path(args.name), args.import_name, sources.cache_dir, labels=args.labels,
                               invert=args.invert, force=args.force, test_share=args.holdout, colour=args.colour,
-                              clusters=args.clusters)
+                              clusters=10 if args.clusters is None else args.clusters)
     for line in describe(manifest, get_spec(args.import_name, sources.cache_dir).home):
         print(line)
     return 0
@@ -666,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="import: use the source's labels (auto), drop them (none), or label the images by equal "
                    "clusters (clusters: for a set without labels, so that a conditional preset such as best trains "
                    "on it)")
-    d.add_argument("--clusters", type=int, default=10, metavar="K",
+    d.add_argument("--clusters", type=int, metavar="K",
                    help="import: with --labels clusters, how many (default: 10)")
     d.add_argument("--invert", action="store_true", help="import: the source is dark on light (MNIST is white on black)")
     d.add_argument("--colour", action="store_true", help="import: keep image files in colour (RGB, 3 channels; "

@@ -78,3 +78,9 @@ def test_cli_import_with_clusters_says_what_the_labels_are(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "labels: 3 equal clusters of the train images, not the source's" in out
     assert "classes (3): 0, 1, 2" in out
+
+
+def test_cli_clusters_without_cluster_labels_is_refused(tmp_path, capsys):
+    np.savez(tmp_path / "s.npz", images=bars([0, 1, 2] * 12, 0))
+    assert main(["data", "import", str(tmp_path / "s.npz"), "--name", "bars", "--clusters", "3"]) == 2
+    assert capsys.readouterr().err.strip().endswith("--clusters 3 goes with --labels clusters")

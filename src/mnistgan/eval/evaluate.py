@@ -341,7 +341,8 @@ def evaluate_source(source: str | Path, sources: Sources = Sources(), *, n: int 
     n = fitted_n(dataset, sources) if n is None else n
     ev = get_evaluator(dataset, sources)
     own = against is None
-    result, pairs = evaluate(g.G, ev, sources, n=n, seed=seed, D=load_discriminator(source, last=last) if own else None,
-                             dataset=dataset, subset=(g.cfg.data.subset, g.cfg.data.subset_seed) if own else (1.0, 0),
-                             conditional=own)
-    return {"source": str(g.src), "epoch": g.epoch, **({} if own else {"trained_on": g.cfg.data.name}), **result}, pairs
+    D = load_discriminator(source, last=last) if own else None
+    subset = (g.cfg.data.subset, g.cfg.data.subset_seed) if own else (1.0, 0)
+    result, pairs = evaluate(g.G, ev, sources, n=n, seed=seed, D=D, dataset=dataset, subset=subset, conditional=own)
+    trained_on = {} if own else {"trained_on": g.cfg.data.name}
+    return {"source": str(g.src), "epoch": g.epoch, **trained_on, **result}, pairs
