@@ -493,6 +493,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_data_import(args: argparse.Namespace, sources: Sources) -> int:
+    from mnistgan.data.clusters import DEFAULT_K
     from mnistgan.data.importer import describe, import_dataset
 
     if not args.name or not args.import_name:
@@ -502,7 +503,7 @@ def cmd_data_import(args: argparse.Namespace, sources: Sources) -> int:
         raise ConfigError(f"--clusters {args.clusters} goes with --labels clusters")
     manifest = import_dataset(Path(args.name), args.import_name, sources.cache_dir, labels=args.labels,
                               invert=args.invert, force=args.force, test_share=args.holdout, colour=args.colour,
-                              clusters=10 if args.clusters is None else args.clusters)
+                              clusters=DEFAULT_K if args.clusters is None else args.clusters)
     for line in describe(manifest, get_spec(args.import_name, sources.cache_dir).home):
         print(line)
     return 0

@@ -20,6 +20,12 @@ from mnistgan.errors import DataError
 
 DIMS = 50  # principal components: 82 % of MNIST's pixel variance
 ITERS = 30  # Lloyd steps after k-means++
+DEFAULT_K = 10
+
+
+def dims(n_train: int) -> int:
+    """The principal components used for n_train images (no more than there are images)."""
+    return min(DIMS, n_train)
 
 
 def _flat(images: np.ndarray) -> torch.Tensor:
@@ -61,7 +67,7 @@ def cluster_labels(train: np.ndarray, test: np.ndarray, k: int, seed: int = 0) -
     mean = x.mean(0)
     with torch.random.fork_rng():  # pca_lowrank draws from the global generator
         torch.manual_seed(seed)
-        _, _, basis = torch.pca_lowrank(x - mean, q=min(DIMS, *x.shape), center=False)
+        _, _, basis = torch.pca_lowrank(x - mean, q=dims(len(x)), center=False)
     project = lambda images: (_flat(images) - mean) @ basis  # noqa: E731
     z = project(train)
     centres = _kmeans(z, k, gen)

@@ -38,7 +38,7 @@ from PIL import Image, UnidentifiedImageError
 
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.config import MIN_EVAL_N
-from mnistgan.data.clusters import DIMS as CLUSTER_DIMS, cluster_labels
+from mnistgan.data.clusters import DEFAULT_K, cluster_labels, dims
 from mnistgan.data.datasets import (CUSTOM_DIR, DATASETS, MANIFEST, MANIFEST_FORMAT, NAME_RULE, SPLITS,
                                     imported_spec, read_split, small_set_hint)
 from mnistgan.data.idx import encode_idx, read_idx
@@ -326,14 +326,14 @@ def _clustered(parts: dict[str, Part], k: int, seed: int) -> tuple[dict[str, Par
     """Both splits labelled by k equal clusters of the train images, and the manifest's note."""
     train, test = parts["train"], parts["test"]
     train_labels, test_labels = cluster_labels(train.images, test.images, k, seed)
-    note = {"labels": "clusters", "clusters": {"k": k, "seed": seed, "dims": min(CLUSTER_DIMS, len(train_labels))}}
+    note = {"labels": "clusters", "clusters": {"k": k, "seed": seed, "dims": dims(len(train_labels))}}
     return {"train": Part(train.images, train_labels, train.origin),
             "test": Part(test.images, test_labels, test.origin)}, note
 
 
 def import_dataset(src: Path, name: str, cache_dir: Path, *, labels: str = "auto", invert: bool = False,
                    force: bool = False, test_share: float = 0.1, seed: int = 0, colour: bool = False,
-                   clusters: int = 10) -> dict[str, Any]:
+                   clusters: int = DEFAULT_K) -> dict[str, Any]:
     """Import `src` as dataset `name` into <cache_dir>/custom/<name>/; returns its manifest.
     labels: "auto" (use the source's labels when it has them), "none" (drop them) or
     "clusters" (replace them by `clusters` equal clusters of the train images: data/clusters.py).
@@ -365,8 +365,9 @@ def import_dataset(src: Path, name: str, cache_dir: Path, *, labels: str = "auto
     label_note: dict[str, Any] = {"labels": "auto"}
     if labels == "clusters":
         parts, label_note = _clustered(parts, clusters, seed)
-        source.classes, labelled = tuple(str(i) for i in range(clusters)), [True]
-    classes = _class_names(source, parts) if all(labelled) else ()
+        classes = tuple(str(i) for i in range(clusters))
+    else:
+        classes = _class_names(source, parts) if all(labelled) else ()
     if classes and len(classes) < 2:
         raise DataError(f"{src}: every image has label 0; a labelled set needs at least 2 classes (or --labels none)")
     dest.parent.mkdir(parents=True, exist_ok=True)
