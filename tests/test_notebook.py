@@ -43,7 +43,7 @@ def test_the_tour_runs_and_shows_what_it_says(tmp_path, monkeypatch):
     code = [c for c in nb.cells if c.cell_type == "code"]
     out = "\n".join(_text(c) for c in code)
     assert "trained 5 epochs (3000 steps) into runs-tour/00000-classic-mnist" in out
-    assert "FID (MNIST classifier features)" in out and "real floor" in out  # the evaluation table
+    assert "FID (evaluator features)" in out and "real floor" in out  # the evaluation table
     assert "conditional accuracy at epoch 8:" in out
     assert "onnxruntime matches torch within" in out
     assert "00001 classic-cond-mnist" in out and "## Training" in out  # the runs table and the card

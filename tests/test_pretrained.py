@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +18,16 @@ import torch
 
 import mnistgan
 from mnistgan import pretrained
+from mnistgan.card import render_card
 from mnistgan.cli import main
 from mnistgan.config import preset, read_config
 from mnistgan.errors import CheckpointError
+from mnistgan.eval import registry as R
 from mnistgan.models import build_generator
 from mnistgan.sample import load_discriminator, load_generator, sample_uint8
 from tests.conftest import SHARED_MNIST
 
+REPO = Path(__file__).resolve().parents[1]
 SHIPPED = pretrained.Shipped()
 NAMES = SHIPPED.names()
 # The wheel's budget for all of them: 8 MB until 2026-12-01, when the default's G grew to 1.9M weights
@@ -83,6 +89,33 @@ def test_the_card_names_the_penalties_and_the_class_term_best_trained_with():
     card = (SHIPPED.folder("best") / "MODEL_CARD.md").read_text()
     assert ("loss `rpgan`, R1 γ=0.1 every 16 steps, R2 γ=0.1 every 16 steps, "
             "the projection's class cross-entropy ×0.03.") in card
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_card_is_what_todays_code_writes(name):
+    """A change to the card or to a metric's name reaches the shipped cards
+    (`python tools/ship_generators.py --refresh` rewrites them from their own files)."""
+    folder = SHIPPED.folder(name)
+    shipped = (folder / "MODEL_CARD.md").read_text().split("\n## How it was made\n")[0]
+    today = render_card(folder, shown=pretrained.PREFIX + name)
+    written = re.compile(r"on \d{4}-\d\d-\d\d \d\d:\d\d UTC")  # when it was written
+    assert written.sub("", shipped).rstrip() == written.sub("", today).rstrip()
+
+
+def test_refresh_rewrites_names_and_card_and_keeps_the_weights(copy):
+    metrics = json.loads((copy / "classic" / "metrics.json").read_text())
+    metrics["metrics"]["fid_lenet"]["label"] = "FID (an older name)"
+    (copy / "classic" / "metrics.json").write_text(json.dumps(metrics))
+    weights = (copy / "classic" / pretrained.GENERATOR).read_bytes()
+    subprocess.run([sys.executable, str(REPO / "tools" / "ship_generators.py"), "classic", "--refresh", "--root", str(copy)],
+                   check=True, capture_output=True)
+    folder = pretrained.Shipped(copy).folder("classic")  # every file matches the manifest again
+    label = R.get("fid_lenet").label
+    assert json.loads((folder / "metrics.json").read_text())["metrics"]["fid_lenet"]["label"] == label
+    assert pretrained.Shipped(copy).entry("classic")["metrics"]["fid_lenet"]["label"] == label
+    assert f"| {label} | 46.05 |" in (folder / "MODEL_CARD.md").read_text()
+    assert "## How it was made" in (folder / "MODEL_CARD.md").read_text()
+    assert (folder / pretrained.GENERATOR).read_bytes() == weights
 
 
 def test_best_draws_the_digit_asked_for():

@@ -3,6 +3,7 @@
     python tools/ship_generators.py --data-dir ../shared/datasets/mnist             # all three, an hour of CPU or more
     python tools/ship_generators.py classic --data-dir ../shared/datasets/mnist     # after a change to `classic`
     python tools/ship_generators.py best --force ...                                # ship even if it scores worse
+    python tools/ship_generators.py --refresh                                       # after a change to the card
 
 For each model: a run folder through the normal `mnistgan train` (the command below, at
 1 thread, seeded by the preset's train.seed), then `mnistgan evaluate RUN -n 10000`
@@ -40,6 +41,7 @@ from mnistgan import pretrained
 from mnistgan._version import __version__
 from mnistgan.atomic import atomic_write_bytes
 from mnistgan.card import CARD, write_card
+from mnistgan.eval import registry as R
 from mnistgan.io import state as checkpoint
 from mnistgan.io.weights import save_discriminator
 from mnistgan.models import build_discriminator
@@ -171,7 +173,6 @@ def entry(model: Model, command: list[str], run_dir: Path, folder: Path) -> dict
     config = read_json(folder / "config.json") or {}
     metrics = read_json(folder / "metrics.json") or {}
     status = read_json(folder / "status.json") or {}
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
     return {
         "dataset": model.dataset, "preset": config.get("preset"), "about": model.about,
         "conditional": bool((config.get("model") or {}).get("num_classes")),
@@ -184,10 +185,48 @@ def entry(model: Model, command: list[str], run_dir: Path, folder: Path) -> dict
         "metrics": {k: {f: m.get(f) for f in ("label", "value", "real", "better")}
                     for k, m in (metrics.get("metrics") or {}).items() if isinstance(m, dict)},
         "conditional_accuracy": (metrics.get("conditional") or {}).get("accuracy"),
-        "bytes": sum(p.stat().st_size for p in files),
-        "files": {p.relative_to(folder).as_posix(): {"sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
-                                                    "bytes": p.stat().st_size} for p in files},
     }
+
+
+def files_of(folder: Path) -> dict[str, dict[str, Any]]:
+    return {p.relative_to(folder).as_posix(): {"sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+                                               "bytes": p.stat().st_size} for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def how_made(name: str, folder: Path, made: dict[str, Any]) -> None:
+    """The card's last section, from the manifest entry `made`; then the entry's files, sha256 and sizes."""
+    card = folder / CARD
+    atomic_write_bytes(card, (card.read_text() + "\n".join([
+        "", "## How it was made", "",
+        f"- `{made['command']}`: {made['epochs_trained']} epochs in {made['wall_s'] / 60:.1f} min on {made['cpu']}; "
+        f"then `{made['evaluate']}`.",
+        f"- `python tools/ship_generators.py {name}` does it again (the run folder is kept in --work).", ""])).encode())
+    files = files_of(folder)
+    made["bytes"], made["files"] = sum(f["bytes"] for f in files.values()), files
+
+
+def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
+    manifest["models"] = {k: manifest["models"][k] for k in [*MODELS, *manifest["models"]] if k in manifest["models"]}
+    manifest.update(format="mnistgan-pretrained", format_version=1)
+    atomic_write_bytes(root / pretrained.MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+
+
+def refresh(name: str, args: argparse.Namespace) -> None:
+    """pretrained/NAME/'s metric names, model card and manifest entry rewritten by today's code from
+    its own files, the weights and measurements untouched: after a change to the card or a metric's name."""
+    root = Path(args.root)
+    manifest = pretrained.Shipped(root).manifest()
+    folder, made = root / name, manifest["models"].get(name)
+    metrics = read_json(folder / "metrics.json")
+    if made is None or not isinstance(metrics, dict) or not isinstance(metrics.get("metrics"), dict):
+        raise SystemExit(f"{name}: not shipped in {root}, or its metrics.json is unreadable")
+    for key, m in metrics["metrics"].items():
+        m["label"] = made["metrics"][key]["label"] = R.long_label(key, m.get("label"))
+    atomic_write_bytes(folder / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    write_card(folder, Path(args.cache_dir), shown=pretrained.PREFIX + name)
+    how_made(name, folder, made)
+    write_manifest(root, manifest)
+    print(f"refreshed {name}'s card and metric names in {folder}")
 
 
 def ship(name: str, args: argparse.Namespace) -> None:
@@ -208,17 +247,8 @@ def ship(name: str, args: argparse.Namespace) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
     manifest["models"][name] = made = entry(model, command, run_dir, folder)
-    card = folder / CARD  # how it was made, from the manifest (which holds the card's own sha256)
-    atomic_write_bytes(card, (card.read_text() + "\n".join([
-        "", "## How it was made", "",
-        f"- `{made['command']}`: {made['epochs_trained']} epochs in {made['wall_s'] / 60:.1f} min on {made['cpu']}; "
-        f"then `{made['evaluate']}`.",
-        f"- `python tools/ship_generators.py {name}` does it again (the run folder is kept in --work).", ""])).encode())
-    made["files"][CARD] = {"sha256": hashlib.sha256(card.read_bytes()).hexdigest(), "bytes": card.stat().st_size}
-    made["bytes"] = sum(f["bytes"] for f in made["files"].values())
-    manifest["models"] = {k: manifest["models"][k] for k in [*MODELS, *manifest["models"]] if k in manifest["models"]}
-    manifest.update(format="mnistgan-pretrained", format_version=1)
-    atomic_write_bytes(root / pretrained.MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+    how_made(name, folder, made)
+    write_manifest(root, manifest)
     old = f" (was {old_fid:.4g})" if old_fid is not None else ""
     print(f"shipped {name}: FID {new_fid:.4g}{old}, {manifest['models'][name]['bytes'] / 1e6:.2f} MB in {folder}")
 
@@ -234,6 +264,8 @@ def main() -> None:
     p.add_argument("--force", action="store_true", help="ship even when the new model scores a worse FID")
     p.add_argument("--reuse", action="store_true", help="ship the newest evaluated run folder of each model in --work "
                    "again, without training (when only what is written from it changed)")
+    p.add_argument("--refresh", action="store_true", help="rewrite the shipped models' cards, metric names and manifest "
+                   "entries with today's code, without training or evaluating (after a change to the card or a metric's name)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="also pass to every training (recorded in the command), e.g. train.epochs=1 for a trial")
     p.add_argument("-n", type=int, default=EVAL_N, help=f"samples for mnistgan evaluate (default: {EVAL_N})")
@@ -243,7 +275,7 @@ def main() -> None:
     if unknown:
         p.error(f"unknown model(s) {', '.join(unknown)} (choose from {', '.join(MODELS)})")
     for name in args.names or MODELS:
-        ship(name, args)
+        (refresh if args.refresh else ship)(name, args)
     total = sum(m["bytes"] for m in pretrained.Shipped(Path(args.root)).manifest()["models"].values())
     print(f"pretrained/: {total / 1e6:.2f} MB in all")
 

@@ -158,7 +158,7 @@ def _metrics(run: str, ev: dict[str, Any], rows: list[dict[str, Any]], best: dic
         lines += ["", "| metric | this model | real floor | better |", "|---|---|---|---|"]
         for key, m in ev["metrics"].items():
             if isinstance(m, dict):
-                lines.append(f"| {m.get('label', key)} | {_g(m.get('value'))} | {_g(m.get('real'))} | {m.get('better')} |")
+                lines.append(f"| {R.long_label(key, m.get('label'))} | {_g(m.get('value'))} | {_g(m.get('real'))} | {m.get('better')} |")
         for key, m in R.metrics(R.CARD).items():  # the registry's rows that live in a section of metrics.json
             value, floor = m.read(ev)
             if key not in ev["metrics"] and value is not None:

@@ -70,3 +70,14 @@ def test_unlabelled_data_skips_the_class_metrics() -> None:
 def test_old_keys_keep_their_names() -> None:
     assert R.label("some_metric_of_a_newer_version") == "some_metric_of_a_newer_version"
     assert R.get(R.BEST_BY).key == "fid_lenet"  # the key of best.json
+
+
+def test_a_file_reads_under_todays_names() -> None:
+    """metrics.json stores each metric's name; an older file (or a shipped model's) is shown under
+    today's, and a key this version does not know under the one its file stored."""
+    assert R.long_label("fid_lenet", "FID (MNIST classifier features)") == R.get("fid_lenet").label
+    assert R.long_label("from_a_newer_version", "Its name") == "Its name"
+    assert R.long_label("from_a_newer_version", None) == "from_a_newer_version"
+    # every set is scored by its own evaluator (Fashion-MNIST's, an import's), so no name says MNIST
+    assert not [m.label for m in R.metrics(R.EVALUATE, R.available(labelled=True, conditional=True)).values()
+                if "MNIST" in m.label]

@@ -26,7 +26,7 @@ DATA_URI = re.compile(r'src="data:(image/[a-z]+);base64,([A-Za-z0-9+/=]+)"')
 def _metric(label: str, value: float, real: float, better: str, std: float | None = None,
             real_std: float | None = None) -> dict[str, Any]:
     return {"label": label, "value": value, "std": std, "real": real, "real_std": real_std, "better": better,
-            "about": f"what {label} & <co> measure"}
+            "about": f"what it & <co> measure at {value}"}
 
 
 def evaluation(collapsed: bool = False) -> dict[str, Any]:
@@ -128,9 +128,9 @@ def test_every_embedded_image_decodes(full_report: tuple[Path, str]) -> None:
 def test_contains_metrics_floors_and_discriminator(full_report: tuple[Path, str]) -> None:
     _, text = full_report
     assert "<h1>00000-classic-mnist</h1>" in text and "mnist" in text and "4 of 5" in text
-    for label in ("FID (MNIST classifier features)", "KID (MNIST classifier features)",
-                  "MNIST score (classifier IS)", "Precision (k-NN manifold)"):
-        assert label in text
+    for label in ("FID (evaluator features)", "KID (evaluator features)", "Classifier score (IS)", "Precision (k=3)"):
+        assert label in text  # today's names, though the file stored older ones
+    assert "MNIST classifier features" not in text and "k-NN manifold" not in text
     assert ">0.4321<" in text  # floor without std
     assert "9.876 ± 0.03" in text  # floor with std, 4 significant digits
     assert "0.00012 ± 0.0001" in text
@@ -138,7 +138,7 @@ def test_contains_metrics_floors_and_discriminator(full_report: tuple[Path, str]
     assert "0.7789" in text  # ROC AUC
     assert "0.9683" in text  # memorisation ratio
     assert "ab" * 32 in text and "99.3%" in text
-    assert "what FID (MNIST classifier features) &amp; &lt;co&gt; measure" in text  # "about", escaped
+    assert "what it &amp; &lt;co&gt; measure at 5.123" in text  # "about", escaped
     assert "0.0004" in text  # KL of real test images
     assert 'id="collapsed-warning"' not in text and "Mode collapse:" not in text
     assert 'id="memorised-warning"' not in text
@@ -154,7 +154,7 @@ def test_collapsed_warning(tmp_path: Path) -> None:
 def test_html_escapes_text(tmp_path: Path) -> None:
     run = make_run(tmp_path)
     ev = evaluation()
-    ev["metrics"]["fid_lenet"]["label"] = "<b>bold</b> & co"
+    ev["metrics"]["from_a_newer_version"] = _metric("<b>bold</b> & co", 1.0, 2.0, "lower")  # its file's name shows
     (run / "metrics.json").write_text(json.dumps(ev))
     text = write_report(run, tmp_path / "elsewhere.html").read_text(encoding="utf-8")
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in text and "<b>bold</b>" not in text
@@ -167,7 +167,7 @@ def test_metrics_json_without_discriminator(tmp_path: Path) -> None:
     (run / "metrics.json").write_text(json.dumps(ev))
     text = write_report(run).read_text(encoding="utf-8")
     assert "no discriminator report" in text and "0.7789" not in text
-    assert "FID (MNIST classifier features)" in text
+    assert "FID (evaluator features)" in text
 
 
 def test_without_evaluation_or_eval_lines(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The metric registry: every metric registers itself, once, where it is defined.
 
-    @metric("fid_lenet", label="FID (MNIST classifier features)", short="FID", better="lower",
+    @metric("fid_lenet", label="FID (evaluator features)", short="FID", better="lower",
             about="...", needs={FEATURES}, shown={EVALUATE, LIGHT, RUNS, SWEEP, WEB})
     def fid(p: Pair) -> tuple[float, float | None]:
         return M.frechet_distance(p.cand.feats, p.ref.feats), None
@@ -132,6 +132,12 @@ def get(key: str) -> Metric:
 def label(key: str) -> str:
     """A metric's short name; an unregistered key (an older or newer run folder) is its own."""
     return _REGISTRY[key].short if key in _REGISTRY else key
+
+
+def long_label(key: str, stored: Any = None) -> str:
+    """A metric's long name: today's, so a file written under an older name reads the same
+    as a new one; an unregistered key's is the name its file stored (else the key)."""
+    return _REGISTRY[key].label if key in _REGISTRY else stored if isinstance(stored, str) and stored else key
 
 
 def shown_columns(shown: str, rows: Iterable[dict[str, Any]]) -> list[Metric]:

@@ -84,7 +84,7 @@ class _Run:
     best: dict[str, Any] | None  # checkpoints/best.json: {"epoch", "fid_lenet"}
     grids: list[tuple[int, Path]]  # (epoch, samples/epoch_NNNN.png), sorted by epoch
     evaluation: dict[str, Any] | None  # metrics.json
-    labels: dict[str, str] = field(default_factory=dict)  # metric key -> label: metrics.json's, else the registry's
+    labels: dict[str, str] = field(default_factory=dict)  # metric key -> label: the registry's, else metrics.json's
 
 
 def _load_run(run_dir: Path) -> _Run:
@@ -105,7 +105,7 @@ def _load_run(run_dir: Path) -> _Run:
         grids=list(grid_files(run_dir).items()),
         evaluation=evaluation,
         labels={k: m.label for k, m in R.metrics().items()}
-        | {k: str(m.get("label", k)) for k, m in table.items() if isinstance(m, dict)},
+        | {k: R.long_label(k, m.get("label")) for k, m in table.items() if isinstance(m, dict)},
     )
 
 
@@ -494,7 +494,7 @@ def _metrics_table_section(run: _Run) -> str:
     ev = run.evaluation
     arrow = {"lower": "lower ↓", "higher": "higher ↑"}
     rows = [
-        [f"{_esc(m.get('label', key))} <code>{_esc(key)}</code>"
+        [f"{_esc(run.labels.get(key, key))} <code>{_esc(key)}</code>"
          + (f"<br><small class=\"note\">{_esc(m['about'])}</small>" if m.get("about") else ""),
          _esc(_pm(m.get("value"), m.get("std"))),
          _esc(_pm(m.get("real"), m.get("real_std"))),

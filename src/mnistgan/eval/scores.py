@@ -17,14 +17,14 @@ from mnistgan.eval.registry import (CARD, CLASSES, EVALUATE, FEATURES, LIGHT, NE
 TABLE = (EVALUATE, CARD)
 
 
-@metric("fid_lenet", label="FID (MNIST classifier features)", short="FID", better="lower",
+@metric("fid_lenet", label="FID (evaluator features)", short="FID", better="lower",
         about="Fréchet distance between Gaussians fitted to evaluator features; >= 0",
         needs={FEATURES}, shown={*TABLE, LIGHT, RUNS, SWEEP, WEB}, floor_column="floor", column="fid")
 def fid_lenet(p: Pair) -> Score:
     return M.frechet_distance(p.cand.feats, p.ref.feats), None
 
 
-@metric("kid_lenet", label="KID (MNIST classifier features)", short="KID", better="lower",
+@metric("kid_lenet", label="KID (evaluator features)", short="KID", better="lower",
         about="unbiased MMD^2, cubic polynomial kernel, mean ± std over 100 subsets; ~0 for same distribution",
         needs={FEATURES}, shown=TABLE)
 def kid_lenet(p: Pair) -> Score:
@@ -32,7 +32,7 @@ def kid_lenet(p: Pair) -> Score:
     return M.kernel_inception_distance(p.cand.feats, p.ref.feats, subsets=100, subset_size=min(1000, n), seed=p.seed)
 
 
-@metric("mnist_score", label="MNIST score (classifier IS)", short="classifier score", better="higher",
+@metric("mnist_score", label="Classifier score (IS)", short="classifier score", better="higher",
         about="exp E[KL(p(y|x) || p(y))] with the evaluator's softmax; 1..10", needs={CLASSES}, shown={*TABLE, LIGHT})
 def mnist_score(p: Pair) -> Score:
     return M.classifier_score(p.cand.probs, splits=10)

@@ -13,10 +13,10 @@ def format_table(result: dict) -> str:
              f"({result['evaluator'].get('dataset', result['dataset'])} evaluator, test accuracy "
              f"{result['evaluator']['test_accuracy']:.2%})", "",
              f"{'metric':<34}{'generated':>18}{'real floor':>18}  better"]
-    for key, m in result["metrics"].items():  # as metrics.json has them: a file names its own metrics
+    for key, m in result["metrics"].items():  # the metrics metrics.json has, under today's names
         def fmt(v, s):
             return f"{v:.4g}" + (f" ± {s:.2g}" if s is not None else "")
-        lines.append(f"{m.get('label') or R.label(key):<34}{fmt(m['value'], m['std']):>18}{fmt(m['real'], m['real_std']):>18}  {m['better']}")
+        lines.append(f"{R.long_label(key, m.get('label')):<34}{fmt(m['value'], m['std']):>18}{fmt(m['real'], m['real_std']):>18}  {m['better']}")
     if "modes" in result["metrics"]:  # a stacked set: beside the papers' figures
         lines += ["", *modes.published_lines()]
     c = result["classes"]

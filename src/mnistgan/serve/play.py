@@ -25,6 +25,7 @@ from mnistgan.config import RunConfig
 from mnistgan.data.datasets import class_names
 from mnistgan.data.sources import Sources, load_split
 from mnistgan.errors import MnistganError, first_line
+from mnistgan.eval import registry as R
 from mnistgan.eval.evaluator import EvaluatorRecipe, load_evaluator, load_shipped
 from mnistgan.images import as_pictures, make_grid, png_bytes
 from mnistgan.losses import Loss, build_loss
@@ -200,7 +201,7 @@ def _metrics(run: Path) -> dict[str, Any] | None:
     table = (read_json(run / "metrics.json") or {}).get("metrics")
     if not isinstance(table, dict):
         return None
-    return {k: {f: m.get(f) for f in ("label", "value", "std", "real", "real_std", "better")}
+    return {k: {"label": R.long_label(k, m.get("label")), **{f: m.get(f) for f in ("value", "std", "real", "real_std", "better")}}
             for k, m in table.items() if isinstance(m, dict)}
 
 
