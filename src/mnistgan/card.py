@@ -103,11 +103,14 @@ def _data(cfg: RunConfig, cache_dir: Path | None) -> list[str]:
     split = man["split"]
     how = ("the source's own train/test split" if split.get("kind") == "source" else
            f"a seeded holdout of {split.get('test_share')} as the test split (seed {split.get('seed')})")
-    classes = man["classes"]
+    classes, km = man["classes"], man.get("clusters")
     return lines + [
         f"- `{name}`: imported on {man.get('imported', '?')} from `{man.get('source', '?')}` "
         f"({man.get('source_kind', '?')}{', inverted' if man.get('invert') else ''}).",
         f"- {man['count']['train']:,} training and {man['count']['test']:,} test images, {how}.",
+        f"- Classes: {len(classes)} equal clusters of the images ({', '.join(classes)}; k-means on their top "
+        f"{km.get('dims')} principal components, seed {km.get('seed')}), not the source's labels: asked for a "
+        "class, it draws that cluster, whatever the images in it show." if classes and isinstance(km, dict) else
         f"- Classes: {', '.join(classes)}." if classes else
         "- No labels: scored on the MNIST evaluator's features (FID, KID, precision/recall, density/coverage); "
         "no classifier score or class histogram.",

@@ -54,7 +54,7 @@ def test_import_with_cluster_labels(tmp_path):
     np.savez(tmp_path / "s.npz", images=bars(groups, 0), labels=np.zeros(len(groups), np.uint8))
     m = import_dataset(tmp_path / "s.npz", "bars", cache, labels="clusters", clusters=3)
     assert m["labels"] == "clusters" and m["clusters"] == {"k": 3, "seed": 0, "dims": 32}  # 32 train images
-    assert m["classes"] == ["0", "1", "2"] and sorted(m["per_class"]["train"]) == [10, 11, 11]
+    assert m["classes"] == ["c0", "c1", "c2"] and sorted(m["per_class"]["train"]) == [10, 11, 11]
     train = load_split("bars", "train", Sources(cache_dir=cache))
     assert train.labels.unique().tolist() == [0, 1, 2]
     rows = (train.images[:, :, 10].float() > 200).float().argmax(1) // 9  # each image's group, from its bar
@@ -77,7 +77,7 @@ def test_cli_import_with_clusters_says_what_the_labels_are(tmp_path, capsys):
                  "--clusters", "3"]) == 0
     out = capsys.readouterr().out
     assert "labels: 3 equal clusters of the train images, not the source's" in out
-    assert "classes (3): 0, 1, 2" in out
+    assert "classes (3): c0, c1, c2" in out
 
 
 def test_cli_clusters_without_cluster_labels_is_refused(tmp_path, capsys):

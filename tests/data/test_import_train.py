@@ -107,6 +107,7 @@ def test_a_cluster_labelled_set_trains_conditionally_and_is_scored_against_its_s
     assert main(["evaluate", str(run), "-n", "20"]) == 0
     own = (run / "metrics.json").read_bytes()
     assert json.loads(own)["conditional"] is not None  # its own set: "draws the cluster asked"
+    assert "3 equal clusters of the images (c0, c1, c2;" in (run / "MODEL_CARD.md").read_text()  # not digits
     capsys.readouterr()
     assert main(["evaluate", str(run), "-n", "20", "--against", "unlab"]) == 0
     assert "metrics-unlab.json" in capsys.readouterr().out

@@ -365,7 +365,7 @@ def import_dataset(src: Path, name: str, cache_dir: Path, *, labels: str = "auto
     label_note: dict[str, Any] = {"labels": "auto"}
     if labels == "clusters":
         parts, label_note = _clustered(parts, clusters, seed)
-        classes = tuple(str(i) for i in range(clusters))
+        classes = tuple(f"c{i}" for i in range(clusters))  # "c7", never "7": cluster 7 need not be the digit 7
     else:
         classes = _class_names(source, parts) if all(labelled) else ()
     if classes and len(classes) < 2:
